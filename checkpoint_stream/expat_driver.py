@@ -1,0 +1,263 @@
+"""The general path: one expat parser per document, driving the state machine with events.
+
+Every document can go this way; the fast scanner (:mod:`.fastpath`) only takes the common layout
+and hands everything else here. Inside the nested ``<domain>`` the handlers switch to a light
+depth tracker that records the domain's top (its attributes and direct children) and the byte
+span, so the state machine sees one ``domain`` event however large the domain is.
+
+The expat parser is made safe in defusedxml's way: any DOCTYPE (and so any entity declaration,
+internal subset or external DTD), any entity declaration, unparsed entity or external reference
+raises before anything is expanded or fetched, with defusedxml's own exception classes turned into
+this library's :class:`~.errors.SecurityError`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+from xml.parsers import expat
+
+from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+
+from .domain import DomainTop, dedent
+from .errors import CheckpointError, LimitError, NotWellFormedError, SchemaError, SecurityError
+from .limits import Limits
+from .machine import CheckpointMachine, Options
+from .records import Checkpoint, Domain, Origin
+
+__all__ = ["new_expat_parser", "GeneralDocument", "expat_error"]
+
+
+def _forbid_dtd(name: str, sysid: str | None, pubid: str | None, has_internal_subset: bool) -> None:
+    raise DTDForbidden(name, sysid, pubid)
+
+
+def _forbid_entity(name: str, is_pe: bool, value: str | None, base: str | None, sysid: str | None, pubid: str | None, notation: str | None) -> None:
+    raise EntitiesForbidden(name, value, base, sysid, pubid, notation)
+
+
+def _forbid_unparsed(name: str, base: str | None, sysid: str | None, pubid: str | None, notation: str | None) -> None:
+    raise EntitiesForbidden(name, None, base, sysid, pubid, notation)
+
+
+def _forbid_external(context: str, base: str | None, sysid: str | None, pubid: str | None) -> int:
+    raise ExternalReferenceForbidden(context, base, sysid, pubid)
+
+
+def new_expat_parser() -> Any:
+    """An expat parser with this library's security policy installed (no handlers otherwise)."""
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _forbid_dtd
+    parser.EntityDeclHandler = _forbid_entity
+    parser.UnparsedEntityDeclHandler = _forbid_unparsed
+    parser.ExternalEntityRefHandler = _forbid_external
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    return parser
+
+
+def security_message(exc: Exception) -> str:
+    if isinstance(exc, DTDForbidden):
+        return f"a DOCTYPE (<!DOCTYPE {exc.name} ...>) is not allowed: DTDs and entities are refused before anything is expanded"
+    if isinstance(exc, EntitiesForbidden):
+        return f"entity declaration {exc.name!r} is not allowed: entities are refused before anything is expanded"
+    if isinstance(exc, ExternalReferenceForbidden):
+        return f"external reference {exc.sysid!r} is not allowed: nothing is fetched"
+    return str(exc)
+
+
+def expat_error(exc: expat.ExpatError, parser: Any = None) -> NotWellFormedError:
+    message = expat.ErrorString(exc.code) if exc.code else str(exc)
+    offset = parser.ErrorByteIndex if parser is not None else None
+    return NotWellFormedError(f"not well-formed XML: {message}", line=exc.lineno, column=exc.offset + 1, offset=offset)
+
+
+_TAG_END = re.compile(rb"</?[^\s/>]+(?:[^>'\"]|'[^']*'|\"[^\"]*\")*>")
+
+_DOMAIN_CHILD_TEXT = frozenset({"name", "uuid", "memory"})
+
+
+class GeneralDocument:
+    """Feeds one document's bytes to expat with full handlers. ``feed`` returns True once the
+    root element has closed; ``root_end`` is then the document-relative end of its end tag."""
+
+    def __init__(self, options: Options, limits: Limits, buffer: bytearray | bytes, start: int, encoding: str = "utf-8") -> None:
+        self.encoding = encoding
+        self.machine = CheckpointMachine(options)
+        self.limits = limits
+        self.buffer = buffer  # the framer's buffer; the document starts at ``start`` in it
+        self.start = start
+        self.root_end: int | None = None
+        self.fed = 0
+        p = self.parser = new_expat_parser()
+        p.buffer_text = True
+        p.ordered_attributes = False
+        self._depth = 0
+        self._set_checkpoint_handlers()
+
+    # -- handler sets -----------------------------------------------------------------------------
+
+    def _set_checkpoint_handlers(self) -> None:
+        p = self.parser
+        p.StartElementHandler = self._start
+        p.EndElementHandler = self._end
+        p.CharacterDataHandler = self._text
+
+    def _pos(self) -> tuple[int, int, int]:
+        p = self.parser
+        return (p.CurrentLineNumber, p.CurrentColumnNumber + 1, p.CurrentByteIndex)
+
+    def _start(self, tag: str, attrs: dict[str, str]) -> None:
+        self._last_start = self.parser.CurrentByteIndex
+        self._depth += 1
+        limits = self.limits
+        if self._depth > limits.max_depth:
+            raise LimitError(f"elements nest deeper than {limits.max_depth} levels (limit max_depth)")
+        if len(attrs) > limits.max_attributes:
+            raise LimitError(f"<{tag}> has {len(attrs)} attributes, more than {limits.max_attributes} (limit max_attributes)")
+        machine = self.machine
+        if machine.start(tag, attrs, self._pos()):
+            self._enter_domain(tag, attrs)
+        elif tag == "disk" and len(machine.disks) > limits.max_disks:
+            raise LimitError(f"more than {limits.max_disks} disks in one checkpoint (limit max_disks)")
+
+    def _end(self, tag: str) -> None:
+        self._depth -= 1
+        machine = self.machine
+        machine.end(tag, self._pos())
+        if machine.done:
+            self.root_end = self._tag_end(self.parser.CurrentByteIndex)
+        self._last_start = None
+
+    def _text(self, data: str) -> None:
+        self._last_start = None
+        if len(data) > self.limits.max_text:
+            raise LimitError(f"a text node of {len(data)} characters is longer than {self.limits.max_text} (limit max_text)")
+        self.machine.text(data, self._pos())
+
+    # -- the nested domain: one event for the machine --------------------------------------------
+
+    def _enter_domain(self, tag: str, attrs: dict[str, str]) -> None:
+        self._dom_begin = self.parser.CurrentByteIndex
+        self._dom_pos = self._pos()
+        self._dom_attrs = attrs
+        self._dom_children: list[tuple[str, dict[str, str], list[str]]] = []
+        self._dom_stray: list[str] = []
+        self._os_type: list[str] | None = None
+        self._in_os_type = False
+        self._dom_depth = 1
+        self._last_start = self._dom_begin
+        p = self.parser
+        p.StartElementHandler = self._dstart
+        p.EndElementHandler = self._dend
+        p.CharacterDataHandler = self._dtext
+
+    def _dstart(self, tag: str, attrs: dict[str, str]) -> None:
+        self._last_start = self.parser.CurrentByteIndex
+        self._depth += 1
+        if self._depth > self.limits.max_depth:
+            raise LimitError(f"elements nest deeper than {self.limits.max_depth} levels (limit max_depth)")
+        if len(attrs) > self.limits.max_attributes:
+            raise LimitError(f"<{tag}> has {len(attrs)} attributes, more than {self.limits.max_attributes} (limit max_attributes)")
+        depth = self._dom_depth
+        if depth == 1:
+            self._dom_children.append((tag, attrs, []))
+        elif depth == 2 and tag == "type" and self._dom_children[-1][0] == "os" and self._os_type is None:
+            self._os_type = []
+            self._in_os_type = True
+        self._dom_depth = depth + 1
+
+    def _dtext(self, data: str) -> None:
+        self._last_start = None
+        if len(data) > self.limits.max_text:
+            raise LimitError(f"a text node of {len(data)} characters is longer than {self.limits.max_text} (limit max_text)")
+        depth = self._dom_depth
+        if self._in_os_type and depth == 3:
+            self._os_type.append(data)  # type: ignore[union-attr]
+        elif depth == 2:
+            child = self._dom_children[-1]
+            if child[0] in _DOMAIN_CHILD_TEXT:
+                child[2].append(data)
+        elif depth == 1 and data.strip(" \t\r\n"):
+            self._dom_stray.append(data)
+
+    def _dend(self, tag: str) -> None:
+        self._depth -= 1
+        self._dom_depth -= 1
+        if self._dom_depth:
+            if self._dom_depth == 2:
+                self._in_os_type = False
+            self._last_start = None
+            return
+        end = self._tag_end(self.parser.CurrentByteIndex)
+        begin = self._dom_begin
+        stray = "".join(self._dom_stray).strip() or None
+        os_type = None if self._os_type is None else "".join(self._os_type)
+        top = DomainTop(self._dom_attrs, [(t, a, "".join(x)) for t, a, x in self._dom_children], stray, os_type)
+        raw = bytes(self.buffer[self.start + begin : self.start + end]).decode(self.encoding)
+        domain = Domain(dedent(raw, _column_indent(self.buffer, self.start, begin)))
+        self.machine.domain(domain, top, self._dom_pos)
+        self._last_start = None
+        self._set_checkpoint_handlers()
+
+    def _tag_end(self, index: int) -> int:
+        """Document-relative end of the element whose end handler is running.
+
+        For an empty-element tag (``<x/>``) expat reports the end event at the byte *after* the
+        tag, with no event since its start; otherwise at the ``</x>`` token."""
+        buffer, start = self.buffer, self.start
+        begin = self._last_start
+        if begin is not None:
+            m = _TAG_END.match(buffer, start + begin)
+            if m is not None and buffer[m.end() - 2 : m.end()] == b"/>":
+                return m.end() - start
+        m = _TAG_END.match(buffer, start + index)
+        if m is None:  # cannot happen: expat has just reported this tag
+            raise NotWellFormedError("internal: end of tag not found")
+        return m.end() - start
+
+    _last_start: int | None = None
+
+    # -- feeding ----------------------------------------------------------------------------------
+
+    def feed(self, end: int, final: bool = False) -> bool:
+        """Feed the document bytes up to buffer index ``end``. Returns True once the root closed."""
+        if end - self.start > self.fed:
+            data = bytes(self.buffer[self.start + self.fed : end])
+            self.fed = end - self.start
+        else:
+            data = b""
+        try:
+            self.parser.Parse(data, final)
+        except expat.ExpatError as exc:
+            if self.root_end is not None:
+                return True  # the next document (or junk) begins after this one's root: not ours
+            raise expat_error(exc, self.parser) from None
+        except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:
+            p = self.parser
+            raise SecurityError(security_message(exc), line=p.CurrentLineNumber, column=p.CurrentColumnNumber + 1, offset=p.CurrentByteIndex) from None
+        except CheckpointError as exc:
+            if exc.line is None:
+                p = self.parser
+                exc.located(line=p.CurrentLineNumber, column=p.CurrentColumnNumber + 1, offset=p.CurrentByteIndex, path=self.machine.path or None)
+            raise
+        except (LookupError, UnicodeError) as exc:  # unknown encoding or bad bytes for it
+            p = self.parser
+            raise NotWellFormedError(f"cannot decode the document: {exc}", line=p.CurrentLineNumber, column=p.CurrentColumnNumber + 1, offset=p.CurrentByteIndex) from None
+        return self.root_end is not None
+
+    def finish(self, origin: Origin | None) -> Checkpoint:
+        return self.machine.finish(origin)
+
+
+def _column_indent(buffer: bytearray | bytes, start: int, begin: int) -> int:
+    """The indentation of the line on which the domain starts, if only spaces precede it."""
+    i = start + begin
+    j = i
+    while j > start and buffer[j - 1] == 0x20:
+        j -= 1
+    if j == start or buffer[j - 1] == 0x0A:
+        return i - j
+    return 0
+
+
+Handler = Callable[..., Any]
