@@ -68,7 +68,30 @@ DOMAIN_EXTENSION_NAMESPACES = frozenset(
 )
 
 _UNSIGNED_INT = re.compile(r"[0-9]+")
-_NAME_TEXT = re.compile(r"[^\n]+")  # objectNameWithSlash
+_NAME_TEXT = re.compile(r"[^\n]+")  # objectNameWithSlash (domain <name> and <title>)
+_MEMORY_UNIT = re.compile(r"[bB](?:[yY][tT][eE][sS]?)?|[kKmMgGtTpPeE](?:[iI]?[bB])?")  # basictypes.rng unit
+_XML_SPACE = re.compile(r"[ \t\r\n]+")
+_XML_SPACE_ONLY = re.compile(r"[ \t\r\n]*")
+#: libvirt's VIR_DOMAIN_MEMORY_MAX: memory is kept in KiB and must stay below LLONG_MAX bytes.
+_LLONG_MAX = 9223372036854775807
+_MEMORY_MAX_KIB = -(-_LLONG_MAX // 1024) - 1  # 9007199254740991
+
+
+def token(value: str) -> str:
+    """The value as a RELAX NG ``<value>`` (built-in token type) compares it: XML whitespace
+    (only space, tab, CR, LF; not Python's wider ``str.split`` set) stripped and collapsed."""
+    return " ".join(_XML_SPACE.split(value)).strip(" ")
+
+
+def memory_scale(unit: str | None) -> int:
+    """Bytes per unit of a ``scaledInteger`` (libvirt's virScaleInteger); the default is KiB."""
+    if not unit:
+        return 1024
+    u = unit.lower()
+    if u[0] == "b":
+        return 1
+    base = 1024 if len(u) == 1 or u[1:] == "ib" else 1000
+    return base ** ("kmgtpe".index(u[0]) + 1)
 _UUID = re.compile(r"[a-fA-F0-9]{32}|[a-fA-F0-9]{8}-(?:[a-fA-F0-9]{4}-){3}[a-fA-F0-9]{12}")
 
 
@@ -82,6 +105,8 @@ class DomainTop:
     stray_text: str | None = None
     #: The text of ``<os><type>`` when ``<os>`` has one (None: no <type> in <os>, or no <os>).
     os_type: str | None = None
+    #: Whether ``<os>`` has an ``<init>`` child (libvirt's parser needs one for type ``exe``).
+    os_init: bool = False
 
 
 def check_domain_top(top: DomainTop, namespaces: Mapping[str, str] | None = None) -> tuple[str, int] | None:
@@ -97,7 +122,7 @@ def check_domain_top(top: DomainTop, namespaces: Mapping[str, str] | None = None
             ns[name[6:]] = value
     for name, value in attrs.items():
         if name == "type":
-            if " ".join(value.split()) not in DOMAIN_TYPES:  # an RNG <value> compares tokens
+            if token(value) not in DOMAIN_TYPES:  # an RNG <value> compares tokens
                 return (f"<domain type={value!r}> is not a hypervisor type libvirt knows (one of {', '.join(sorted(DOMAIN_TYPES))})", -1)
         elif name == "id":
             if not _UNSIGNED_INT.fullmatch(value) or int(value) > 4294967295:
@@ -117,9 +142,14 @@ def check_domain_top(top: DomainTop, namespaces: Mapping[str, str] | None = None
     for i, (tag, cattrs, text) in enumerate(top.children):
         prefix, colon, local = tag.rpartition(":")
         if colon:
-            if ns.get(prefix) not in DOMAIN_EXTENSION_NAMESPACES:
-                return (f"element <{tag}> is not allowed in <domain> (unknown namespace {ns.get(prefix)!r})", i)
+            uri = cattrs.get(f"xmlns:{prefix}", ns.get(prefix))
+            if uri not in DOMAIN_EXTENSION_NAMESPACES:
+                if uri is None:
+                    return (f"element <{tag}> is not allowed in <domain>: its prefix {prefix!r} is not declared", i)
+                return (f"element <{tag}> is not allowed in <domain> (namespace {uri!r} is not one of libvirt's domain extensions)", i)
             continue
+        if cattrs.get("xmlns"):
+            return (f"element <{tag}> in <domain> must be in no namespace: remove xmlns={cattrs['xmlns']!r}", i)
         limit = DOMAIN_CHILDREN.get(tag, 0)
         if limit == 0:
             return (f"element <{tag}> is not allowed in <domain>", i)
@@ -131,9 +161,25 @@ def check_domain_top(top: DomainTop, namespaces: Mapping[str, str] | None = None
             return (f"domain name {text!r} is invalid: it must be non-empty and on one line", i)
         if tag == "uuid" and not _UUID.fullmatch(text):
             return (f"domain uuid {text!r} is invalid: use 32 hex digits, optionally as 8-4-4-4-12", i)
-        if tag == "memory" and (not _UNSIGNED_INT.fullmatch(text) or int(text) > 18446744073709551615):
-            return (f"domain memory {text!r} is invalid: write decimal digits only", i)
-        if tag == "os" and (top.os_type is None or " ".join(top.os_type.split()) not in OS_TYPES):
+        if tag == "title" and not _NAME_TEXT.fullmatch(text):
+            return (f"domain title {text!r} is invalid: it must be non-empty and on one line", i)
+        if tag == "genid" and not (_XML_SPACE_ONLY.fullmatch(text) or _UUID.fullmatch(text)):
+            return (f"domain genid {text!r} is invalid: leave it empty or use a uuid", i)
+        if tag == "metadata" and not _XML_SPACE_ONLY.fullmatch(text):
+            return (f"text {text.strip()!r} is not allowed directly in <metadata>: wrap it in an element of your own namespace", i)
+        if tag == "memory":
+            if not _UNSIGNED_INT.fullmatch(text) or int(text) > 18446744073709551615:
+                return (f"domain memory {text!r} is invalid: write decimal digits only", i)
+            for aname, avalue in cattrs.items():
+                if aname == "unit":
+                    if not _MEMORY_UNIT.fullmatch(avalue):
+                        return (f"<memory unit={avalue!r}> is not a unit libvirt knows (use b, KiB, MiB, GiB, KB, MB...)", i)
+                elif aname == "dumpCore":
+                    if avalue not in ("on", "off"):
+                        return (f"<memory dumpCore={avalue!r}> must be 'on' or 'off'", i)
+                elif not aname.startswith("xmlns:") and not (aname == "xmlns" and not avalue):
+                    return (f"attribute {aname!r} is not allowed on <memory>", i)
+        if tag == "os" and (top.os_type is None or token(top.os_type) not in OS_TYPES):
             return (f"<os> needs a <type> of {', '.join(sorted(OS_TYPES))}, not {top.os_type!r}", i)
     for tag in DOMAIN_REQUIRED:
         if tag not in seen:
@@ -155,8 +201,20 @@ def check_domain_redefine(top: DomainTop) -> tuple[str, int] | None:
         return ("an os <type> must be specified", -1)
     if top.os_type not in OS_TYPES:
         return (f"unknown OS type {top.os_type!r}", -1)
+    if top.os_type == "exe" and not top.os_init:
+        return ("init binary must be specified: an <os> of type 'exe' needs <init>", -1)
     memory = texts.get("memory")
-    if memory is None or int(memory) == 0:
+    if memory is None:
+        return ("Memory size must be specified via <memory> or in the <numa> configuration", -1)
+    unit = next((a.get("unit") for tag, a, _ in top.children if tag == "memory"), None)
+    scale = memory_scale(unit)
+    value = int(memory)
+    if value > _LLONG_MAX // scale:
+        return (f"memory value too large: {memory}{unit or ''} (libvirt's limit is {_MEMORY_MAX_KIB} KiB)", -1)
+    kib = -(-value * scale // 1024)
+    if kib > _MEMORY_MAX_KIB:
+        return (f"memory size value too large: {memory}{unit or ''} is more than {_MEMORY_MAX_KIB} KiB", -1)
+    if kib == 0:
         return ("Memory size must be specified via <memory> or in the <numa> configuration", -1)
     return None
 
@@ -226,8 +284,13 @@ def read_facts(xml: str) -> DomainFacts:
     return DomainFacts(dtype[0], name, uuid, tuple(disks))
 
 
-def validate_domain_text(xml: str) -> None:
-    """Check standalone domain XML (for records built by hand or from JSON)."""
+#: Children of ``<domain>`` whose direct text the top checks look at.
+TOP_TEXT_CHILDREN = frozenset({"name", "uuid", "memory", "title", "genid", "metadata"})
+
+
+def validate_domain_text(xml: str, *, redefine: bool = False) -> None:
+    """Check standalone domain XML (for records built by hand or from JSON) by the same rules
+    as a nested domain: :func:`check_domain_top`, and :func:`check_domain_redefine` if asked."""
     from .expat_driver import new_expat_parser
 
     parser = new_expat_parser()
@@ -235,38 +298,64 @@ def validate_domain_text(xml: str) -> None:
     top_attrs: dict[str, str] = {}
     children: list[tuple[str, Mapping[str, str], list[str]]] = []
     stray: list[str] = []
+    os_type: list[list[str]] = []
+    os_init: list[bool] = []
 
     def start(tag: str, attrs: dict[str, str]) -> None:
-        if not stack:
+        depth = len(stack)
+        if not depth:
             if tag != "domain":
                 raise SchemaError(f"expected a <domain> element, not <{tag}>")
             top_attrs.update(attrs)
-        elif len(stack) == 1:
+        elif depth == 1:
             children.append((tag, attrs, []))
+        elif depth == 2 and children[-1][0] == "os":
+            if tag == "type" and not os_type:
+                os_type.append([])
+            elif tag == "init":
+                os_init.append(True)
         stack.append(tag)
 
     def end(tag: str) -> None:
         stack.pop()
 
     def chars(data: str) -> None:
-        if len(stack) == 1 and data.strip(" \t\r\n"):
-            stray.append(data)
-        elif len(stack) == 2:
-            children[-1][2].append(data)
+        depth = len(stack)
+        if depth == 1:
+            if not _XML_SPACE_ONLY.fullmatch(data):
+                stray.append(data)
+        elif depth == 2:
+            if children[-1][0] in TOP_TEXT_CHILDREN:
+                children[-1][2].append(data)
+        elif depth == 3 and stack[1] == "os" and stack[2] == "type" and len(os_type) == 1:
+            os_type[0].append(data)
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = chars
+    parser.buffer_text = True
     try:
         parser.Parse(xml.encode("utf-8"), True)
     except SchemaError:
         raise
     except Exception as exc:  # expat or policy errors: report in the library's family
         raise SchemaError(f"domain XML is not well-formed: {exc}") from None
-    top = DomainTop(top_attrs, [(t, a, "".join(x)) for t, a, x in children], "".join(stray).strip() or None)
+    top = DomainTop(
+        top_attrs,
+        [(t, a, "".join(x)) for t, a, x in children],
+        "".join(stray).strip(" \t\r\n") or None,
+        "".join(os_type[0]) if os_type else None,
+        bool(os_init),
+    )
     problem = check_domain_top(top)
     if problem:
         raise SchemaError(problem[0])
+    if redefine:
+        problem = check_domain_redefine(top)
+        if problem:
+            from .errors import SemanticError
+
+            raise SemanticError(problem[0])
 
 
 # -- indentation ----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from xml.parsers import expat
 
 from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from .domain import DomainTop, dedent
+from .domain import TOP_TEXT_CHILDREN, DomainTop, dedent
 from .errors import CheckpointError, LimitError, NotWellFormedError, SchemaError, SecurityError
 from .limits import Limits
 from .machine import CheckpointMachine, Options
@@ -45,8 +45,11 @@ def _forbid_external(context: str, base: str | None, sysid: str | None, pubid: s
 
 
 def new_expat_parser() -> Any:
-    """An expat parser with this library's security policy installed (no handlers otherwise)."""
-    parser = expat.ParserCreate()
+    """An expat parser with this library's security policy installed (no handlers otherwise).
+
+    It reads the bytes as UTF-8 whatever the XML declaration says, as libvirt does (the framer
+    checks that a declared name is a known encoding), and so never guesses UTF-16 either."""
+    parser = expat.ParserCreate("UTF-8")
     parser.StartDoctypeDeclHandler = _forbid_dtd
     parser.EntityDeclHandler = _forbid_entity
     parser.UnparsedEntityDeclHandler = _forbid_unparsed
@@ -73,7 +76,7 @@ def expat_error(exc: expat.ExpatError, parser: Any = None) -> NotWellFormedError
 
 _TAG_END = re.compile(rb"</?[^\s/>]+(?:[^>'\"]|'[^']*'|\"[^\"]*\")*>")
 
-_DOMAIN_CHILD_TEXT = frozenset({"name", "uuid", "memory"})
+_DOMAIN_CHILD_TEXT = TOP_TEXT_CHILDREN
 
 
 class GeneralDocument:
@@ -89,7 +92,6 @@ class GeneralDocument:
         self.root_end: int | None = None
         self.fed = 0
         p = self.parser = new_expat_parser()
-        p.buffer_text = True
         p.ordered_attributes = False
         self._depth = 0
         self._set_checkpoint_handlers()
@@ -98,6 +100,11 @@ class GeneralDocument:
 
     def _set_checkpoint_handlers(self) -> None:
         p = self.parser
+        # Unbuffered at the checkpoint level: each piece of text then comes with its own position
+        # (a buffered run is reported where it ends), so an error points at the text itself.
+        # Inside the domain, where text is not looked at piece by piece, buffering is back on.
+        p.buffer_text = False
+        self._text_run = 0
         p.StartElementHandler = self._start
         p.EndElementHandler = self._end
         p.CharacterDataHandler = self._text
@@ -108,12 +115,15 @@ class GeneralDocument:
 
     def _start(self, tag: str, attrs: dict[str, str]) -> None:
         self._last_start = self.parser.CurrentByteIndex
+        self._text_run = 0
         self._depth += 1
         limits = self.limits
         if self._depth > limits.max_depth:
             raise LimitError(f"elements nest deeper than {limits.max_depth} levels (limit max_depth)")
         if len(attrs) > limits.max_attributes:
             raise LimitError(f"<{tag}> has {len(attrs)} attributes, more than {limits.max_attributes} (limit max_attributes)")
+        if attrs and max(map(len, attrs.values())) > limits.max_text:
+            raise LimitError(f"<{tag}> has an attribute value longer than {limits.max_text} characters (limit max_text)")
         machine = self.machine
         if machine.start(tag, attrs, self._pos()):
             self._enter_domain(tag, attrs)
@@ -121,6 +131,7 @@ class GeneralDocument:
             raise LimitError(f"more than {limits.max_disks} disks in one checkpoint (limit max_disks)")
 
     def _end(self, tag: str) -> None:
+        self._text_run = 0
         self._depth -= 1
         machine = self.machine
         machine.end(tag, self._pos())
@@ -130,8 +141,9 @@ class GeneralDocument:
 
     def _text(self, data: str) -> None:
         self._last_start = None
-        if len(data) > self.limits.max_text:
-            raise LimitError(f"a text node of {len(data)} characters is longer than {self.limits.max_text} (limit max_text)")
+        self._text_run += len(data)  # unbuffered: one text node may come in several pieces
+        if self._text_run > self.limits.max_text:
+            raise LimitError(f"a text node of {self._text_run} characters is longer than {self.limits.max_text} (limit max_text)")
         self.machine.text(data, self._pos())
 
     # -- the nested domain: one event for the machine --------------------------------------------
@@ -143,10 +155,12 @@ class GeneralDocument:
         self._dom_children: list[tuple[str, dict[str, str], list[str]]] = []
         self._dom_stray: list[str] = []
         self._os_type: list[str] | None = None
+        self._os_init = False
         self._in_os_type = False
         self._dom_depth = 1
         self._last_start = self._dom_begin
         p = self.parser
+        p.buffer_text = True
         p.StartElementHandler = self._dstart
         p.EndElementHandler = self._dend
         p.CharacterDataHandler = self._dtext
@@ -158,12 +172,16 @@ class GeneralDocument:
             raise LimitError(f"elements nest deeper than {self.limits.max_depth} levels (limit max_depth)")
         if len(attrs) > self.limits.max_attributes:
             raise LimitError(f"<{tag}> has {len(attrs)} attributes, more than {self.limits.max_attributes} (limit max_attributes)")
+        if attrs and max(map(len, attrs.values())) > self.limits.max_text:
+            raise LimitError(f"<{tag}> has an attribute value longer than {self.limits.max_text} characters (limit max_text)")
         depth = self._dom_depth
         if depth == 1:
             self._dom_children.append((tag, attrs, []))
         elif depth == 2 and tag == "type" and self._dom_children[-1][0] == "os" and self._os_type is None:
             self._os_type = []
             self._in_os_type = True
+        elif depth == 2 and tag == "init" and self._dom_children[-1][0] == "os":
+            self._os_init = True
         self._dom_depth = depth + 1
 
     def _dtext(self, data: str) -> None:
@@ -190,9 +208,9 @@ class GeneralDocument:
             return
         end = self._tag_end(self.parser.CurrentByteIndex)
         begin = self._dom_begin
-        stray = "".join(self._dom_stray).strip() or None
+        stray = "".join(self._dom_stray).strip(" \t\r\n") or None  # XML whitespace only: U+00A0 is text
         os_type = None if self._os_type is None else "".join(self._os_type)
-        top = DomainTop(self._dom_attrs, [(t, a, "".join(x)) for t, a, x in self._dom_children], stray, os_type)
+        top = DomainTop(self._dom_attrs, [(t, a, "".join(x)) for t, a, x in self._dom_children], stray, os_type, self._os_init)
         raw = bytes(self.buffer[self.start + begin : self.start + end]).decode(self.encoding)
         domain = Domain(dedent(raw, _column_indent(self.buffer, self.start, begin)))
         self.machine.domain(domain, top, self._dom_pos)

@@ -16,11 +16,13 @@ both paths on every corpus and require identical results.
 from __future__ import annotations
 
 import re
+from collections import deque
+from itertools import chain, repeat
 from typing import Any
+from xml.parsers.expat import ParserCreate
 
-from .domain import DomainTop, check_domain_redefine, check_domain_top
+from .domain import TOP_TEXT_CHILDREN, DomainTop, check_domain_redefine, check_domain_top
 from .errors import CheckpointError
-from .expat_driver import new_expat_parser
 from .limits import Limits
 from .machine import Options, build_checkpoint
 from .records import Checkpoint, CheckpointDisk, Domain, Origin
@@ -29,6 +31,7 @@ from .schema import NAME, ULONG_MAX
 __all__ = ["fast_parse"]
 
 _WS = r"[ \t\r\n]*"
+_GAP = r"[ \t\r\n]{0,128}"  # between disks: see _DISK_GAP
 
 
 def _q(body: str) -> str:
@@ -51,72 +54,191 @@ _CHECKPOINT = re.compile(
     _DECL
     + rf"<domaincheckpoint>{_WS}"
     + rf"(?:<name>(?P<name>{_NAME})</name>{_WS})?"
-    + rf"(?:<description>(?P<description>[^<&\r]*)</description>{_WS})?"
+    + rf"(?:<description>(?P<description>(?:[^<&\r]|&(?:amp|lt|gt|quot|apos);)*)</description>{_WS})?"
     + rf"(?:<parent>{_WS}<name>(?P<parent>{_NAME})</name>{_WS}</parent>{_WS})?"
     + rf"(?:<creationTime>(?P<creationTime>[0-9]{{1,20}})</creationTime>{_WS})?"
-    + rf"(?:<disks>(?P<disks>(?:{_WS}{_DISK})+){_WS}</disks>{_WS})?"
+    + rf"(?:<disks>(?P<disks>(?:{_GAP}{_DISK})+){_GAP}</disks>{_WS})?"
     + rf"(?:(?P<domain><domain[ \t\r\n>].*</domain>){_WS})?"
     + rf"(?:<active>(?P<active>[01])</active>{_WS})?"
     + r"</domaincheckpoint>",
     re.S,
 )
-_DISK_FIELDS = re.compile(r"<disk name='([^']*)'(?: checkpoint='([a-z]+)')?(?: bitmap=('[^']*'))?(?: size='([0-9]+)')?/>")
+_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))  # &amp; last
+_DISK_FIELDS = re.compile(r"<disk name='([^']*)'(?: checkpoint='([a-z]+)')?(?: bitmap='([^']*)')?(?: size='([0-9]+)')?/>")
 
 # -- the nested domain in canonical layout ------------------------------------------------------
-# Every line is one of: an open tag, a self-closing tag, a one-line leaf <a>text</a>, a close tag.
-_TAG = r"[A-Za-z_][-\w.:]*"
-_ATTRS = r"(?: [^\s=<>/'\"]+=(?:'[^'<\n]*'|\"[^\"<\n]*\"))*"
-_OPEN = rf"<{_TAG}{_ATTRS}>"
-_SELF = rf"<{_TAG}{_ATTRS}/>"
-_LEAF = rf"<(?P<leaf>{_TAG}){_ATTRS}>[^<\n]*</(?P=leaf)>"
-_CLOSE = rf"</{_TAG}>"
-_LINES = re.compile(rf"<domain{_ATTRS}>(?:\n *(?:{_OPEN}|{_SELF}|{_LEAF}|{_CLOSE}))*\n</domain>")
-# Soundness: given that expat found the tags balanced, and that (1) the line after an open tag is
-# indented two more and is not a close tag, and (2) the line after any other line is indented the
-# same unless it is a close tag, which is indented two less, induction over the lines shows that
-# every line is indented exactly twice its depth. So the children of <domain> are exactly the
-# lines indented by two spaces.
-_AFTER_OPEN = re.compile(rf"^( *){_OPEN}\n(?!\1  <[^/])", re.M)
-_AFTER_OTHER = re.compile(rf"^( *)(  )(?:{_SELF}|{_LEAF}|{_CLOSE})\n(?!\1\2<[^/]|\1</)", re.M)
-_CHILDREN = re.compile(rf"^  <({_TAG})(?:{_ATTRS})(?:/>|>([^<\n]*)</{_TAG}>|>)$", re.M)
-_DOMAIN_ATTR = re.compile(r"""([^\s=]+)=(?:'([^']*)'|"([^"]*)")""")
-_TEXT_NEWLINE = re.compile(r"[^>\s][ \t\r]*\n|\n[ \t\r]*[^<\s]|<[!?]")
+# Every line is one of: an open tag, a self-closing tag, a one-line leaf <a>text</a>, a close tag,
+# and each line is indented by exactly two spaces per level. The pattern below spells that out
+# level by level (up to _DEPTH levels below <domain>; deeper domains take the general path), so one
+# fullmatch proves it. Soundness: expat has checked that the document is well formed, so its open
+# and close tags nest; the pattern pairs every open line with the next close line at the same
+# indentation, which is also a proper nesting of the same tokens, and a balanced sequence has only
+# one proper nesting. So the depth the pattern assigns to a line is its depth in the XML tree, and
+# the children of <domain> are exactly the lines indented by two spaces.
+_TAG = r"[A-Za-z_][-\w.:]*+"  # possessive: the tag never gives characters back to _REST
+_MAX_ATTRS = 32  # on <domain>; elements below it are bounded by their one-line length
+_ATTR = r" [^\s=/>'\"<]+='[^'<\t\n\r]*'"
+_ATTRS = rf"(?:{_ATTR}){{0,{_MAX_ATTRS}}}"
+# Inside the domain the tags are matched loosely ([^<>\n]*): _domain first makes sure that '<' and
+# '>' occur only as tag delimiters (no comment, PI or CDATA; as many '>' as '<', and each tag has
+# one of each), so this is exact, and about a third cheaper than spelling out the attributes.
+_REST = r"(?: [^<>\n]*)?"
+_LEAF_TEXT = r"[^<\n\r]*"  # no newline (so dedent by str.replace is exact), no markup
+_DEPTH = 12
 
 
-_OS_TYPE = re.compile(r"^  <os(?: [^>\n]*)?>\n(?:    .*\n)*?    <type(?: [^>\n]*)?>([^<\n]*)</type>$", re.M)
+def _level(depth: int) -> str:
+    pad = "  " * depth
+    leaf_or_self = rf"<{_TAG}{_REST}(?:/>|>{_LEAF_TEXT}</[^>\n]+>"
+    if depth >= _DEPTH:
+        return leaf_or_self + ")"
+    return leaf_or_self + rf"|>(?:\n{pad}  {_level(depth + 1)})*\n{pad}</[^>\n]+>)"
 
 
-def _domain(span: str, column: int, redefine: bool) -> Domain | None:
-    if span.count("<domain") != 1 or span.count("</domain") != 1 or _TEXT_NEWLINE.search(span):
-        return None
-    xml = span.replace("\n" + " " * column, "\n") if column else span
-    if _LINES.fullmatch(xml) is None or _AFTER_OPEN.search(xml) or _AFTER_OTHER.search(xml):
-        return None
-    head = xml[: xml.index(">")]
+# No capturing group: with one, sre saves marks at every repetition (about 15% slower).
+_LINES = re.compile(rf"<domain{_REST}>(?:\n  {_level(1)})*\n</domain>")
+_HEAD = re.compile(rf"<domain{_ATTRS}>")
+_CHILD_TAGS = re.compile(rf"\n  <({_TAG})")
+# A child of <domain>: tag, attributes (single-quoted, nothing expat would rewrite), then its form:
+# '/>', a one-line leaf (text in group 4) or '>' followed by its own children on the next lines.
+_CHILD = re.compile(rf"\n  <({_TAG})((?:{_ATTR})*)(/>|>(?=\n)|>({_LEAF_TEXT})</)")
+_DOMAIN_ATTR = re.compile(r"""([^\s=]+)='([^']*)'""")
+_OS_OPEN = re.compile(r"\n  <os[ >]")
+_OS_TYPE = re.compile(r"\n    <type(?: [^<>\n]*)?>([^<\n]*)</type>")
+_OS_INIT = re.compile(r"\n    <init[ />]")
+_NO_NAMESPACES: dict[str, str] = {}
+_TOP_CACHE: dict[tuple[Any, ...], bool] = {}
+_CACHE_SIZE = 4096
+
+
+def _attrs(raw: str) -> dict[str, str] | None:
     attrs: dict[str, str] = {}
-    for name, single, double in _DOMAIN_ATTR.findall(head):
-        value = single or double
+    for name, value in _DOMAIN_ATTR.findall(raw):
         if "&" in value or name in attrs:
             return None
         attrs[name] = value
-    children = _CHILDREN.findall(xml)
-    for tag, text in children:
-        if "&" in text:
+    return attrs
+
+
+def _top_ok(key: tuple[Any, ...]) -> bool:
+    """check_domain_top and (in redefine mode) check_domain_redefine, exactly as the state machine
+    calls them, on the DomainTop the general path would collect. Pure, so cached by its input."""
+    ok = _TOP_CACHE.get(key)
+    if ok is None:
+        head, children, os_type, os_init, redefine = key
+        ok = False
+        attrs = _attrs(head)
+        kids = [(tag, _attrs(raw), text) for tag, raw, text in children]
+        if attrs is not None and all(a is not None for _, a, _ in kids):
+            top = DomainTop(attrs, kids, None, os_type, os_init)  # type: ignore[arg-type]
+            ok = check_domain_top(top, _NO_NAMESPACES) is None and not (redefine and check_domain_redefine(top) is not None)
+        if len(_TOP_CACHE) >= _CACHE_SIZE:
+            _TOP_CACHE.clear()
+        _TOP_CACHE[key] = ok
+    return ok
+
+
+def _inner_whitespace(xml: str, tag: str, column: int) -> str:
+    """The text directly inside the first child ``tag`` of the domain when it holds elements: the
+    line breaks and indentation (of the original document) before each of its children and
+    before its end tag, as the general path collects it."""
+    start = xml.find("\n  <" + tag)
+    while xml[start + 4 + len(tag)] not in " >":
+        start = xml.find("\n  <" + tag, start + 1)
+    block = xml[start : xml.find("\n  </", start)]
+    inner = block.count("\n    <") - block.count("\n    </")
+    return ("\n" + " " * (column + 4)) * inner + "\n" + " " * (column + 2)
+
+
+def _domain(span: str, column: int, redefine: bool) -> Domain | None:
+    xml = span.replace("\n" + " " * column, "\n") if column else span
+    if xml.count("<") != xml.count(">") or _LINES.fullmatch(xml) is None:
+        return None
+    head = _HEAD.match(xml)
+    if head is None:
+        return None
+    found = _CHILD.findall(xml)
+    if len(found) != len(_CHILD_TAGS.findall(xml)):
+        return None  # some child's attributes are not in the simple form: general path
+    children = []
+    for tag, raw, form, text in found:
+        if tag not in TOP_TEXT_CHILDREN:
+            text = ""  # the general path does not collect it
+        elif form == ">":
+            text = _inner_whitespace(xml, tag, column)
+        elif "&" in text:
             return None
+        children.append((tag, raw, text))
     os_type = None
-    if any(tag == "os" for tag, _ in children):
-        m = _OS_TYPE.search(xml)
-        if m is None or "&" in m.group(1):
-            return None
-        os_type = m.group(1)
-    top = DomainTop(attrs, [(t, {}, x) for t, x in children], None, os_type)
-    if check_domain_top(top) is not None or (redefine and check_domain_redefine(top) is not None):
+    os_init = False
+    forms = [form for tag, _, form, _ in found if tag == "os"]
+    if forms and forms[0] == ">":  # the first <os> holds elements: find its <type> and <init>
+        start = _OS_OPEN.search(xml).start()  # type: ignore[union-attr]
+        block = xml[start : xml.find("\n  </os>", start)]
+        t = _OS_TYPE.search(block)
+        if t is not None:
+            os_type = t.group(1)
+            if "&" in os_type:
+                return None
+        os_init = _OS_INIT.search(block) is not None
+    if not _top_ok((head.group(), tuple(children), os_type, os_init, redefine)):
         return None
     return Domain(xml)
 
 
+# -- records in bulk -------------------------------------------------------------------------------
+# A frozen slotted dataclass's __init__ costs a Python frame and four object.__setattr__ calls per
+# disk (about 0.5 us); setting the slots through their descriptors from C-level map() loops makes
+# the very same objects (same type, same slots, equal and hashable as usual) in about half the time,
+# which is what a document with thousands of disks is made of.
+_new = object.__new__
+_SET_NAME = CheckpointDisk.__dict__["name"].__set__
+_SET_CHECKPOINT = CheckpointDisk.__dict__["checkpoint"].__set__
+_SET_BITMAP = CheckpointDisk.__dict__["bitmap"].__set__
+_SET_SIZE = CheckpointDisk.__dict__["size"].__set__
+_CHECKPOINT_DEFAULT = {"": "bitmap"}.get  # get(c, c): '' (attribute absent) -> 'bitmap'
+_ABSENT = {"": None}.get  # get(v, v): '' (attribute absent) -> None
+
+
+def _make_disks(found: list[tuple[str, str, str, str]], sized: bool) -> tuple[CheckpointDisk, ...] | None:
+    n = len(found)
+    if n <= 16:  # the bulk set-up costs more than it saves on a few disks
+        if sized:
+            return _make_disks_sized(found)
+        return tuple([CheckpointDisk(name, c or "bitmap", b or None) for name, c, b, _ in found])
+    names, checkpoints, bitmaps, sizes = zip(*found)
+    disks = list(map(_new, repeat(CheckpointDisk, n)))
+    deque(map(_SET_NAME, disks, names), 0)
+    deque(map(_SET_CHECKPOINT, disks, map(_CHECKPOINT_DEFAULT, checkpoints, checkpoints)), 0)
+    deque(map(_SET_BITMAP, disks, map(_ABSENT, bitmaps, bitmaps)), 0)
+    if sized:
+        values = [int(s) if s else None for s in sizes]
+        if any(v is not None and v > ULONG_MAX for v in values):
+            return None
+        deque(map(_SET_SIZE, disks, values), 0)
+    else:
+        deque(map(_SET_SIZE, disks, repeat(None, n)), 0)
+    return tuple(disks)
+
+
+def _make_disks_sized(found: list[tuple[str, str, str, str]]) -> tuple[CheckpointDisk, ...] | None:
+    disks = tuple([CheckpointDisk(name, c or "bitmap", b or None, int(s) if s else None) for name, c, b, s in found])
+    if any(d.size is not None and d.size > ULONG_MAX for d in disks):
+        return None
+    return disks
+
+
+# The longest whitespace run the pattern allows between disks: with it, every text node of an
+# accepted document is bounded by the document less its disk list, plus this (see max_text below).
+_DISK_GAP = 128
+# The deepest element of an accepted document: domaincheckpoint, domain, then _DEPTH levels.
+_MAX_FAST_DEPTH = 2 + _DEPTH
+
+
 def fast_parse(doc: bytes, options: Options, limits: Limits, origin: Origin | None = None) -> Checkpoint | None:
     """Parse one complete document in libvirt's layout, or return None to use the general path."""
+    if limits.max_depth < _MAX_FAST_DEPTH or limits.max_attributes < _MAX_ATTRS:
+        return None
     try:
         text = doc.decode("utf-8")
     except UnicodeDecodeError:
@@ -124,33 +246,37 @@ def fast_parse(doc: bytes, options: Options, limits: Limits, origin: Origin | No
     m = _CHECKPOINT.fullmatch(text)
     if m is None:
         return None
-    parser = new_expat_parser()
+    name, description, parent, created, block, span, active = m.group(
+        "name", "description", "parent", "creationTime", "disks", "domain", "active"
+    )
+    if len(text) - (len(block) if block else 0) + _DISK_GAP > limits.max_text:
+        return None  # some text node or attribute value might exceed max_text: let the general path measure
+    # A bare parser is as safe here as new_expat_parser(): the pattern above admits no DOCTYPE
+    # (nothing but an XML declaration may precede <domaincheckpoint>), and without one there can
+    # be no entity declaration or external reference for the policy handlers to refuse.
+    parser = ParserCreate("UTF-8")
     try:
         parser.Parse(doc, True)
     except Exception:
         return None
     fields: dict[str, Any] = {}
-    get = m.group
-    name = get("name")
     if name is not None:
         fields["name"] = name
-    description = get("description")
     if description is not None:
+        if "&" in description:  # libvirt escapes < > & ' " in descriptions: the five predefined entities
+            for entity, char in _ENTITIES:
+                description = description.replace(entity, char)
         fields["description"] = description
-    parent = get("parent")
     if parent is not None:
         fields["parent"] = parent
-    created = get("creationTime")
     if created is not None:
         if int(created) > ULONG_MAX:
             return None
         fields["creationTime"] = created
-    active = get("active")
     if active is not None:
         if not options.internal:
             return None
         fields["active"] = active
-    span = get("domain")
     if span is not None:
         begin = m.start("domain")
         line_start = text.rfind("\n", 0, begin) + 1
@@ -159,20 +285,16 @@ def fast_parse(doc: bytes, options: Options, limits: Limits, origin: Origin | No
         if domain is None:
             return None
         fields["domain"] = domain
-    block = get("disks")
     if block is not None:
-        if "checkpoint='no' bitmap=" in block or "checkpoint='no' size=" in block:
+        if "checkpoint='no' bitmap=" in block or "checkpoint='no' size=" in block or "bitmap=''" in block:
             return None
         found = _DISK_FIELDS.findall(block)
         if len(found) > limits.max_disks:
             return None
-        disks = tuple(
-            [
-                CheckpointDisk(n, c or "bitmap", b[1:-1] if b else None, int(s) if s else None)
-                for n, c, b, s in found
-            ]
-        )
-        if any(d.size is not None and d.size > ULONG_MAX for d in disks):
+        if len(text) > limits.max_text and max(map(len, chain.from_iterable(found))) > limits.max_text:
+            return None  # an attribute value longer than max_text: the general path reports it
+        disks = _make_disks(found, "size=" in block)
+        if disks is None:
             return None
     else:
         disks = ()

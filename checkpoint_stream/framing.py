@@ -7,11 +7,28 @@ The framing rule (also in the README):
 * A document starts at an XML declaration (``<?xml ...?>``), a ``<!DOCTYPE`` (which the security
   policy then refuses) or an element start tag, and ends with the end tag of its root element.
   Its lines and columns count from its first byte, and each document gets a fresh expat parser.
-* Anything else between documents (text, a stray end tag, a NUL byte, a UTF-16 byte order mark)
-  is garbage: it is reported as one broken entry of the stream, with its own index, and skipped
-  up to the next ``<?xml`` or ``<domaincheckpoint``.
+* Anything else between documents (text, a stray end tag, a NUL byte, UTF-16 text with or
+  without a byte order mark) is garbage: it is reported as one broken entry of the stream, with
+  its own index, and skipped up to the next ``<?xml`` or ``<domaincheckpoint``.
+* A document cut short by the end of the input is reported, and the documents that begin after
+  its root start tag are still looked for (a truncated document followed by a complete one loses
+  only itself).
 * After a broken document the framer resumes at the next ``<?xml`` or ``<domaincheckpoint`` start
-  tag found after the point where the error was detected, so documents after it are not lost.
+  tag found after the point where the error was detected, and never before the start tag of the
+  broken document's own root: an error in the prolog (a refused DOCTYPE, a bad XML declaration)
+  skips the whole prolog and that root start tag, so the body of a refused document never comes
+  out as a document of its own. Documents after it are not lost.
+
+Encodings, as libvirt reads them: every document is read as UTF-8 (a UTF-8 byte order mark is
+skipped). The encoding named in an XML declaration is ignored, as libvirt ignores it, but it must
+be a known encoding name; invalid UTF-8 is a positioned :class:`~.errors.NotWellFormedError`.
+
+Cost: every byte is scanned a bounded number of times. The fast path gets each document in one
+piece; the general parser is fed incrementally, and while one markup token (a tag, a comment, a
+processing instruction) is unfinished and longer than a few KiB, the framer follows that token
+itself and feeds expat again only once the token is complete, so expat, which re-scans an
+unfinished token on every call, never makes the work quadratic. An attribute value longer than
+``max_text`` is reported while it is still arriving.
 
 A record is produced as soon as the end tag of its root has been fed: the framer never waits for
 the next document to begin. Bytes are kept only for the document in progress.
@@ -19,6 +36,7 @@ the next document to begin. Bytes are kept only for the document in progress.
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Union
 
@@ -44,16 +62,140 @@ _ROOT = re.compile(
     rb"(?:<!DOCTYPE|<([^ \t\r\n/>!?]+)[ \t\r\n/>])"
 )
 _ENCODING = re.compile(rb"<\?xml[^?]*?encoding[ \t\r\n]*=[ \t\r\n]*(?:'([^']*)'|\"([^\"]*)\")")
-_CODECS = {
-    b"utf-8": "utf-8",
-    b"utf8": "utf-8",
-    b"us-ascii": "ascii",
-    b"ascii": "ascii",
-    b"iso-8859-1": "latin-1",
-    b"latin1": "latin-1",
-    b"latin-1": "latin-1",
-}
+_ENC_NAME = re.compile(rb"[A-Za-z][A-Za-z0-9._-]*")
+_DECL_MAX = 4096  # an XML declaration longer than this is left to expat to judge
+
+# What may precede the root start tag, each construct also matching a prefix of itself at the end of
+# the buffer (so "the prolog is not complete yet" and "this is not a prolog" can be told apart).
+# A NUL byte can be in no XML construct: it always ends the prolog scan.
+_Q = rb"""(?:'[^'\x00]*+(?:'|\Z)|"[^"\x00]*+(?:"|\Z))"""
+_COMMENT = rb"<!--(?:[^-\x00]|-(?!->))*+(?:-->|\Z)"
+_PI = rb"<\?(?:[^?\x00]|\?(?!>))*+(?:\?>|\Z)"
+_PROLOG = re.compile(
+    rb"(?:[ \t\r\n]++|\xef\xbb\xbf|" + _COMMENT + rb"|" + _PI
+    + rb"|<!DOCTYPE(?:[^\[>'\"\x00]++|" + _Q + rb")*+(?:\[(?:" + _COMMENT + rb"|[^\]'\"\x00]++|" + _Q
+    + rb")*+(?:\][ \t\r\n]*+(?:>|\Z)|\Z)|>|\Z))*+"
+)
+_ROOT_START = re.compile(rb"<[^!?/ \t\r\n<>]")
+_BIG_TOKEN = 4096  # an unfinished token longer than this is followed by the framer, not re-fed
+_QUOTE_OR_GT = re.compile(rb"[>'\"]")
+_REF = re.compile(rb"&[^;&<'\"]*;")
+_CONTINUATION = bytes(range(0x80, 0xC0))
 _TAIL_KEEP = 32  # enough of a buffer's end to hold a split '<domaincheckpoint' or '<?xml '
+
+
+def _known_encoding(name: bytes) -> bool:
+    """Whether ``name`` names a text encoding (libxml2 knows these through iconv)."""
+    if _ENC_NAME.fullmatch(name) is None:
+        return False
+    try:
+        info = codecs.lookup(name.decode("ascii"))
+    except LookupError:
+        return False
+    return bool(getattr(info, "_is_text_encoding", True))
+
+
+def _chars_at_least(raw: bytes) -> int:
+    """A lower bound of the characters an attribute value's raw bytes (maybe unfinished) stand for."""
+    amp = raw.rfind(b"&")
+    if amp >= 0 and raw.find(b";", amp) < 0:
+        raw = raw[:amp]  # an unfinished reference: counted as nothing yet
+    stripped, refs = _REF.subn(b"", raw)
+    return len(stripped.translate(None, _CONTINUATION)) + refs - stripped.count(b"\r\n")
+
+
+class _Token:
+    """An unfinished markup token the general parser holds, followed here instead of by expat.
+
+    Positions are document-relative. ``advance`` scans only bytes not seen before and says
+    where the token ends (document-relative), or -1 while it does not end yet; it raises :class:`LimitError` for an
+    attribute value longer than ``max_text`` or more than ``max_attributes`` attributes (what the
+    parser would report once the tag is complete)."""
+
+    __slots__ = ("rel", "kind", "term", "scanned", "quote", "attrs", "value_from", "check_at", "done_at")
+
+    def __init__(self, buf: bytearray, doc: int, rel: int) -> None:
+        self.rel = rel
+        head = bytes(buf[doc + rel : doc + rel + 4])
+        self.term = b""
+        if head.startswith(b"<!--"):
+            self.kind, self.term = "term", b"-->"
+        elif head.startswith(b"<?"):
+            self.kind, self.term = "term", b"?>"
+        elif head.startswith(b"<!"):
+            self.kind = "other"
+        elif head.startswith(b"<"):
+            self.kind = "tag"
+        elif head.startswith(b"&"):
+            self.kind, self.term = "term", b";"
+        else:
+            self.kind = "other"
+        self.scanned = rel + 1
+        self.quote: int | None = None
+        self.attrs = 0
+        self.value_from = 0
+        self.check_at = 0
+        self.done_at = -1
+
+    def advance(self, buf: bytearray, doc: int, end: int, limits: Limits) -> int:
+        if self.done_at >= 0:
+            return self.done_at
+        stop = end - doc
+        if self.kind == "term":
+            term = self.term
+            found = buf.find(term, doc + max(self.rel + 1, self.scanned - len(term) + 1), end)
+            self.scanned = stop
+            if found >= 0:
+                self.done_at = found + len(term) - doc
+            return self.done_at
+        if self.kind != "tag":
+            return -1
+        i = self.scanned
+        quote = self.quote
+        while i < stop:
+            if quote is not None:
+                j = buf.find(quote, doc + i, end)
+                if j < 0:
+                    i = stop
+                    break
+                self._check_value(buf, doc, j, limits)
+                i = j - doc + 1
+                quote = None
+            else:
+                m = _QUOTE_OR_GT.search(buf, doc + i, end)
+                if m is None:
+                    i = stop
+                    break
+                i = m.end() - doc
+                c = buf[m.start()]
+                if c == 0x3E:  # '>'
+                    self.scanned, self.quote = i, None
+                    self.done_at = i
+                    return i
+                quote = c
+                self.attrs += 1
+                if self.attrs > limits.max_attributes:
+                    raise LimitError(
+                        f"an element has more than {limits.max_attributes} attributes (limit max_attributes)",
+                        offset=self.rel,
+                    )
+                self.value_from = i
+                self.check_at = limits.max_text
+        self.scanned, self.quote = i, quote
+        if quote is not None:
+            self._check_value(buf, doc, doc + stop, limits)
+        return -1
+
+    def _check_value(self, buf: bytearray, doc: int, end: int, limits: Limits) -> None:
+        size = end - (doc + self.value_from)
+        if size <= self.check_at:
+            return
+        self.check_at = 2 * size  # counted again only once it has doubled: linear in all
+        if _chars_at_least(bytes(buf[doc + self.value_from : end])) > limits.max_text:
+            raise LimitError(
+                f"an attribute value is longer than {limits.max_text} characters (limit max_text)",
+                offset=self.value_from,
+            )
 
 
 class Framer:
@@ -83,6 +225,12 @@ class Framer:
         self.scan_from = 0  # where to look for the next candidate root end tag
         self.general: GeneralDocument | None = None
         self.resyncing = False
+        self.prolog_from: int | None = None  # buf index of a broken document whose root is to be skipped
+        self.prolog_retry = 0  # buffer length at which to look for that root again
+        self.token: _Token | None = None  # an unfinished big token the general parser holds
+        self.route_retry = 0  # buffer length at which to try routing the document in progress again
+        self.gt_after = 0  # document-relative: just after the last '>' seen while buffering
+        self.gt_scanned = 0  # document-relative: how far '>' was looked for
         self.index = first_index
         self.closed = False
         self.documents = 0
@@ -115,6 +263,8 @@ class Framer:
     def _run(self, out: list[Item], final: bool) -> None:
         buf = self.buf
         while True:
+            if self.prolog_from is not None and not self._skip_prolog(final):
+                return
             if self.resyncing:
                 m = _RESYNC.search(buf, self.pos)
                 if m is None:
@@ -124,9 +274,31 @@ class Framer:
                 self.resyncing = False
             if self.doc_start is None:
                 if not self._between(out, final):
+                    if self.resyncing:  # garbage was reported: go on resyncing in the same call
+                        continue
                     return
             if not self._document(out, final):
                 return
+
+    def _skip_prolog(self, final: bool) -> bool:
+        """After an error in a document: move ``pos`` past its root start tag, once the prolog is
+        known. False while more bytes are needed to tell."""
+        buf = self.buf
+        start = self.prolog_from
+        assert start is not None
+        n = len(buf)
+        if not final and n < self.prolog_retry:
+            return False
+        m = _PROLOG.match(buf, start)
+        end = m.end() if m is not None else start
+        if n - end < 16 and not final and n - start <= self.limits.max_document_bytes:
+            self.prolog_retry = n + max(n - start, 64)  # look again once that much more has come
+            return False
+        root = _ROOT_START.match(buf, end)
+        if root is not None:
+            self.pos = max(self.pos, end + 1)
+        self.prolog_from = None
+        return True
 
     def _between(self, out: list[Item], final: bool) -> bool:
         """Skip what may stand between documents. True when a document starts at ``pos``."""
@@ -144,11 +316,11 @@ class Framer:
                     return False
                 if rest.startswith(b"<?xml") and (len(rest) > 5 and rest[5:6] in b" \t\r\n?"):
                     return self._begin(pos)
-                if not final:
+                if not final and self._may_wait(pos):
                     return False  # an unfinished processing instruction
             elif second == b"!":
                 if rest.startswith(b"<!--") or (len(rest) < 4 and b"<!--".startswith(rest)):
-                    if not final:
+                    if not final and self._may_wait(pos):
                         return False  # an unfinished comment
                 elif rest.startswith(b"<!DOCTYPE") or (len(rest) < 9 and b"<!DOCTYPE".startswith(rest) and not final):
                     if len(rest) < 9:
@@ -156,20 +328,34 @@ class Framer:
                     return self._begin(pos)
             elif second == b"" and not final:
                 return False
-            elif second not in (b"/", b"") and second not in b" \t\r\n<>=\"'":
+            elif second not in (b"/", b"", b"\x00") and second not in b" \t\r\n<>=\"'":
                 return self._begin(pos)
         elif rest[:1] == b"\xef" and len(rest) < 3 and b"\xef\xbb\xbf".startswith(rest) and not final:
             return False
         self._garbage(out, pos, final)
         return False
 
+    def _may_wait(self, pos: int) -> bool:
+        """Whether an unfinished comment or PI between documents may still be waited for: not
+        once it holds a NUL byte (allowed in no XML construct), nor once it is longer than
+        ``max_text`` (it is re-scanned on every feed); then it is garbage."""
+        n = len(self.buf) - pos
+        return n <= self.limits.max_text and self.buf.find(b"\x00", pos) < 0
+
     def _garbage(self, out: list[Item], pos: int, final: bool) -> None:
         buf = self.buf
         m = _RESYNC.search(buf, pos + 1)
+        if m is None and not final and len(buf) - pos < 24 + _TAIL_KEEP:
+            return  # wait for more bytes: the sample quoted must not depend on how the stream was cut
         end = m.start() if m else len(buf)
         sample = bytes(buf[pos : min(end, pos + 24)])
         if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
             what = "a UTF-16 byte order mark: only UTF-8 documents are read (convert with iconv -f UTF-16 -t UTF-8)"
+        elif sample.startswith((b"<\x00", b"\x00<")):
+            what = (
+                "UTF-16 text without a byte order mark (NUL bytes between the characters): only UTF-8 "
+                "documents are read (convert with iconv -f UTF-16 -t UTF-8)"
+            )
         elif b"\x00" in sample:
             what = f"NUL bytes {sample!r}"
         else:
@@ -182,31 +368,34 @@ class Framer:
         self.doc_start = pos
         self.scan_from = pos
         self.general = None
-        head = self.buf[pos : pos + 1]
-        if head == b"<" and bytes(self.buf[pos : pos + 5]) == b"<?xml":
-            enc = self._encoding(pos)
-            if enc is not None and isinstance(enc, CheckpointError):
-                return True  # reported by _document once the declaration is complete
+        self.token = None
+        self.route_retry = 0
+        self.gt_after = self.gt_scanned = 0
         return True
 
     def _encoding(self, pos: int) -> str | CheckpointError | None:
-        end = self.buf.find(b"?>", pos)
+        """Check the encoding name of the XML declaration at ``pos``: None while the declaration
+        is incomplete, an error for an unknown name, else "utf-8" (every document is read as
+        UTF-8, whatever it declares, as libvirt does)."""
+        end = self.buf.find(b"?>", pos, pos + _DECL_MAX)
         if end < 0:
-            return None
+            return None if len(self.buf) - pos < _DECL_MAX else "utf-8"
         m = _ENCODING.match(self.buf, pos, end + 2)
         if m is None:
             return "utf-8"
-        name = (m.group(1) if m.group(1) is not None else m.group(2)).lower()
-        codec = _CODECS.get(name)
-        if codec is None:
+        name = m.group(1) if m.group(1) is not None else m.group(2)
+        if not _known_encoding(name):
+            shown = name.decode("utf-8", "replace")
+            if len(shown) > 40:
+                shown = shown[:37] + "..."
             return NotWellFormedError(
-                f"encoding {name.decode('ascii', 'replace')!r} is not supported: documents must be UTF-8 "
-                "(or declare US-ASCII or ISO-8859-1)",
+                f"unknown encoding {shown!r} in the XML declaration: documents are read as UTF-8 "
+                "whatever they declare, as libvirt reads them, but the name must be a known encoding",
                 line=1,
-                column=1,
-                offset=0,
+                column=m.start(1 if m.group(1) is not None else 2) - pos + 1,
+                offset=m.start(1 if m.group(1) is not None else 2) - pos,
             )
-        return codec
+        return "utf-8"
 
     def _document(self, out: list[Item], final: bool) -> bool:
         """Work on the document in progress. True when it is finished (a new one may follow)."""
@@ -216,44 +405,47 @@ class Framer:
         limits = self.limits
         general = self.general
         if general is None:
-            # Route early what the fast scanner can never take: another root, a DOCTYPE, a
-            # non-UTF-8 declaration. The general path then reports it as soon as it is seen.
-            m = _ROOT.match(buf, start)
-            if m is not None and m.group(1) != b"domaincheckpoint":
-                return self._feed_general(out, final, len(buf))
+            # An unknown encoding name is reported first (whatever follows), then what the fast
+            # scanner can never take (another root, a DOCTYPE) is routed to the general path,
+            # which reports it as soon as it is seen.
             if bytes(buf[start : start + 5]) == b"<?xml":
                 enc = self._encoding(start)
                 if isinstance(enc, CheckpointError):
                     self._emit_error(out, enc, start)
                     self._after_error(start + 1)
                     return True
-                if enc is not None and enc != "utf-8":
-                    return self._feed_general(out, final, len(buf))
+                if enc is None and not final:
+                    return False  # the declaration is not complete yet
+            if final or len(buf) >= self.route_retry:
+                m = _ROOT.match(buf, start)
+                if m is not None and m.group(1) != b"domaincheckpoint":
+                    return self._feed_general(out, final, len(buf), may_wait=True)
+                if m is None:  # the prolog is not complete: look again once it has doubled
+                    self.route_retry = len(buf) + max(len(buf) - start, 64)
+                else:
+                    self.route_retry = 1 << 62
         while True:
             m = _END.search(buf, self.scan_from)
             if m is None:
                 self.scan_from = max(start, len(buf) - 20)
                 if len(buf) - start > limits.max_document_bytes:
-                    err = LimitError(
-                        f"document is larger than {limits.max_document_bytes} bytes without ending (limit max_document_bytes)",
-                        line=1,
-                        column=1,
-                    )
-                    self._emit_error(out, err, start)
-                    self._after_error(len(buf))
-                    return True
+                    return self._too_large(out, start)
                 if self.general is not None or final:
-                    return self._feed_general(out, final, len(buf))
+                    return self._feed_general(out, final, len(buf), may_wait=True)
+                # While buffering for the fast path, a long run without '>' (an unfinished tag, a
+                # long text or comment) goes to the general path at once: its limits then act
+                # while the bytes arrive instead of after the whole document was buffered.
+                gt = buf.rfind(b">", start + self.gt_scanned)
+                if gt >= 0:
+                    self.gt_after = gt + 1 - start
+                self.gt_scanned = len(buf) - start
+                if self.gt_scanned - self.gt_after > limits.max_text:
+                    return self._feed_general(out, final, len(buf), may_wait=True)
                 return False
             end = m.end()
             self.scan_from = end
             if end - start > limits.max_document_bytes:
-                err = LimitError(
-                    f"document is larger than {limits.max_document_bytes} bytes (limit max_document_bytes)", line=1, column=1
-                )
-                self._emit_error(out, err, start)
-                self._after_error(end)
-                return True
+                return self._too_large(out, start)
             if self.general is None:
                 origin = Origin(self.path, self.member, self.index, self.base + start)
                 record = fast_parse(bytes(buf[start:end]), self.options, limits, origin)
@@ -261,23 +453,38 @@ class Framer:
                     out.append(record)
                     self._done(end)
                     return True
-            if self._feed_general(out, final, end):
+            if self._feed_general(out, final, end, may_wait=True):
                 return True
 
-    def _feed_general(self, out: list[Item], final: bool, end: int) -> bool:
-        """Feed the general parser up to ``end``; True when the document is finished."""
+    def _too_large(self, out: list[Item], start: int) -> bool:
+        """The document runs past ``max_document_bytes``: an error found by the parser in its first
+        ``max_document_bytes`` wins; else the size is reported. Either way the framer resumes
+        where the limit was crossed, however the bytes were chunked."""
+        limit = self.limits.max_document_bytes
+        if self._feed_general(out, False, start + limit + 1):
+            return True
+        err = LimitError(f"document is larger than {limit} bytes (limit max_document_bytes)", line=1, column=1)
+        self._emit_error(out, err, start)
+        self._after_error(start + limit + 1)
+        return True
+
+    def _feed_general(self, out: list[Item], final: bool, end: int, may_wait: bool = False) -> bool:
+        """Feed the general parser up to ``end``; True when the document is finished.
+
+        With ``may_wait``, bytes are held back while they cannot finish the big token expat is
+        holding (see the module docstring): the root cannot close before that token does."""
         if self.general is None:
             start = self.doc_start
             assert start is not None
-            enc = self._encoding(start) if bytes(self.buf[start : start + 5]) == b"<?xml" else "utf-8"
-            self.general = GeneralDocument(
-                self.options, self.limits, self.buf, start, enc if isinstance(enc, str) else "utf-8"
-            )
+            self.general = GeneralDocument(self.options, self.limits, self.buf, start, "utf-8")
+            self.token = None
         general = self.general
         start = self.doc_start
         assert start is not None
         at_end = final and end >= len(self.buf)
         try:
+            if may_wait and not at_end and self._hold(general, end):
+                return False
             closed = general.feed(end, at_end)
             if not closed:
                 if at_end:  # expat accepted the end of input without the root closing
@@ -288,12 +495,48 @@ class Framer:
             record = general.finish(Origin(self.path, self.member, self.index, self.base + start))
         except CheckpointError as err:
             where = start + (err.offset if err.offset is not None else 0)
+            if err.line is None and err.offset is not None:  # found by the framer: count lines once
+                line_start = self.buf.rfind(b"\n", start, where) + 1 or start
+                err.line = self.buf.count(b"\n", start, where) + 1
+                err.column = where - line_start + 1
+            if (
+                type(err) is NotWellFormedError
+                and err.message.endswith("(invalid token)")
+                and err.offset is not None
+                and where < len(self.buf)
+                and self.buf[where] >= 0x80
+            ):
+                err.message += ": the bytes are not valid UTF-8 (every document is read as UTF-8)"
+                err.args = (err.message,)
+            if at_end and type(err) is NotWellFormedError and where >= len(self.buf) - 1:
+                # Cut short by the end of the input (inside a CDATA section, say): the documents
+                # after its root start tag are looked for, so a complete one is not lost with it.
+                where = start + 1
             self._emit_error(out, err, start, relative=True)
             self._after_error(max(where, start + 1))
             return True
         out.append(record)
         self._done(start + root_end)
         return True
+
+    def _hold(self, general: GeneralDocument, end: int) -> bool:
+        """True when the bytes up to ``end`` cannot complete the big token the parser holds."""
+        if general.fed == 0:
+            return False
+        rel = general.parser.CurrentByteIndex
+        if rel < 0 or general.fed - rel <= _BIG_TOKEN:
+            self.token = None
+            return False
+        token = self.token
+        if token is None or token.rel != rel:
+            token = self.token = _Token(self.buf, general.start, rel)
+        if token.kind == "other":  # not followed: feed again once it has doubled
+            return (end - general.start) - general.fed < general.fed - rel
+        done = token.advance(self.buf, general.start, len(self.buf), self.limits)
+        if done < 0:  # no end tag candidate before the buffer's end can close the root
+            self.scan_from = max(self.scan_from, len(self.buf) - 20)
+            return True
+        return done > end - general.start
 
     # -- bookkeeping ------------------------------------------------------------------------------
 
@@ -303,13 +546,17 @@ class Framer:
         self.pos = end
         self.doc_start = None
         self.general = None
+        self.token = None
 
     def _after_error(self, resume: int) -> None:
         self.index += 1
         self.documents += 1
         self.pos = resume
+        self.prolog_from = self.doc_start
+        self.prolog_retry = 0
         self.doc_start = None
         self.general = None
+        self.token = None
         self.resyncing = True
 
     def _emit_error(self, out: list[Item], err: CheckpointError, start: int, relative: bool = True) -> None:
@@ -321,6 +568,8 @@ class Framer:
     def _compact(self) -> None:
         """Drop consumed bytes, keeping indexes of the document in progress valid."""
         keep_from = self.doc_start if self.doc_start is not None else self.pos
+        if self.prolog_from is not None:
+            keep_from = min(keep_from, self.prolog_from)
         if keep_from < 65536 and keep_from * 2 < len(self.buf):
             return
         if keep_from <= 0:
@@ -331,5 +580,9 @@ class Framer:
         self.scan_from = max(0, self.scan_from - keep_from)
         if self.doc_start is not None:
             self.doc_start -= keep_from
+            self.route_retry = max(0, self.route_retry - keep_from)
+        if self.prolog_from is not None:
+            self.prolog_from -= keep_from
+            self.prolog_retry = max(0, self.prolog_retry - keep_from)
         if self.general is not None:
             self.general.start -= keep_from

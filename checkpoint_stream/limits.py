@@ -2,6 +2,19 @@
 
 A breach is a :class:`~.errors.LimitError` for that document, found as early as the framer or the
 parser can see it (never after an unbounded amount of work), so in skip mode the stream goes on.
+Each limit can be set by keyword (``CheckpointParser(max_depth=64)``, ``iterparse(..., max_text=...)``).
+
+The defaults are far above anything libvirt writes (its own checkpoints are a few KiB; a domain
+with thousands of disks stays under a few MiB) and low enough that one hostile document costs at
+most about ``max_document_bytes`` of memory and linear time:
+
+* ``max_document_bytes`` is checked while a document is being buffered, before its end tag comes;
+* ``max_depth`` and ``max_attributes`` when the offending start tag is read;
+* ``max_text`` bounds one attribute value or one text node (CDATA included), in characters; an
+  over-long attribute value is reported while it is still arriving, and a document whose bytes run
+  longer than ``max_text`` without a ``>`` is handed to the incremental parser at once, so neither
+  waits for the whole document;
+* ``max_disks`` when the offending ``<disk>`` is read.
 """
 
 from __future__ import annotations

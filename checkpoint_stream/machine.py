@@ -77,7 +77,7 @@ def _error(cls: type[CheckpointError], message: str, pos: Position | None, path:
 class CheckpointMachine:
     """One document's worth of state. Use a fresh machine per document."""
 
-    __slots__ = ("options", "stack", "fields", "disks", "done", "_root_rule", "_root_pos")
+    __slots__ = ("options", "stack", "fields", "disks", "done", "_root_rule", "_root_pos", "_namespaces")
 
     def __init__(self, options: Options) -> None:
         self.options = options
@@ -87,6 +87,7 @@ class CheckpointMachine:
         self.done = False
         self._root_rule = options.root_rule
         self._root_pos: Position | None = None
+        self._namespaces: dict[str, str] = {}  # prefixes declared on the root (seen by the domain)
 
     @property
     def path(self) -> str:
@@ -139,7 +140,16 @@ class CheckpointMachine:
         if frame.rule.text is not None:
             frame.parts.append(data)
         elif not is_whitespace(data):
-            shown = data.strip()
+            # Point at the first character that is not whitespace (the driver gives where the
+            # piece of text starts; pieces never hold markup, so counting characters is exact
+            # up to line-end normalisation).
+            lead = len(data) - len(data.lstrip(" \t\r\n"))
+            if lead:
+                skipped = data[:lead]
+                breaks = skipped.count("\n")
+                column = lead - skipped.rfind("\n") if breaks else pos[1] + lead
+                pos = (pos[0] + breaks, column, pos[2] + len(skipped.encode("utf-8")))
+            shown = data.strip(" \t\r\n")
             if len(shown) > 40:
                 shown = shown[:37] + "..."
             raise _error(SchemaError, f"text {shown!r} is not allowed directly in <{frame.tag}>", pos, frame.path)
@@ -163,7 +173,7 @@ class CheckpointMachine:
     def domain(self, domain: Domain, top: DomainTop, pos: Position) -> None:
         """The nested domain, captured whole by the driver, with what it saw at its top."""
         path = f"{self.path}/domain"
-        problem = check_domain_top(top)
+        problem = check_domain_top(top, self._namespaces)
         if problem:
             raise _error(SchemaError, problem[0], pos, path)
         if self.options.redefine:
@@ -188,6 +198,7 @@ class CheckpointMachine:
                     raise _error(SchemaError, f"<{ROOT}> must be in no namespace: remove xmlns={attrs[name]!r}", pos, path)
                 continue
             if name.startswith("xmlns:"):
+                self._namespaces[name[6:]] = attrs[name]
                 continue  # a namespace declaration is not an attribute for RELAX NG
             raise _error(SchemaError, f"attribute {name!r} is not allowed on <{ROOT}>", pos, path)
         self._root_pos = pos

@@ -1,0 +1,160 @@
+"""Generated corpora for the benchmarks (nothing large is committed).
+
+Every document is in libvirt's own layout (what ``virsh checkpoint-dumpxml`` prints), so the
+benchmarks measure the path real streams take. Three shapes:
+
+* ``small``: a checkpoint without a domain (name, description, parent, creationTime, 2 disks);
+* ``full``: a checkpoint with a full nested ``<domain>``, shaped like libvirt's
+  ``qemudomaincheckpointxml2xmlout/redefine.xml`` (about 1.7-2.4 KB each);
+* ``disks20k``: one document with 20,000 disks (and a domain).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+SHAPES = ("small", "full", "disks20k")
+
+
+def small_doc(i: int) -> str:
+    return (
+        "<domaincheckpoint>\n"
+        f"  <name>c{i}</name>\n"
+        f"  <description>nightly checkpoint {i}</description>\n"
+        "  <parent>\n"
+        f"    <name>c{i - 1}</name>\n"
+        "  </parent>\n"
+        f"  <creationTime>{1553647812 + i}</creationTime>\n"
+        "  <disks>\n"
+        f"    <disk name='vda' checkpoint='bitmap' bitmap='c{i}'/>\n"
+        "    <disk name='vdb' checkpoint='no'/>\n"
+        "  </disks>\n"
+        "</domaincheckpoint>\n"
+    )
+
+
+def domain_xml(i: int, ndisks: int = 4, indent: str = "  ") -> str:
+    """A domain like redefine.xml's, with ``ndisks`` disks, indented by ``indent``."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    disks = []
+    for k in range(ndisks):
+        dev = "vd" + letters[k % 26] + (letters[k // 26 - 1] if k >= 26 else "")
+        disks.append(
+            "    <disk type='file' device='disk'>\n"
+            "      <driver name='qemu' type='qcow2'/>\n"
+            f"      <source file='/var/lib/libvirt/images/guest{i}-{dev}.qcow2'/>\n"
+            f"      <target dev='{dev}' bus='virtio'/>\n"
+            f"      <address type='pci' domain='0x0000' bus='0x00' slot='0x{3 + k % 20:02x}' function='0x0'/>\n"
+            "    </disk>\n"
+        )
+    body = (
+        "<domain type='kvm'>\n"
+        f"  <name>guest{i}</name>\n"
+        f"  <uuid>c7a5fdbd-edaf-9455-926a-{i:012x}</uuid>\n"
+        "  <memory unit='KiB'>219136</memory>\n"
+        "  <currentMemory unit='KiB'>219136</currentMemory>\n"
+        "  <vcpu placement='static'>1</vcpu>\n"
+        "  <os>\n"
+        "    <type arch='x86_64' machine='pc'>hvm</type>\n"
+        "    <boot dev='hd'/>\n"
+        "  </os>\n"
+        "  <clock offset='utc'/>\n"
+        "  <on_poweroff>destroy</on_poweroff>\n"
+        "  <on_reboot>restart</on_reboot>\n"
+        "  <on_crash>destroy</on_crash>\n"
+        "  <devices>\n"
+        "    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
+        + "".join(disks)
+        + "    <controller type='usb' index='0'>\n"
+        "      <address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x2'/>\n"
+        "    </controller>\n"
+        "    <controller type='pci' index='0' model='pci-root'/>\n"
+        "    <input type='mouse' bus='ps2'/>\n"
+        "    <input type='keyboard' bus='ps2'/>\n"
+        "    <memballoon model='none'/>\n"
+        "  </devices>\n"
+        "</domain>"
+    )
+    return body.replace("\n", "\n" + indent)
+
+
+def full_doc(i: int, ndisks: int = 4) -> str:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    disk_lines = []
+    for k in range(ndisks):
+        dev = "vd" + letters[k % 26] + (letters[k // 26 - 1] if k >= 26 else "")
+        if k % 4 == 3:
+            disk_lines.append(f"    <disk name='{dev}' checkpoint='no'/>\n")
+        else:
+            disk_lines.append(f"    <disk name='{dev}' checkpoint='bitmap' bitmap='c{i}'/>\n")
+    return (
+        "<domaincheckpoint>\n"
+        f"  <name>c{i}</name>\n"
+        + (f"  <parent>\n    <name>c{i - 1}</name>\n  </parent>\n" if i else "")
+        + f"  <creationTime>{1553647812 + i}</creationTime>\n"
+        "  <disks>\n" + "".join(disk_lines) + "  </disks>\n"
+        "  " + domain_xml(i, ndisks) + "\n"
+        "</domaincheckpoint>\n"
+    )
+
+
+def big_doc(ndisks: int = 20000) -> str:
+    """One checkpoint with ``ndisks`` checkpoint disks (the domain keeps 4 for its own shape)."""
+    lines = []
+    for k in range(ndisks):
+        name = f"sd{_letters(k)}"
+        if k % 5 == 4:
+            lines.append(f"    <disk name='{name}' checkpoint='no'/>\n")
+        else:
+            lines.append(f"    <disk name='{name}' checkpoint='bitmap' bitmap='big'/>\n")
+    return (
+        "<domaincheckpoint>\n"
+        "  <name>big</name>\n"
+        "  <creationTime>1553647812</creationTime>\n"
+        "  <disks>\n" + "".join(lines) + "  </disks>\n"
+        "  " + domain_xml(0) + "\n"
+        "</domaincheckpoint>\n"
+    )
+
+
+def _letters(k: int) -> str:
+    out = ""
+    k += 1
+    while k:
+        k, r = divmod(k - 1, 26)
+        out = "abcdefghijklmnopqrstuvwxyz"[r] + out
+    return out
+
+
+def documents(shape: str, count: int | None = None) -> list[bytes]:
+    """``count`` documents of one shape, as separate byte strings."""
+    if shape == "small":
+        return [small_doc(i + 1).encode() for i in range(count or 20000)]
+    if shape == "full":
+        return [full_doc(i + 1).encode() for i in range(count or 4000)]
+    if shape == "disks20k":
+        return [big_doc().encode() for _ in range(count or 1)]
+    raise ValueError(shape)
+
+
+def stream(shape: str, count: int | None = None) -> bytes:
+    """The documents of :func:`documents` concatenated: one stream."""
+    return b"".join(documents(shape, count))
+
+
+def endless(total_bytes: int, chunk_docs: int = 256) -> Iterator[bytes]:
+    """Full-domain documents, generated on the fly, until ``total_bytes`` have been yielded."""
+    template = [full_doc(i + 1).encode() for i in range(chunk_docs)]
+    block = b"".join(template)
+    sent = 0
+    while sent < total_bytes:
+        yield block
+        sent += len(block)
+
+
+def write_stream(path: str | os.PathLike[str], shape: str, count: int | None = None) -> int:
+    data = stream(shape, count)
+    with open(path, "wb") as fh:
+        fh.write(data)
+    return len(data)

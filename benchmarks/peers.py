@@ -1,0 +1,274 @@
+"""checkpoint_stream against the other ways to read the same documents, in one run.
+
+    python3 benchmarks/peers.py                 # all shapes, peers, writer, 1 GB peak-RSS check
+    python3 benchmarks/peers.py --rounds 9 --rss-gb 0   # more rounds, skip the RSS check
+
+Every contestant reads the same generated corpus and extracts the same facts: name, description,
+parent, creationTime, the disks (name, checkpoint, bitmap, size) and the domain kept whole (as
+text for checkpoint_stream, as a subtree for the tree builders). The baseline is bare pyexpat: a
+parser per document, no callbacks (the cost of only checking well-formedness). Peers get the
+documents already split; checkpoint_stream reads the concatenated stream and frames it itself,
+with validation fully on (schema, mode rules, domain top checks).
+
+Measurement on a noisy machine: each round runs every contestant once, in a rotated order; the
+ratio to pyexpat is taken per round (pyexpat runs in every round) and the median over rounds is
+reported with its spread (min-max). MB/s and documents/s come from the median time.
+Peers that are not installed are skipped with a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import corpus  # noqa: E402
+import checkpoint_stream as cs  # noqa: E402
+
+COUNTS = {"small": 20000, "full": 4000, "disks20k": 1}
+
+
+# -- contestants: each takes (docs, stream) and returns the number of records -----------------------
+
+
+def run_pyexpat(docs: list[bytes], stream: bytes) -> int:
+    from xml.parsers.expat import ParserCreate
+
+    for d in docs:
+        ParserCreate().Parse(d, True)
+    return len(docs)
+
+
+def run_checkpoint_stream(docs: list[bytes], stream: bytes) -> int:
+    n = 0
+    for r in cs.iterparse(stream):
+        (r.name, r.description, r.parent, r.creation_time, r.disks, r.domain)
+        n += 1
+    return n
+
+
+def _tree_facts(root: Any) -> tuple:
+    disks = [(d.get("name"), d.get("checkpoint"), d.get("bitmap"), d.get("size")) for d in root.iterfind("disks/disk")]
+    return (
+        root.findtext("name"),
+        root.findtext("description"),
+        root.findtext("parent/name"),
+        root.findtext("creationTime"),
+        disks,
+        root.find("domain"),
+    )
+
+
+def _tree_runner(fromstring: Callable[[bytes], Any]) -> Callable[[list[bytes], bytes], int]:
+    def run(docs: list[bytes], stream: bytes) -> int:
+        for d in docs:
+            _tree_facts(fromstring(d))
+        return len(docs)
+
+    return run
+
+
+def run_xmltodict_factory() -> Callable[[list[bytes], bytes], int] | str:
+    try:
+        import xmltodict
+    except ImportError:
+        return "xmltodict is not installed"
+
+    def run(docs: list[bytes], stream: bytes) -> int:
+        for d in docs:
+            root = xmltodict.parse(d)["domaincheckpoint"]
+            disks = (root.get("disks") or {}).get("disk", [])
+            if isinstance(disks, dict):
+                disks = [disks]
+            (
+                root.get("name"),
+                root.get("description"),
+                (root.get("parent") or {}).get("name"),
+                root.get("creationTime"),
+                [(x.get("@name"), x.get("@checkpoint"), x.get("@bitmap"), x.get("@size")) for x in disks],
+                root.get("domain"),
+            )
+        return len(docs)
+
+    return run
+
+
+def contestants() -> tuple[dict[str, Callable[[list[bytes], bytes], int]], list[str]]:
+    found: dict[str, Callable[[list[bytes], bytes], int]] = {
+        "pyexpat (no callbacks)": run_pyexpat,
+        "checkpoint_stream.iterparse": run_checkpoint_stream,
+    }
+    notes = []
+    import xml.etree.ElementTree as ET
+
+    found["xml.etree.ElementTree"] = _tree_runner(ET.fromstring)
+    try:
+        import defusedxml.ElementTree as DET
+
+        found["defusedxml.ElementTree"] = _tree_runner(DET.fromstring)
+    except ImportError:
+        notes.append("defusedxml is not installed: skipped")
+    try:
+        import lxml.etree as LET
+
+        parser = LET.XMLParser(resolve_entities=False, no_network=True)
+        found["lxml.etree"] = _tree_runner(lambda d: LET.fromstring(d, parser))
+    except ImportError:
+        notes.append("lxml is not installed: skipped")
+    x = run_xmltodict_factory()
+    if isinstance(x, str):
+        notes.append(x + ": skipped")
+    else:
+        found["xmltodict"] = x
+    return found, notes
+
+
+# -- measuring ----------------------------------------------------------------------------------------
+
+
+def measure(funcs: dict[str, Callable[[], Any]], rounds: int, base: str) -> dict[str, dict[str, float]]:
+    names = list(funcs)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(rounds):
+        order = names[r % len(names) :] + names[: r % len(names)]  # rotate who runs first
+        for n in order:
+            gc.collect()
+            t0 = time.perf_counter()
+            funcs[n]()
+            times[n].append(time.perf_counter() - t0)
+    out = {}
+    for n in names:
+        ratios = [b / t for b, t in zip(times[base], times[n])]
+        out[n] = {
+            "time": statistics.median(times[n]),
+            "ratio": statistics.median(ratios),
+            "lo": min(ratios),
+            "hi": max(ratios),
+        }
+    return out
+
+
+def bench_parsers(rounds: int) -> None:
+    funcs, notes = contestants()
+    for note in notes:
+        print(f"note: {note}")
+    for shape, count in COUNTS.items():
+        docs = corpus.documents(shape, count)
+        stream = b"".join(docs)
+        docs = [d.rstrip() for d in docs]
+        for name, f in funcs.items():  # warm up, and check every contestant saw every document
+            assert f(docs, stream) == count, name
+        reps = rounds if shape != "disks20k" else rounds * 3
+        res = measure({n: (lambda f=f: f(docs, stream)) for n, f in funcs.items()}, reps, "pyexpat (no callbacks)")
+        size = len(stream)
+        print(f"\n== {shape}: {count} documents, {size / 1e6:.2f} MB ({size / count:.0f} B/doc), {reps} rounds")
+        print(f"{'contestant':32} {'MB/s':>8} {'docs/s':>10} {'x pyexpat':>10} {'spread':>15}")
+        best_peer = max(v["ratio"] for n, v in res.items() if n not in ("pyexpat (no callbacks)", "checkpoint_stream.iterparse"))
+        for n, v in res.items():
+            print(f"{n:32} {size / v['time'] / 1e6:8.1f} {count / v['time']:10.0f} {v['ratio']:10.3f}   [{v['lo']:.3f}-{v['hi']:.3f}]")
+        ours = res["checkpoint_stream.iterparse"]["ratio"]
+        print(f"checkpoint_stream / best peer: {ours / best_peer:.2f}x")
+
+
+def bench_writer(rounds: int) -> None:
+    try:
+        from checkpoint_stream.writer import dumps
+    except ImportError:
+        print("\nnote: checkpoint_stream.writer.dumps not available: writer benchmark skipped")
+        return
+    import xml.etree.ElementTree as ET
+
+    funcs: dict[str, Callable[[], Any]] = {}
+    for shape, count in COUNTS.items():
+        stream = corpus.stream(shape, count)
+        records = list(cs.iterparse(stream))
+        trees = [ET.fromstring(d) for d in corpus.documents(shape, count)]
+        funcs = {"checkpoint_stream.writer.dumps": lambda: [dumps(r, secure=True) for r in records]}
+        funcs["ElementTree.tostring"] = lambda: [ET.tostring(t) for t in trees]
+        try:
+            import lxml.etree as LET
+
+            ltrees = [LET.fromstring(d) for d in corpus.documents(shape, count)]
+            funcs["lxml.etree.tostring"] = lambda: [LET.tostring(t) for t in ltrees]
+        except ImportError:
+            print("note: lxml is not installed: skipped")
+        reps = rounds if shape != "disks20k" else rounds * 3
+        res = measure(funcs, reps, "checkpoint_stream.writer.dumps")
+        size = len(stream)
+        print(f"\n== writer, {shape}: {count} records, {size / 1e6:.2f} MB of XML, {reps} rounds")
+        print(f"{'writer':32} {'MB/s':>8} {'docs/s':>10} {'dumps/this':>10} {'spread':>15}")
+        for n, v in res.items():
+            print(f"{n:32} {size / v['time'] / 1e6:8.1f} {count / v['time']:10.0f} {1 / v['ratio']:10.3f}   [{1 / v['hi']:.3f}-{1 / v['lo']:.3f}]")
+
+
+RSS_CHILD = r"""
+import resource, sys, time
+sys.path.insert(0, {here!r}); sys.path.insert(0, {root!r})
+import corpus, checkpoint_stream as cs
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+total = int({gb} * 1e9)
+t0 = time.perf_counter()
+n = sum(1 for _ in cs.iterparse(corpus.endless(total)))
+dt = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(n, before, peak, dt, hwm)
+"""
+
+
+def bench_rss(gb: float) -> None:
+    if gb <= 0:
+        return
+    code = RSS_CHILD.format(here=str(HERE), root=str(HERE.parent), gb=gb)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    n, before, peak, dt, hwm = int(out[0]), int(out[1]), int(out[2]), float(out[3]), int(out[4])
+    size = gb * 1e9
+    print(f"\n== peak RSS: {gb:g} GB stream generated on the fly (full-domain documents), {n} records in {dt:.1f} s "
+          f"({size / dt / 1e6:.1f} MB/s)")
+    # ru_maxrss survives exec (Linux keeps the larger of the parent's high-water mark at fork
+    # and the child's), which is why this runs first, while the parent is small; VmHWM is the
+    # child's own address space only.
+    print(f"peak RSS (getrusage ru_maxrss) {peak / 1024:.1f} MB, VmHWM {hwm / 1024:.1f} MB "
+          f"(interpreter and imports before parsing: {before / 1024:.1f} MB); "
+          f"target < 64 MB: {'met' if max(peak, hwm) / 1024 < 64 else 'NOT met'}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--rss-gb", type=float, default=1.0, help="size of the peak-RSS stream in GB (0: skip)")
+    ap.add_argument("--only", choices=("parse", "write", "rss"), default=None)
+    args = ap.parse_args()
+    import lxml.etree as LET  # noqa: F401  (version line only; absent lxml is handled above)
+    from importlib.metadata import version
+    from xml.parsers.expat import EXPAT_VERSION
+
+    def v(name: str) -> str:
+        try:
+            return version(name)
+        except Exception:
+            return "absent"
+
+    print(f"{platform.python_implementation()} {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, "
+          f"{EXPAT_VERSION}; lxml {v('lxml')}, defusedxml {v('defusedxml')}, xmltodict {v('xmltodict')}")
+    if args.only in (None, "rss"):
+        bench_rss(args.rss_gb)  # first: the parent is still small (see bench_rss)
+    if args.only in (None, "parse"):
+        bench_parsers(args.rounds)
+    if args.only in (None, "write"):
+        bench_writer(args.rounds)
+
+
+if __name__ == "__main__":
+    main()

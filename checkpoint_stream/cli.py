@@ -1,0 +1,567 @@
+"""The ``checkpoint-stream`` command line: ``parse``, ``format``, ``normalize``, ``validate``.
+
+Exit status: 0 when every document was good, 1 when any was rejected, 2 for a usage error or an
+input that could not be read (an I/O error outranks a rejected document). Errors go to standard
+error as ``PATH[:MEMBER]:LINE:COL: error: MESSAGE (document N)``, N being the document's 0-based
+index in its stream (the ``source.index`` of the JSON output). Output is flushed before every read
+that may block, so the commands work as filters on a pipe that stays open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import IO, Any, Callable, Iterator
+
+from .errors import CheckpointError, SchemaError
+from .limits import Limits
+from .records import Checkpoint, Origin
+
+__all__ = ["main"]
+
+PROG = "checkpoint-stream"
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+EXIT_PIPE = 141  # 128 + SIGPIPE, what a C filter reports when its reader goes away
+
+_LIMIT_FLAGS = ("max_document_bytes", "max_depth", "max_attributes", "max_text", "max_disks")
+
+
+class UsageError(Exception):
+    pass
+
+
+# -- output ---------------------------------------------------------------------------------------
+
+
+class Output:
+    """Standard output as bytes, flushed on demand (before a read that may block, and at the end)."""
+
+    def __init__(self, stream: IO[Any]) -> None:
+        self.binary = getattr(stream, "buffer", None)
+        self.text = stream
+
+    def write(self, text: str) -> None:
+        if self.binary is not None:
+            self.binary.write(text.encode("utf-8"))
+        else:
+            self.text.write(text)
+
+    def flush(self) -> None:
+        if self.binary is not None:
+            self.binary.flush()
+        self.text.flush()
+
+
+class Progress:
+    """A one-line progress display on standard error: bytes, documents and rates."""
+
+    def __init__(self, enabled: bool, stream: IO[str]) -> None:
+        self.enabled = enabled
+        self.stream = stream
+        self.bytes = 0
+        self.documents = 0
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.shown = False
+
+    def chunk(self, n: int) -> None:
+        self.bytes += n
+        self._maybe_draw()
+
+    def document(self) -> None:
+        self.documents += 1
+        if self.enabled and self.documents % 64 == 0:
+            self._maybe_draw()
+
+    def _maybe_draw(self) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last >= 0.2:
+            self.last = now
+            self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        elapsed = max(now - self.start, 1e-6)
+        line = (
+            f"{_human(self.bytes)}  {self.documents} documents  "
+            f"{_human(self.bytes / elapsed)}/s  {self.documents / elapsed:.0f} documents/s"
+        )
+        self.stream.write("\r\x1b[K" + line)
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.enabled and self.shown:
+            self.stream.write("\r\x1b[K")
+            self.shown = False
+
+    def finish(self) -> None:
+        if self.enabled:
+            self._draw(time.monotonic())
+            self.stream.write("\n")
+            self.stream.flush()
+            self.shown = False
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover
+
+
+class Reporter:
+    """Errors on standard error, and the counts that make the exit status."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.good = 0
+        self.rejected = 0
+        self.io_errors = 0
+
+    def _say(self, line: str) -> None:
+        self.progress.clear()
+        try:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+        except (BrokenPipeError, OSError):
+            pass
+
+    def document_error(self, err: CheckpointError) -> None:
+        self.rejected += 1
+        self._say(format_error(err))
+
+    def line_error(self, path: str | None, member: str | None, line: int, message: str) -> None:
+        self.rejected += 1
+        self._say(f"{_where(path, member)}:{line}: error: {message}")
+
+    def io_error(self, err: Exception) -> None:
+        self.io_errors += 1
+        path = getattr(err, "path", None)
+        member = getattr(err, "member", None)
+        message = getattr(err, "message", None) or str(err)
+        self._say(f"{_where(path, member)}: error: {message}")
+
+    @property
+    def status(self) -> int:
+        if self.io_errors:
+            return EXIT_USAGE
+        return EXIT_REJECTED if self.rejected else EXIT_OK
+
+
+def _where(path: str | None, member: str | None) -> str:
+    where = path if path is not None else "<input>"
+    if member:
+        where += f":{member}"
+    return where
+
+
+def format_error(err: CheckpointError) -> str:
+    """``PATH[:MEMBER]:LINE:COL: error: MESSAGE (document N)``; unknown parts are left out."""
+    where = _where(err.source, err.member)
+    if err.line is not None:
+        where += f":{err.line}"
+        if err.column is not None:
+            where += f":{err.column}"
+    tail = f" (document {err.document})" if err.document is not None else ""
+    return f"{where}: error: {err.message}{tail}"
+
+
+# -- arguments ------------------------------------------------------------------------------------
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {value}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Stream-parse, validate and write libvirt <domaincheckpoint> XML.",
+        epilog="Exit status: 0 all documents good, 1 some rejected, 2 usage or I/O error.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def common(p: argparse.ArgumentParser, *, modes: bool = True, limits: bool = True, skip_default: str = "stop") -> None:
+        p.add_argument(
+            "paths",
+            nargs="*",
+            metavar="PATH",
+            help="files, directories (*.xml, recursively), .gz/.xz/.bz2 files, .tar/.tgz/.txz/.zip "
+            "archives, FIFOs, or '-' for standard input (the default)",
+        )
+        p.add_argument(
+            "--on-error",
+            choices=("stop", "skip"),
+            default=skip_default,
+            help=f"stop at the first rejected document, or report it and go on (default: {skip_default})",
+        )
+        p.add_argument(
+            "--progress",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="show bytes, documents and rates on standard error (default: when it is a terminal)",
+        )
+        if modes:
+            group = p.add_mutually_exclusive_group()
+            group.add_argument("--redefine", action="store_true", help="libvirt's REDEFINE parse mode")
+            group.add_argument("--create", action="store_true", help="libvirt's plain create parse mode")
+            p.add_argument("--internal", action="store_true", help="read the internal format (with <active>)")
+            p.add_argument(
+                "--no-require-domain",
+                action="store_true",
+                help="with --redefine: accept documents without a <domain> (relaxed redefine)",
+            )
+        p.add_argument("--align", action="store_true", help="align the checkpoint's disks with its domain, as libvirt does")
+        if limits:
+            g = p.add_argument_group("limits (per document)")
+            for name in _LIMIT_FLAGS:
+                g.add_argument("--" + name.replace("_", "-"), type=_positive, metavar="N", dest=name)
+
+    def writer_flags(p: argparse.ArgumentParser, *, internal: bool) -> None:
+        g = p.add_argument_group("output")
+        g.add_argument("--no-domain", action="store_true", help="leave out the <domain>")
+        g.add_argument("--secure", action="store_true", help="keep secure information in the <domain>")
+        g.add_argument("--size", action="store_true", help="write the disks' size attributes")
+        if internal:
+            g.add_argument("--internal", action="store_true", help="write the internal format (with <active>)")
+
+    p = sub.add_parser("parse", help="XML in, JSON Lines out (one object per document)")
+    common(p)
+    p.add_argument("--no-domain", action="store_true", help="leave the domain out (\"domain\": null)")
+    p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("format", help="JSON Lines (as parse prints them) in, XML documents out")
+    common(p, modes=False, limits=False)
+    writer_flags(p, internal=True)
+    p.set_defaults(func=cmd_format)
+
+    p = sub.add_parser("normalize", help="XML in, XML out in libvirt's layout")
+    common(p)
+    writer_flags(p, internal=False)
+    p.set_defaults(func=cmd_normalize)
+
+    p = sub.add_parser(
+        "validate",
+        help="report rejected documents and a one-line summary",
+        description="Check every document; print each rejected one on standard error and a summary "
+        "line (documents, valid, invalid) on standard output. Unlike the other commands, "
+        "--on-error defaults to skip here, so the report covers the whole input.",
+    )
+    common(p, skip_default="skip")
+    p.set_defaults(func=cmd_validate)
+    return parser
+
+
+def _parse_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    if getattr(args, "redefine", False):
+        kwargs["redefine"] = True
+    if getattr(args, "create", False):
+        kwargs["create"] = True
+    if getattr(args, "internal", False):
+        kwargs["internal"] = True
+    if getattr(args, "no_require_domain", False):
+        kwargs["require_domain"] = False
+    limits = {name: getattr(args, name) for name in _LIMIT_FLAGS if getattr(args, name, None) is not None}
+    if limits:
+        try:
+            kwargs["limits"] = Limits(**limits)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+    return kwargs
+
+
+# -- the commands ---------------------------------------------------------------------------------
+
+
+class Context:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.out = Output(sys.stdout)
+        enabled = args.progress if args.progress is not None else _isatty(sys.stderr)
+        self.progress = Progress(bool(enabled), sys.stderr)
+        self.report = Reporter(self.progress)
+        self.stop = args.on_error == "stop"
+        self.paths: list[str] = list(args.paths) or ["-"]
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _records(ctx: Context, align: bool) -> Iterator[Checkpoint]:
+    """The good records of the XML inputs; errors are reported on the way."""
+    from .sources import SourceError, iter_sources
+
+    kwargs = _parse_kwargs(ctx.args)
+    aligner = _aligner() if align else None
+    items = iter_sources(
+        ctx.paths,
+        on_error="raise" if ctx.stop else "skip",
+        before_read=ctx.flush,
+        on_chunk=ctx.progress.chunk,
+        **kwargs,
+    )
+    try:
+        for item in items:
+            if isinstance(item, SourceError):
+                ctx.report.io_error(item)
+                continue
+            ctx.progress.document()
+            if isinstance(item, CheckpointError):
+                ctx.report.document_error(item)
+                continue
+            if aligner is not None:
+                try:
+                    item = aligner(item)
+                except CheckpointError as err:
+                    _locate(err, item.origin)
+                    ctx.report.document_error(err)
+                    if ctx.stop:
+                        return
+                    continue
+            yield item
+    except SourceError as err:
+        ctx.report.io_error(err)
+    except CheckpointError as err:
+        ctx.progress.document()
+        ctx.report.document_error(err)
+
+
+def _locate(err: CheckpointError, origin: Origin | None) -> None:
+    if origin is not None:
+        err.located(document=origin.index, source=origin.path, member=origin.member)
+
+
+def _aligner() -> Callable[[Checkpoint], Checkpoint]:
+    try:
+        from .align import align_disks
+    except ImportError as err:
+        raise UsageError(f"--align is not available in this build ({err})") from None
+    return align_disks
+
+
+def _dumps() -> Callable[..., str]:
+    try:
+        from .writer import dumps
+    except ImportError as err:
+        raise UsageError(f"writing XML is not available in this build ({err})") from None
+    return dumps
+
+
+def cmd_parse(ctx: Context) -> None:
+    no_domain = ctx.args.no_domain
+    for record in _records(ctx, ctx.args.align):
+        obj: dict[str, Any] = {"type": "checkpoint"}
+        obj.update(record.to_dict())
+        if no_domain:
+            obj["domain"] = None
+        origin = record.origin or Origin()
+        obj["source"] = origin.to_dict()
+        ctx.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        ctx.report.good += 1
+
+
+def _write_flags(args: argparse.Namespace, internal: bool) -> dict[str, bool]:
+    return {"no_domain": args.no_domain, "secure": args.secure, "size": args.size, "internal": internal}
+
+
+def _emit_xml(ctx: Context, dumps: Callable[..., str], record: Checkpoint, flags: dict[str, bool]) -> bool:
+    try:
+        text = dumps(record, **flags)
+    except (CheckpointError, ValueError) as err:
+        if not isinstance(err, CheckpointError):
+            err = SchemaError(str(err))
+        _locate(err, record.origin)
+        ctx.report.document_error(err)
+        return False
+    ctx.out.write(text if text.endswith("\n") else text + "\n")
+    ctx.report.good += 1
+    return True
+
+
+def cmd_normalize(ctx: Context) -> None:
+    dumps = _dumps()
+    flags = _write_flags(ctx.args, ctx.args.internal)
+    for record in _records(ctx, ctx.args.align):
+        if not _emit_xml(ctx, dumps, record, flags) and ctx.stop:
+            return
+
+
+def cmd_validate(ctx: Context) -> None:
+    for _record in _records(ctx, ctx.args.align):
+        ctx.report.good += 1
+    ctx.progress.finish()
+    ctx.progress.enabled = False  # the summary line ends the output: no second progress line
+    good, bad = ctx.report.good, ctx.report.rejected
+    ctx.out.write(f"{good + bad} documents, {good} valid, {bad} invalid\n")
+
+
+def _json_lines(ctx: Context) -> Iterator[tuple[str | None, str | None, int, bytes]]:
+    """(path, member, line number, line) of every line of the inputs; I/O errors are reported."""
+    from .sources import SourceError, _streams
+
+    for stream in _streams(ctx.paths, 1 << 16):
+        if isinstance(stream, SourceError):
+            ctx.report.io_error(stream)
+            if ctx.stop:
+                return
+            continue
+        number = 0
+        pending = b""
+        try:
+            while True:
+                ctx.flush()
+                chunk = next(stream.chunks, None)
+                if chunk is None:
+                    break
+                ctx.progress.chunk(len(chunk))
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    number += 1
+                    yield stream.path, stream.member, number, line
+        except SourceError as err:
+            ctx.report.io_error(err)
+            if ctx.stop:
+                return
+            continue
+        if pending:
+            number += 1
+            yield stream.path, stream.member, number, pending
+
+
+def cmd_format(ctx: Context) -> None:
+    dumps = _dumps()
+    aligner = _aligner() if ctx.args.align else None
+    flags = _write_flags(ctx.args, ctx.args.internal)
+    for path, member, number, raw in _json_lines(ctx):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if not raw.strip():
+            continue
+        ctx.progress.document()
+        try:
+            text = raw.decode("utf-8")
+            data = json.loads(text)
+        except UnicodeDecodeError as err:
+            message = f"not UTF-8: {err.reason} at byte {err.start + 1}"
+        except json.JSONDecodeError as err:
+            message = f"invalid JSON: {err.msg} (column {err.colno})"
+        else:
+            message = None
+        record: Checkpoint | None = None
+        if message is None:
+            source = data.get("source") if isinstance(data, dict) else None
+            origin = Origin(path, member, number - 1)
+            if isinstance(source, dict) and isinstance(source.get("index"), int):
+                origin = Origin(source.get("path"), source.get("member"), source["index"])
+            try:
+                record = Checkpoint.from_dict(data, origin=origin)
+                if aligner is not None:
+                    record = aligner(record)
+            except (CheckpointError, ValueError, TypeError) as err:
+                message = getattr(err, "message", None) or str(err)
+        if record is None:
+            ctx.report.line_error(path, member, number, message or "invalid record")
+            if ctx.stop:
+                return
+            continue
+        try:
+            out = dumps(record, **flags)
+        except (CheckpointError, ValueError) as err:
+            ctx.report.line_error(path, member, number, getattr(err, "message", None) or str(err))
+            if ctx.stop:
+                return
+            continue
+        ctx.out.write(out if out.endswith("\n") else out + "\n")
+        ctx.report.good += 1
+
+
+# -- entry point ----------------------------------------------------------------------------------
+
+
+def _run(argv: list[str] | None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "redefine", False) is False and getattr(args, "no_require_domain", False):
+        parser.error("--no-require-domain only applies with --redefine")
+    ctx = Context(args)
+    try:
+        args.func(ctx)
+    except UsageError as err:
+        ctx.progress.clear()
+        sys.stderr.write(f"{PROG}: error: {err}\n")
+        return EXIT_USAGE
+    finally:
+        ctx.progress.finish()
+    ctx.flush()
+    return ctx.report.status
+
+
+def _silence_stdout() -> None:
+    """After the reader of our output went away: point stdout at /dev/null so that the
+    interpreter's final flush cannot fail again (the recipe of Python's signal docs)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (never raises, never prints a traceback)."""
+    try:
+        return _run(argv)
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return EXIT_OK
+        return code if isinstance(code, int) else EXIT_USAGE
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_PIPE
+    except KeyboardInterrupt:
+        try:
+            sys.stderr.write("\n")
+        except OSError:
+            pass
+        return 130
+    except UsageError as err:
+        sys.stderr.write(f"{PROG}: error: {err}\n")
+        return EXIT_USAGE
+    except Exception as err:  # the last line of defence: a message, never a traceback
+        try:
+            sys.stderr.write(f"{PROG}: internal error: {type(err).__name__}: {err}\n")
+        except OSError:
+            pass
+        return EXIT_USAGE

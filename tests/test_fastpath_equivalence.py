@@ -1,0 +1,407 @@
+"""The fast scanner (fastpath.fast_parse) is an accelerator, never a second opinion.
+
+Every document of every corpus we can find (libvirt's conformance files, tests/cases, generated
+documents in libvirt's layout, and mutations of them that each break one rule) is run through
+both the fast scanner and the general path (expat_driver.GeneralDocument, called directly), in
+every mode, and the results must agree: when the fast scanner returns a record, the general path
+returns an equal record (same fields, same domain text); when it returns None, the general path
+decides (and is checked against the public parse() face). We also require the fast scanner to
+take the documents in libvirt's layout, so that it cannot silently die.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+from pathlib import Path
+
+import pytest
+
+from checkpoint_stream import parse
+from checkpoint_stream.errors import CheckpointError
+from checkpoint_stream.expat_driver import GeneralDocument
+from checkpoint_stream.fastpath import fast_parse
+from checkpoint_stream.limits import DEFAULT_LIMITS, Limits
+from checkpoint_stream.machine import Options
+from checkpoint_stream.records import Checkpoint, CheckpointDisk, Origin
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "conformance" / "libvirt"
+CASES = Path(__file__).resolve().parent / "cases"
+
+
+def _load_corpus():
+    spec = importlib.util.spec_from_file_location("_perf_corpus", ROOT / "benchmarks" / "corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+corpus = _load_corpus()
+
+CLOCK = 1700000000.0
+MODES = {
+    "default": {},
+    "redefine": {"redefine": True},
+    "redefine-no-domain": {"redefine": True, "require_domain": False},
+    "create": {"create": True, "clock": lambda: CLOCK},
+    "internal": {"internal": True},
+}
+
+
+def _options(mode: str) -> Options:
+    return Options(**MODES[mode])
+
+
+def _cut(data: bytes) -> bytes:
+    """What the framer hands the fast scanner: from the first markup to the root's end tag."""
+    data = data.lstrip(b" \t\r\n")
+    end = data.rfind(b"</domaincheckpoint>")
+    return data[: end + len(b"</domaincheckpoint>")] if end >= 0 else data
+
+
+def general(doc: bytes, options: Options, limits: Limits = DEFAULT_LIMITS) -> Checkpoint | CheckpointError:
+    """The general path alone, as framing._feed_general drives it for a whole document."""
+    try:
+        g = GeneralDocument(options, limits, doc, 0, "utf-8")
+        if not g.feed(len(doc), True):
+            return CheckpointError("no root end")
+        return g.finish(Origin(None, None, 0, 0))
+    except CheckpointError as err:
+        return err
+
+
+def check_same(doc: bytes, mode: str, limits: Limits = DEFAULT_LIMITS) -> bool:
+    """Assert the two paths agree on ``doc``; return whether the fast scanner took it."""
+    options = _options(mode)
+    fast = fast_parse(doc, options, limits, Origin(None, None, 0, 0))
+    slow = general(doc, options, limits)
+    if fast is None:
+        return False
+    assert isinstance(slow, Checkpoint), f"fast path accepted what the general path refuses ({mode}): {slow!r}\n{doc[:400]!r}"
+    assert fast == slow
+    assert fast.to_dict() == slow.to_dict()
+    assert (fast.domain is None) == (slow.domain is None)
+    if fast.domain is not None:
+        assert fast.domain.xml == slow.domain.xml
+    assert fast.active == slow.active
+    assert type(fast.disks) is tuple and all(type(d) is CheckpointDisk for d in fast.disks)
+    assert [hash(d) for d in fast.disks] == [hash(d) for d in slow.disks]
+    return True
+
+
+def check_face(data: bytes, mode: str) -> None:
+    """The public face (framer + fast path + general path) agrees with the general path alone."""
+    doc = _cut(data)
+    slow = general(doc, _options(mode))
+    try:
+        got: Checkpoint | CheckpointError = parse(data, **MODES[mode])
+    except CheckpointError as err:
+        got = err
+    if isinstance(slow, Checkpoint):
+        assert isinstance(got, Checkpoint), got
+        assert got == slow and got.to_dict() == slow.to_dict()
+    elif _cut(data) == data.strip():  # a bare document: the same error class either way
+        assert isinstance(got, CheckpointError), got
+        assert type(got) is type(slow), (got, slow)
+
+
+# -- corpora -------------------------------------------------------------------------------------
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.xml") if b"<domaincheckpoint" in p.read_bytes())
+
+
+def conformance_files() -> list[Path]:
+    return _files(SHARED) if SHARED.is_dir() else []
+
+
+def case_files() -> list[Path]:
+    return _files(CASES) if CASES.is_dir() else []
+
+
+def generated() -> dict[str, bytes]:
+    docs = {
+        "small": corpus.small_doc(7),
+        "small-first": corpus.small_doc(1).replace("  <parent>\n    <name>c0</name>\n  </parent>\n", ""),
+        "full": corpus.full_doc(3),
+        "full-first": corpus.full_doc(0),
+        "full-many-disks": corpus.full_doc(5, ndisks=30),
+        "big": corpus.big_doc(300),
+        "long-disk-value": corpus.big_doc(300).replace("bitmap='big'", "bitmap='" + "b" * 7000 + "'", 1),
+        "no-disks": "<domaincheckpoint>\n  <name>n</name>\n  <creationTime>5</creationTime>\n</domaincheckpoint>\n",
+        "name-only": "<domaincheckpoint>\n  <name>only</name>\n</domaincheckpoint>",
+        "empty-root": "<domaincheckpoint>\n</domaincheckpoint>",
+        "decl": "<?xml version='1.0' encoding='UTF-8'?>\n" + corpus.full_doc(4),
+        "decl-double": '<?xml version="1.0" encoding="utf-8" standalone="yes"?>\n' + corpus.small_doc(4),
+        "sizes": corpus.small_doc(2).replace("bitmap='c2'/>", "bitmap='c2' size='1048576'/>"),
+        "disk-names": corpus.small_doc(3).replace(
+            "<disk name='vdb' checkpoint='no'/>",
+            "<disk name='ioemu:hda1' checkpoint='no'/>\n    <disk name='/dev/sdb'/>\n    <disk name='C:\\disk' bitmap='x'/>\n    <disk name='xvdz_9'/>",
+        ),
+        "internal-1": corpus.full_doc(2).replace("</domaincheckpoint>", "  <active>1</active>\n</domaincheckpoint>"),
+        "internal-0": corpus.small_doc(2).replace("</domaincheckpoint>", "  <active>0</active>\n</domaincheckpoint>"),
+        "domain-col4": corpus.full_doc(6).replace("\n", "\n  ").replace("\n  </domaincheckpoint>", "\n</domaincheckpoint>"),
+        "metadata": corpus.full_doc(8).replace(
+            "  <clock offset='utc'/>",
+            "  <metadata>\n      <app:info xmlns:app='http://example.org/app'>x</app:info>\n    </metadata>\n    <clock offset='utc'/>",
+        ),
+        "title-genid": corpus.full_doc(9).replace(
+            "  <memory unit='KiB'>", "  <title>My guest</title>\n    <genid/>\n    <memory unit='KiB'>"
+        ),
+        "qemu-ns": corpus.full_doc(10)
+        .replace("<domain type='kvm'>", "<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>")
+        .replace("  </devices>", "  </devices>\n    <qemu:commandline>\n      <qemu:arg value='-S'/>\n    </qemu:commandline>"),
+        "lxc-exe": corpus.full_doc(11)
+        .replace("<domain type='kvm'>", "<domain type='lxc'>")
+        .replace("<type arch='x86_64' machine='pc'>hvm</type>\n      <boot dev='hd'/>", "<type>exe</type>\n      <init>/sbin/init</init>"),
+        "entity-description": corpus.small_doc(5).replace("nightly checkpoint 5", "a &amp; b"),
+        "deep": corpus.full_doc(12).replace(
+            "  <clock offset='utc'/>",
+            "  <cpu>\n" + "".join(f"      {'  ' * k}<l{k}>\n" for k in range(14)) + "".join(
+                f"      {'  ' * k}</l{k}>\n" for k in reversed(range(14))
+            ) + "    </cpu>\n    <clock offset='utc'/>",
+        ),
+        "memory-units": corpus.full_doc(13).replace("<memory unit='KiB'>219136</memory>", "<memory unit='GiB' dumpCore='on'>4</memory>"),
+    }
+    return {k: v.encode() if isinstance(v, str) else v for k, v in docs.items()}
+
+
+BASE = corpus.full_doc(21)
+# Each mutation breaks (or bends) exactly one rule of the base document.
+MUTATIONS = {
+    "name-invalid": ("<name>c21</name>", "<name>../c21</name>"),
+    "name-dup": ("<name>c21</name>", "<name>c21</name>\n  <name>c22</name>"),
+    "name-empty": ("<name>c21</name>", "<name></name>"),
+    "parent-invalid": ("<name>c20</name>", "<name>a b</name>"),
+    "time-ulong": ("<creationTime>1553647833</creationTime>", "<creationTime>18446744073709551616</creationTime>"),
+    "time-llong": ("<creationTime>1553647833</creationTime>", "<creationTime>9223372036854775808</creationTime>"),
+    "time-text": ("<creationTime>1553647833</creationTime>", "<creationTime>soon</creationTime>"),
+    "time-space": ("<creationTime>1553647833</creationTime>", "<creationTime> 1553647833</creationTime>"),
+    "disk-name": ("<disk name='vda'", "<disk name='foo'"),
+    "disk-no-bitmap": ("<disk name='vdd' checkpoint='no'/>", "<disk name='vdd' checkpoint='no' bitmap='x'/>"),
+    "disk-no-size": ("<disk name='vdd' checkpoint='no'/>", "<disk name='vdd' checkpoint='no' size='1'/>"),
+    "disk-kind": ("<disk name='vdd' checkpoint='no'/>", "<disk name='vdd' checkpoint='maybe'/>"),
+    "disk-empty-bitmap": ("bitmap='c21'/>\n    <disk name='vdb'", "bitmap=''/>\n    <disk name='vdb'"),
+    "disk-size-huge": ("bitmap='c21'/>\n    <disk name='vdb'", "bitmap='c21' size='18446744073709551616'/>\n    <disk name='vdb'"),
+    "disk-dup-attr": ("<disk name='vda'", "<disk name='vda' name='vdx'"),
+    "disk-extra-attr": ("<disk name='vda'", "<disk name='vda' type='x'"),
+    "disk-double-quotes": ("<disk name='vda'", '<disk name="vda"'),
+    "disk-order": ("<disk name='vda' checkpoint='bitmap' bitmap='c21'/>", "<disk name='vda' bitmap='c21' checkpoint='bitmap'/>"),
+    "disks-empty": ("<disks>\n", "<disks>\n  </disks>\n  <disks>\n"),
+    "disks-comment": ("<disks>\n", "<disks>\n    <!-- c -->\n"),
+    "domain-type": ("<domain type='kvm'>", "<domain type='bogus'>"),
+    "domain-type-space": ("<domain type='kvm'>", "<domain type=' kvm'>"),
+    "domain-no-type": ("<domain type='kvm'>", "<domain>"),
+    "domain-id": ("<domain type='kvm'>", "<domain type='kvm' id='4294967296'>"),
+    "domain-attr": ("<domain type='kvm'>", "<domain type='kvm' foo='1'>"),
+    "domain-xmlns": ("<domain type='kvm'>", "<domain type='kvm' xmlns='urn:x'>"),
+    "domain-name-slash": ("<name>guest21</name>", "<name>guest/21</name>"),
+    "domain-name-empty": ("<name>guest21</name>", "<name></name>"),
+    "domain-name-self": ("<name>guest21</name>", "<name/>"),
+    "domain-name-entity": ("<name>guest21</name>", "<name>guest&#10;21</name>"),
+    "domain-name-amp": ("<name>guest21</name>", "<name>guest&amp;21</name>"),
+    "domain-no-name": ("    <name>guest21</name>\n", ""),
+    "domain-uuid": ("-000000000015</uuid>", "-00000000001Z</uuid>"),
+    "domain-uuid-dup": ("  <memory unit=", "  <uuid>c7a5fdbd-edaf-9455-926a-000000000015</uuid>\n    <memory unit="),
+    "domain-memory-zero": ("'KiB'>219136</memory>", "'KiB'>0</memory>"),
+    "domain-memory-text": ("'KiB'>219136</memory>", "'KiB'>lots</memory>"),
+    "domain-memory-unit": ("<memory unit='KiB'>", "<memory unit='XB'>"),
+    "domain-memory-huge": ("<memory unit='KiB'>219136", "<memory unit='EiB'>9999"),
+    "domain-no-memory": ("    <memory unit='KiB'>219136</memory>\n", ""),
+    "domain-unknown-child": ("  <clock offset='utc'/>", "  <bogus/>\n    <clock offset='utc'/>"),
+    "domain-child-xmlns": ("<clock offset='utc'/>", "<clock offset='utc' xmlns='urn:x'/>"),
+    "domain-undeclared-prefix": ("  <clock offset='utc'/>", "  <qemu:x/>\n    <clock offset='utc'/>"),
+    "domain-dup-clock": ("  <clock offset='utc'/>", "  <clock offset='utc'/>\n    <clock offset='utc'/>"),
+    "domain-no-os": ("    <os>\n      <type arch='x86_64' machine='pc'>hvm</type>\n      <boot dev='hd'/>\n    </os>\n", ""),
+    "domain-os-type": (">hvm</type>", ">dos</type>"),
+    "domain-os-no-type": ("      <type arch='x86_64' machine='pc'>hvm</type>\n", ""),
+    "domain-os-exe": (">hvm</type>", ">exe</type>"),
+    "domain-os-type-space": (">hvm</type>", "> hvm</type>"),
+    "domain-stray-text": ("  <clock offset='utc'/>", "  stray\n    <clock offset='utc'/>"),
+    "domain-comment": ("  <clock offset='utc'/>", "  <!-- c -->\n    <clock offset='utc'/>"),
+    "domain-cdata": ("<on_reboot>restart</on_reboot>", "<on_reboot><![CDATA[restart]]></on_reboot>"),
+    "domain-gt-text": ("<on_reboot>restart</on_reboot>", "<on_reboot>re>start</on_reboot>"),
+    "domain-gt-attr": ("<clock offset='utc'/>", "<clock offset='u>tc'/>"),
+    "domain-odd-indent": ("    <clock offset='utc'/>", "   <clock offset='utc'/>"),
+    "domain-tab": ("    <clock offset='utc'/>", "\t<clock offset='utc'/>"),
+    "domain-two-on-line": ("<clock offset='utc'/>", "<clock offset='utc'/><pm/>"),
+    "domain-mismatch": ("</on_reboot>", "</on_rebooot>"),
+    "domain-unclosed": ("    </devices>\n", ""),
+    "domain-crlf": ("<clock offset='utc'/>\n", "<clock offset='utc'/>\r\n"),
+    "domain-double-quoted": ("<clock offset='utc'/>", '<clock offset="utc"/>'),
+    "domain-dup-attr": ("<clock offset='utc'/>", "<clock offset='utc' offset='x'/>"),
+    "domain-second": ("  </domain>\n", "  </domain>\n  <domain type='kvm'>\n    <name>x</name>\n  </domain>\n"),
+    "description": ("  <creationTime>", "  <description>a desc</description>\n  <creationTime>"),
+    "description-empty": ("  <creationTime>", "  <description></description>\n  <creationTime>"),
+    "description-entity": ("  <creationTime>", "  <description>x &lt; y</description>\n  <creationTime>"),
+    "description-cr": ("  <creationTime>", "  <description>a\rb</description>\n  <creationTime>"),
+    "order": ("  <creationTime>1553647833</creationTime>\n", "") ,
+    "active": ("</domaincheckpoint>", "  <active>1</active>\n</domaincheckpoint>"),
+    "active-2": ("</domaincheckpoint>", "  <active>2</active>\n</domaincheckpoint>"),
+    "doctype-inside": ("  <clock offset='utc'/>", "  <!DOCTYPE x [<!ENTITY e 'x'>]>\n    <clock offset='utc'/>"),
+    "entity-undeclared": ("<on_reboot>restart</on_reboot>", "<on_reboot>&e;</on_reboot>"),
+    "root-attr": ("<domaincheckpoint>", "<domaincheckpoint foo='1'>"),
+    "root-xmlns": ("<domaincheckpoint>", "<domaincheckpoint xmlns='urn:x'>"),
+    "nul": ("<name>c21</name>", "<name>c\x0121</name>"),
+    "bad-utf8": ("<name>c21</name>", "<name>c21</name>"),  # bytes broken below
+    "unknown-element": ("  <creationTime>", "  <foo/>\n  <creationTime>"),
+    "text-in-root": ("  <creationTime>", "  text\n  <creationTime>"),
+}
+
+
+def mutations() -> dict[str, bytes]:
+    out = {}
+    for key, (old, new) in MUTATIONS.items():
+        assert old in BASE, key
+        doc = BASE.replace(old, new, 1).encode()
+        if key == "bad-utf8":
+            doc = doc.replace(b"<name>c21</name>", b"<name>c\xff21</name>")
+        out[key] = doc
+    out["moved-disks"] = BASE.replace("  <creationTime>1553647833</creationTime>\n", "").replace(
+        "  <domain", "  <creationTime>1553647833</creationTime>\n  <domain"
+    ).encode()
+    return out
+
+
+# -- the tests -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_conformance_files(mode):
+    files = conformance_files()
+    if not files:
+        pytest.skip(f"libvirt conformance data not found at {SHARED}")
+    for path in files:
+        data = path.read_bytes()
+        check_same(_cut(data), mode)
+        check_face(data, mode)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_case_files(mode):
+    files = case_files()
+    if not files:
+        pytest.skip(f"no checkpoint documents under {CASES}")
+    for path in files:
+        data = path.read_bytes()
+        check_same(_cut(data), mode)
+        check_face(data, mode)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("name", list(generated()))
+def test_generated(name, mode):
+    data = generated()[name]
+    check_same(_cut(data), mode)
+    check_face(data, mode)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_mutations(mode):
+    for name, data in mutations().items():
+        try:
+            check_same(_cut(data), mode)
+            check_face(data, mode)
+        except AssertionError as exc:
+            raise AssertionError(f"mutation {name!r}: {exc}") from None
+
+
+def test_mutations_change_the_document():
+    base = BASE.encode()
+    assert all(doc != base for doc in mutations().values())
+
+
+# Documents in libvirt's layout that the general path accepts: the fast path must take them.
+TAKEN = {
+    "default": ["small", "small-first", "full", "full-first", "full-many-disks", "big", "no-disks", "name-only",
+                "empty-root", "decl", "decl-double", "sizes", "disk-names", "domain-col4", "metadata",
+                "title-genid", "qemu-ns", "lxc-exe", "entity-description", "memory-units"],
+    "redefine": ["full", "full-many-disks", "big", "decl", "domain-col4", "metadata", "title-genid", "qemu-ns",
+                 "lxc-exe", "memory-units"],
+    "redefine-no-domain": ["small", "no-disks", "full", "big"],
+    "create": ["small", "small-first", "full", "big", "no-disks", "name-only", "empty-root", "sizes"],
+    "internal": ["internal-1", "internal-0"],
+}
+
+
+@pytest.mark.parametrize("mode", list(TAKEN))
+def test_fast_path_takes_libvirt_layout(mode):
+    docs = generated()
+    for name in TAKEN[mode]:
+        doc = _cut(docs[name])
+        assert isinstance(general(doc, _options(mode)), Checkpoint), f"{name} should be valid in {mode}"
+        assert check_same(doc, mode), f"the fast path did not take {name!r} in {mode} mode"
+
+
+def test_fast_path_takes_conformance_redefine():
+    path = SHARED / "checkpoint" / "out" / "redefine.xml"
+    if not path.is_file():
+        pytest.skip(f"libvirt conformance data not found at {SHARED}")
+    doc = _cut(path.read_bytes())
+    for mode in ("default", "redefine"):
+        assert check_same(doc, mode), f"redefine.xml not taken by the fast path in {mode} mode"
+
+
+def test_fast_path_refuses_mutations_it_cannot_judge():
+    """Layout bends the scanner does not recognise go to the general path (None), never to a guess."""
+    docs = mutations()
+    for name in ("domain-comment", "domain-cdata", "domain-gt-text", "domain-odd-indent", "domain-tab",
+                 "domain-two-on-line", "domain-crlf", "disks-comment", "domain-double-quoted"):
+        assert fast_parse(_cut(docs[name]), Options(), DEFAULT_LIMITS) is None, name
+
+
+LIMITS = [
+    Limits(max_text=20),
+    Limits(max_text=6000),
+    Limits(max_depth=4),
+    Limits(max_depth=8),
+    Limits(max_attributes=1),
+    Limits(max_attributes=3),
+    Limits(max_disks=1),
+]
+
+
+@pytest.mark.parametrize("limits", LIMITS, ids=lambda l: repr(l))
+def test_limits(limits):
+    docs = list(generated().items()) + list(mutations().items())
+    for (name, data), mode in itertools.product(docs, ("default", "redefine")):
+        try:
+            check_same(_cut(data), mode, limits)
+        except AssertionError as exc:
+            raise AssertionError(f"{name!r} {mode}: {exc}") from None
+
+
+@pytest.mark.parametrize("mode", ["default", "redefine"])
+def test_random_edits(mode):
+    """Seeded single-character edits of a full document: wherever the fast path still answers, it
+    answers as the general path does."""
+    import random
+
+    rng = random.Random(20261127)
+    base = BASE.encode()
+    alphabet = [b"<", b">", b"'", b'"', b"&", b"/", b" ", b"\n", b"\t", b"x", b"=", b"!", b"0", b"\r"]
+    taken = 0
+    for _ in range(600):
+        i = rng.randrange(len(base))
+        op = rng.randrange(3)
+        if op == 0:
+            doc = base[:i] + base[i + 1 :]
+        elif op == 1:
+            doc = base[:i] + rng.choice(alphabet) + base[i:]
+        else:
+            doc = base[:i] + rng.choice(alphabet) + base[i + 1 :]
+        try:
+            taken += check_same(_cut(doc), mode)
+        except AssertionError as exc:
+            raise AssertionError(f"edit at {i} (op {op}): {exc}") from None
+    assert taken > 0  # some edits (in names, values) keep the document valid and in layout
+
+
+def test_doctype_never_fast():
+    """The fast path parses without the security handlers: it must never see a DOCTYPE."""
+    doc = b"<!DOCTYPE domaincheckpoint [<!ENTITY e 'x'>]>\n" + corpus.small_doc(1).replace("c1</name>", "&e;</name>", 1).encode()
+    assert fast_parse(doc, Options(), DEFAULT_LIMITS) is None
+    assert not isinstance(general(doc, Options()), Checkpoint)
