@@ -186,6 +186,28 @@ def _domain(span: str, column: int, redefine: bool) -> Domain | None:
     return Domain(xml)
 
 
+# Checkpoints of one VM repeat its domain verbatim, document after document (an archive of nightly
+# checkpoints, a log of redefines). The verdict on a domain text, and the Domain value itself (with
+# its lazily read facts), are pure functions of that text, so they are kept for the next document.
+# Bounded both in entries and in characters held.
+_DOMAIN_CACHE: dict[tuple[str, int, bool], Domain | None] = {}
+_DOMAIN_CACHE_ENTRIES = 64
+_DOMAIN_CACHE_CHARS = 4 * 1024 * 1024
+_cache_chars = [0]
+_MISSING: Any = object()
+
+
+def _remember(key: tuple[str, int, bool], domain: Domain | None) -> None:
+    size = len(key[0])
+    if size > _DOMAIN_CACHE_CHARS // 4:
+        return
+    if len(_DOMAIN_CACHE) >= _DOMAIN_CACHE_ENTRIES or _cache_chars[0] + size > _DOMAIN_CACHE_CHARS:
+        _DOMAIN_CACHE.clear()
+        _cache_chars[0] = 0
+    _DOMAIN_CACHE[key] = domain
+    _cache_chars[0] += size
+
+
 # -- records in bulk -------------------------------------------------------------------------------
 # A frozen slotted dataclass's __init__ costs a Python frame and four object.__setattr__ calls per
 # disk (about 0.5 us); setting the slots through their descriptors from C-level map() loops makes
@@ -281,7 +303,11 @@ def fast_parse(doc: bytes, options: Options, limits: Limits, origin: Origin | No
         begin = m.start("domain")
         line_start = text.rfind("\n", 0, begin) + 1
         column = begin - line_start if text[line_start:begin].strip(" ") == "" else 0
-        domain = _domain(span, column, options.redefine)
+        key = (span, column, options.redefine)
+        domain = _DOMAIN_CACHE.get(key, _MISSING)
+        if domain is _MISSING:
+            domain = _domain(span, column, options.redefine)
+            _remember(key, domain)
         if domain is None:
             return None
         fields["domain"] = domain
