@@ -10,9 +10,6 @@ The framing rule (also in the README):
 * Anything else between documents (text, a stray end tag, a NUL byte, UTF-16 text with or
   without a byte order mark) is garbage: it is reported as one broken entry of the stream, with
   its own index, and skipped up to the next ``<?xml`` or ``<domaincheckpoint``.
-* A document cut short by the end of the input is reported, and the documents that begin after
-  its root start tag are still looked for (a truncated document followed by a complete one loses
-  only itself).
 * After a broken document the framer resumes at the next ``<?xml`` or ``<domaincheckpoint`` start
   tag found after the point where the error was detected, and never before the start tag of the
   broken document's own root: an error in the prolog (a refused DOCTYPE, a bad XML declaration)
@@ -52,8 +49,8 @@ __all__ = ["Framer", "Item"]
 #: What the framer produces: records, and (in skip mode) the errors between them, in order.
 Item = Union[Checkpoint, CheckpointError]
 
-_SKIP = re.compile(
-    rb"(?:[ \t\r\n]+|\xef\xbb\xbf|<!--(?:[^-]|-(?!->))*-->|<\?(?!xml[ \t\r\n?])(?:[^?]|\?(?!>))*\?>)*"
+_SKIP = re.compile(  # a NUL byte is in no XML construct: a comment or PI holding one is garbage
+    rb"(?:[ \t\r\n]+|\xef\xbb\xbf|<!--(?:[^-\x00]|-(?!->))*+-->|<\?(?!xml[ \t\r\n?])(?:[^?\x00]|\?(?!>))*+\?>)*+"
 )
 _END = re.compile(rb"</domaincheckpoint[ \t\r\n]*>")
 _RESYNC = re.compile(rb"<\?xml[ \t\r\n?]|<domaincheckpoint[ \t\r\n/>]")
@@ -508,10 +505,6 @@ class Framer:
             ):
                 err.message += ": the bytes are not valid UTF-8 (every document is read as UTF-8)"
                 err.args = (err.message,)
-            if at_end and type(err) is NotWellFormedError and where >= len(self.buf) - 1:
-                # Cut short by the end of the input (inside a CDATA section, say): the documents
-                # after its root start tag are looked for, so a complete one is not lost with it.
-                where = start + 1
             self._emit_error(out, err, start, relative=True)
             self._after_error(max(where, start + 1))
             return True
