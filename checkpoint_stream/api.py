@@ -154,7 +154,7 @@ def _chunks(source: Source, chunk_size: int) -> tuple[Iterator[bytes], str | Non
                 yield chunk
 
         return read_stream(), getattr(source, "name", None) if isinstance(getattr(source, "name", None), str) else None
-    return (bytes(c) for c in source), None  # type: ignore[union-attr]
+    return (bytes(c) for c in source), None
 
 
 def iterparse(

@@ -470,6 +470,7 @@ def cmd_format(ctx: Context) -> None:
         if not raw.strip():
             continue
         ctx.progress.document()
+        message: str | None
         try:
             text = raw.decode("utf-8")
             data = json.loads(text)

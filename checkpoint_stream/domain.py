@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from .errors import SchemaError
 
@@ -397,7 +397,3 @@ def indent(xml: str, width: int) -> str:
         return ">" + m.group(2).replace("\n", pad) + "<"
 
     return _STRUCTURE.sub(fix, xml)
-
-
-def iter_lines(xml: str) -> Iterable[str]:  # pragma: no cover - helper for debugging
-    return xml.splitlines()

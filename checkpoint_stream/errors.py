@@ -95,7 +95,7 @@ class CheckpointError(ValueError):
         }
 
 
-def _rebuild(cls: type, message: str, state: dict) -> CheckpointError:
+def _rebuild(cls: type[CheckpointError], message: str, state: dict[str, object]) -> CheckpointError:
     err = cls.__new__(cls)
     ValueError.__init__(err, message)
     err.__dict__.update(state)

@@ -20,7 +20,7 @@ from xml.parsers import expat
 from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from .domain import TOP_TEXT_CHILDREN, DomainTop, dedent
-from .errors import CheckpointError, LimitError, NotWellFormedError, SchemaError, SecurityError
+from .errors import CheckpointError, LimitError, NotWellFormedError, SecurityError
 from .limits import Limits
 from .machine import CheckpointMachine, Options
 from .records import Checkpoint, Domain, Origin

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from .errors import SchemaError
-from .schema import ACTIVE_FLAG, CHECKPOINT_TYPE, DISK_NAME, NAME, ULONG
+from .schema import CHECKPOINT_TYPE, DISK_NAME, NAME, ULONG
 
 __all__ = ["Origin", "DomainDisk", "Domain", "Moment", "CheckpointDisk", "Checkpoint"]
 
@@ -233,6 +233,3 @@ def _check(rule: Any, value: str, key: str) -> None:
     if problem:
         raise SchemaError(f"field {key!r}: {problem}")
 
-
-# ACTIVE_FLAG is re-exported for the writer, which prints active as 0/1.
-_ = ACTIVE_FLAG

@@ -177,9 +177,9 @@ def _decompressor(head: bytes) -> Callable[[str], IO[bytes]] | None:
     if head.startswith(_GZIP):
         return lambda p: gzip.open(p, "rb")  # type: ignore[return-value]
     if head.startswith(_XZ):
-        return lambda p: lzma.open(p, "rb")  # type: ignore[return-value]
+        return lambda p: lzma.open(p, "rb")
     if head.startswith(_BZ2):
-        return lambda p: bz2.open(p, "rb")  # type: ignore[return-value]
+        return lambda p: bz2.open(p, "rb")
     return None
 
 

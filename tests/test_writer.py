@@ -12,7 +12,7 @@ from checkpoint_stream import Checkpoint, CheckpointDisk, Domain, parse
 from checkpoint_stream.writer import dumps, escape, iter_xml, strip_secrets, write
 
 CASES = Path(__file__).resolve().parent / "cases" / "libvirt"
-PROBES = Path(__file__).resolve().parents[1].parent / "notes" / "oracle-probes"
+PROBES = Path(__file__).resolve().parent / "cases" / "secure"
 
 
 def test_full_layout_in_libvirt_order() -> None:
@@ -213,10 +213,8 @@ def test_secure_flag_only_affects_the_domain() -> None:
     assert without == with_secrets.replace("  " + SECRET_DOMAIN.replace("\n", "\n  "), "  " + SECRET_DOMAIN_STRIPPED.replace("\n", "\n  "))
 
 
-def test_secure_matches_libvirt_probe_files_when_present() -> None:
-    # The oracle probes' inputs (notes/oracle-probes/secdom*.xml): what libvirt removed there.
-    if not PROBES.is_dir():
-        pytest.skip("../notes/oracle-probes is not present")
+def test_secure_matches_libvirt_probe_files() -> None:
+    # The oracle probes' inputs (tests/cases/secure/secdom*.xml): what libvirt removed there.
     for name in ("secdom.xml", "secdom2.xml"):
         xml = (PROBES / name).read_text().strip()
         out = strip_secrets(xml)
