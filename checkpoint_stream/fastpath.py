@@ -21,7 +21,7 @@ from itertools import chain, repeat
 from typing import Any
 from xml.parsers.expat import ParserCreate
 
-from .domain import TOP_TEXT_CHILDREN, DomainTop, check_domain_redefine, check_domain_top
+from .domain import _UUID, TOP_TEXT_CHILDREN, DomainTop, check_domain_redefine, check_domain_top
 from .errors import CheckpointError
 from .limits import Limits
 from .machine import Options, build_checkpoint
@@ -48,7 +48,7 @@ _NAME = NAME.pattern.pattern if NAME.pattern else ""
 _ATTR_VALUE = r"[^'<&\t\n\r]"
 _DISK = (
     r"<disk name='(?:(?:ioemu:)?(?:fd|hd|sd|vd|xvd|ubd)[a-zA-Z0-9_]+|(?:/|[a-zA-Z]:\\)" + _ATTR_VALUE + r"+)'"
-    r"(?: checkpoint='(?:bitmap|no)')?(?: bitmap='" + _ATTR_VALUE + r"*')?(?: size='[0-9]{1,20}')?/>"
+    r"(?: checkpoint='(?:bitmap|no)')?(?: bitmap='" + _ATTR_VALUE + r"+')?(?: size='[0-9]{1,20}')?/>"
 )
 _CHECKPOINT = re.compile(
     _DECL
@@ -98,7 +98,6 @@ def _level(depth: int) -> str:
 # No capturing group: with one, sre saves marks at every repetition (about 15% slower).
 _LINES = re.compile(rf"<domain{_REST}>(?:\n  {_level(1)})*\n</domain>")
 _HEAD = re.compile(rf"<domain{_ATTRS}>")
-_CHILD_TAGS = re.compile(rf"\n  <({_TAG})")
 # A child of <domain>: tag, attributes (single-quoted, nothing expat would rewrite), then its form:
 # '/>', a one-line leaf (text in group 4) or '>' followed by its own children on the next lines.
 _CHILD = re.compile(rf"\n  <({_TAG})((?:{_ATTR})*)(/>|>(?=\n)|>({_LEAF_TEXT})</)")
@@ -107,6 +106,7 @@ _OS_OPEN = re.compile(r"\n  <os[ >]")
 _OS_TYPE = re.compile(r"\n    <type(?: [^<>\n]*)?>([^<\n]*)</type>")
 _OS_INIT = re.compile(r"\n    <init[ />]")
 _NO_NAMESPACES: dict[str, str] = {}
+_SOME_UUID = "00000000-0000-0000-0000-000000000000"
 _TOP_CACHE: dict[tuple[Any, ...], bool] = {}
 _CACHE_SIZE = 4096
 
@@ -150,15 +150,23 @@ def _inner_whitespace(xml: str, tag: str, column: int) -> str:
     return ("\n" + " " * (column + 4)) * inner + "\n" + " " * (column + 2)
 
 
-def _domain(span: str, column: int, redefine: bool) -> Domain | None:
+def _domain(span: str, column: int, redefine: bool, max_attributes: int) -> Domain | None:
     xml = span.replace("\n" + " " * column, "\n") if column else span
     if xml.count("<") != xml.count(">") or _LINES.fullmatch(xml) is None:
+        return None
+    # limits.max_attributes: _LINES does not count the attributes of an element below <domain>.
+    # Every '<' now starts a tag and a tag's attributes (one '=' each) lie between its '<' and
+    # the next '<', so no piece of xml.split('<') holding at most max_attributes '=' means no
+    # element has more attributes than that (the whole text is counted first: cheap, and enough).
+    if xml.count("=") > max_attributes and max(piece.count("=") for piece in xml.split("<")) > max_attributes:
         return None
     head = _HEAD.match(xml)
     if head is None:
         return None
     found = _CHILD.findall(xml)
-    if len(found) != len(_CHILD_TAGS.findall(xml)):
+    # _LINES made every line indented by two spaces a child's start tag or a child's end tag:
+    # _CHILD must have read every start tag ('\n  <' not followed by '/').
+    if len(found) != xml.count("\n  <") - xml.count("\n  </"):
         return None  # some child's attributes are not in the simple form: general path
     children = []
     for tag, raw, form, text in found:
@@ -168,6 +176,17 @@ def _domain(span: str, column: int, redefine: bool) -> Domain | None:
             text = _inner_whitespace(xml, tag, column)
         elif "&" in text:
             return None
+        elif tag == "name":
+            # The verdict is cached by its input (see _top_ok); a VM's own name and uuid would make
+            # every VM a miss. A name or uuid text that passes every rule that reads it (here:
+            # check_domain_top's _NAME_TEXT and _UUID, check_domain_redefine's '/') is replaced
+            # by a fixed text that passes the same rules, which leaves the verdict unchanged.
+            # Leaf texts hold no newline, so _NAME_TEXT ([^\n]+) is "not empty".
+            if text and "/" not in text:
+                text = "n"
+        elif tag == "uuid":
+            if _UUID.fullmatch(text) is not None:
+                text = _SOME_UUID
         children.append((tag, raw, text))
     os_type = None
     os_init = False
@@ -190,14 +209,14 @@ def _domain(span: str, column: int, redefine: bool) -> Domain | None:
 # checkpoints, a log of redefines). The verdict on a domain text, and the Domain value itself (with
 # its lazily read facts), are pure functions of that text, so they are kept for the next document.
 # Bounded both in entries and in characters held.
-_DOMAIN_CACHE: dict[tuple[str, int, bool], Domain | None] = {}
+_DOMAIN_CACHE: dict[tuple[str, int, bool, int], Domain | None] = {}
 _DOMAIN_CACHE_ENTRIES = 64
 _DOMAIN_CACHE_CHARS = 4 * 1024 * 1024
 _cache_chars = [0]
 _MISSING: Any = object()
 
 
-def _remember(key: tuple[str, int, bool], domain: Domain | None) -> None:
+def _remember(key: tuple[str, int, bool, int], domain: Domain | None) -> None:
     size = len(key[0])
     if size > _DOMAIN_CACHE_CHARS // 4:
         return
@@ -253,6 +272,8 @@ def _make_disks_sized(found: list[tuple[str, str, str, str]]) -> tuple[Checkpoin
 # The longest whitespace run the pattern allows between disks: with it, every text node of an
 # accepted document is bounded by the document less its disk list, plus this (see max_text below).
 _DISK_GAP = 128
+# The shortest disk _DISK admits: <disk name='/x'/> (a name is at least two characters).
+_MIN_DISK = len("<disk name='/x'/>")
 # The deepest element of an accepted document: domaincheckpoint, domain, then _DEPTH levels.
 _MAX_FAST_DEPTH = 2 + _DEPTH
 
@@ -303,22 +324,28 @@ def fast_parse(doc: bytes, options: Options, limits: Limits, origin: Origin | No
         begin = m.start("domain")
         line_start = text.rfind("\n", 0, begin) + 1
         column = begin - line_start if text[line_start:begin].strip(" ") == "" else 0
-        key = (span, column, options.redefine)
+        key = (span, column, options.redefine, limits.max_attributes)
         domain = _DOMAIN_CACHE.get(key, _MISSING)
         if domain is _MISSING:
-            domain = _domain(span, column, options.redefine)
+            domain = _domain(span, column, options.redefine, limits.max_attributes)
             _remember(key, domain)
         if domain is None:
             return None
         fields["domain"] = domain
     if block is not None:
-        if "checkpoint='no' bitmap=" in block or "checkpoint='no' size=" in block or "bitmap=''" in block:
+        if "checkpoint='no' " in block:  # a bitmap or size with checkpoint='no' (bitmap='' never matches _DISK)
             return None
         found = _DISK_FIELDS.findall(block)
         if len(found) > limits.max_disks:
             return None
-        if len(text) > limits.max_text and max(map(len, chain.from_iterable(found))) > limits.max_text:
-            return None  # an attribute value longer than max_text: the general path reports it
+        # An attribute value longer than max_text: the general path reports it. Each of the other
+        # disks takes at least _MIN_DISK characters of the block, so no value is longer than
+        # len(block) - _MIN_DISK * (disks - 1); only when that bound fails are the values measured.
+        if (
+            len(block) - _MIN_DISK * (len(found) - 1) > limits.max_text
+            and max(map(len, chain.from_iterable(found))) > limits.max_text
+        ):
+            return None
         disks = _make_disks(found, "size=" in block)
         if disks is None:
             return None

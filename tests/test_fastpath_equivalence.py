@@ -233,6 +233,9 @@ MUTATIONS = {
     "domain-crlf": ("<clock offset='utc'/>\n", "<clock offset='utc'/>\r\n"),
     "domain-double-quoted": ("<clock offset='utc'/>", '<clock offset="utc"/>'),
     "domain-dup-attr": ("<clock offset='utc'/>", "<clock offset='utc' offset='x'/>"),
+    "domain-many-attrs": ("<boot dev='hd'/>", "<boot dev='hd'" + "".join(f" a{i}='x'" for i in range(300)) + "/>"),
+    "domain-other-vm": ("<name>guest21</name>\n    <uuid>c7a5fdbd-edaf-9455-926a-000000000015</uuid>",
+                        "<name>other-vm</name>\n    <uuid>00112233445566778899aabbccddeeff</uuid>"),
     "domain-second": ("  </domain>\n", "  </domain>\n  <domain type='kvm'>\n    <name>x</name>\n  </domain>\n"),
     "description": ("  <creationTime>", "  <description>a desc</description>\n  <creationTime>"),
     "description-empty": ("  <creationTime>", "  <description></description>\n  <creationTime>"),
@@ -343,6 +346,27 @@ def test_fast_path_takes_conformance_redefine():
     doc = _cut(path.read_bytes())
     for mode in ("default", "redefine"):
         assert check_same(doc, mode), f"redefine.xml not taken by the fast path in {mode} mode"
+
+
+def test_domain_verdict_cache_ignores_only_valid_names():
+    """The domain-top verdict is cached with a VM's name and uuid left out of the key when they are
+    valid: another VM of the same layout is taken, and a bad name or uuid is still refused after a
+    good one was cached."""
+    docs = mutations()
+    for mode in ("default", "redefine"):
+        assert check_same(_cut(BASE.encode()), mode)
+        assert check_same(_cut(docs["domain-other-vm"]), mode)
+        for bad in ("domain-uuid", "domain-name-slash", "domain-name-empty", "domain-name-self"):
+            assert fast_parse(_cut(docs[bad]), _options(mode), DEFAULT_LIMITS) is None or mode == "default" and bad == "domain-name-slash", bad
+            check_same(_cut(docs[bad]), mode)
+
+
+def test_many_attributes_below_the_domain():
+    """limits.max_attributes holds for elements deep in the domain too (the general path counts them)."""
+    doc = _cut(mutations()["domain-many-attrs"])
+    assert fast_parse(doc, Options(), DEFAULT_LIMITS) is None
+    assert not isinstance(general(doc, Options()), Checkpoint)
+    assert check_same(doc, "default", Limits(max_attributes=400))
 
 
 def test_fast_path_refuses_mutations_it_cannot_judge():
