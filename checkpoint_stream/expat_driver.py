@@ -77,6 +77,7 @@ def expat_error(exc: expat.ExpatError, parser: Any = None) -> NotWellFormedError
 _TAG_END = re.compile(rb"</?[^\s/>]+(?:[^>'\"]|'[^']*'|\"[^\"]*\")*>")
 
 _DOMAIN_CHILD_TEXT = TOP_TEXT_CHILDREN
+_LINE_BREAK = re.compile(rb"\r\n?|\n")
 
 
 class GeneralDocument:
@@ -100,11 +101,13 @@ class GeneralDocument:
 
     def _set_checkpoint_handlers(self) -> None:
         p = self.parser
-        # Unbuffered at the checkpoint level: each piece of text then comes with its own position
-        # (a buffered run is reported where it ends), so an error points at the text itself.
-        # Inside the domain, where text is not looked at piece by piece, buffering is back on.
+        # Unbuffered: each piece of text then comes with its own position (a buffered run is
+        # reported where it ends), so an error points at the text itself. Inside the domain too:
+        # pyexpat flushes buffered text at the end of every feed but drops it at an error, so what
+        # a buffered handler sees before an error would depend on how the bytes were chunked.
         p.buffer_text = False
         self._text_run = 0
+        self._pending: list[str] | None = None  # held text of the run, from its first non-blank piece
         p.StartElementHandler = self._start
         p.EndElementHandler = self._end
         p.CharacterDataHandler = self._text
@@ -114,6 +117,8 @@ class GeneralDocument:
         return (p.CurrentLineNumber, p.CurrentColumnNumber + 1, p.CurrentByteIndex)
 
     def _start(self, tag: str, attrs: dict[str, str]) -> None:
+        if self._pending is not None:
+            self._flush_text()
         self._last_start = self.parser.CurrentByteIndex
         self._text_run = 0
         self._depth += 1
@@ -131,6 +136,8 @@ class GeneralDocument:
             raise LimitError(f"more than {limits.max_disks} disks in one checkpoint (limit max_disks)")
 
     def _end(self, tag: str) -> None:
+        if self._pending is not None:
+            self._flush_text()
         self._text_run = 0
         self._depth -= 1
         machine = self.machine
@@ -140,11 +147,42 @@ class GeneralDocument:
         self._last_start = None
 
     def _text(self, data: str) -> None:
+        # Unbuffered, one text run comes in pieces that depend on how the bytes were chunked, and
+        # expat drops the data it has not reported yet when it meets ']]>' in text. So the run is
+        # held from its first non-blank piece on and given to the machine at the next tag (an
+        # expat error first wins), or when the run passes max_text: what is reported then depends
+        # on the run's first max_text+1 characters only, never on the chunking.
         self._last_start = None
-        self._text_run += len(data)  # unbuffered: one text node may come in several pieces
+        run = self._text_run
+        self._text_run = run + len(data)
+        pending = self._pending
+        if pending is not None:
+            pending.append(data)
+        else:
+            pos = self._pos()
+            if not run:
+                self._run_pos = pos
+            if data.strip(" \t\r\n"):
+                self._pending = [data]
+                self._pending_pos = pos
+                self._pending_lead = run
+            else:
+                self.machine.text(data, pos)  # blank: kept where text is allowed, else ignored
         if self._text_run > self.limits.max_text:
-            raise LimitError(f"a text node of {self._text_run} characters is longer than {self.limits.max_text} (limit max_text)")
-        self.machine.text(data, self._pos())
+            limit = self.limits.max_text
+            if self._pending is not None:  # stray text among the first max_text+1 characters wins
+                self._flush_text(limit + 1 - self._pending_lead)
+            at = self._run_pos
+            raise LimitError(
+                f"a text node is longer than {limit} characters (limit max_text)",
+                line=at[0], column=at[1], offset=at[2], path=self.machine.path or None,
+            )
+
+    def _flush_text(self, keep: int | None = None) -> None:
+        """Give the held text to the machine as one piece (``keep``: only its first characters)."""
+        rest = "".join(self._pending)  # type: ignore[arg-type]
+        self._pending = None
+        self.machine.text(rest if keep is None else rest[: max(0, keep)], self._pending_pos)
 
     # -- the nested domain: one event for the machine --------------------------------------------
 
@@ -158,15 +196,16 @@ class GeneralDocument:
         self._os_init = False
         self._in_os_type = False
         self._dom_depth = 1
-        self._last_start = self._dom_begin
+        self._last_start = self._drun_from = self._dom_begin
+        self._drun = 0
         p = self.parser
-        p.buffer_text = True
         p.StartElementHandler = self._dstart
         p.EndElementHandler = self._dend
         p.CharacterDataHandler = self._dtext
 
     def _dstart(self, tag: str, attrs: dict[str, str]) -> None:
-        self._last_start = self.parser.CurrentByteIndex
+        self._drun_from = self._last_start = self.parser.CurrentByteIndex
+        self._drun = 0
         self._depth += 1
         if self._depth > self.limits.max_depth:
             raise LimitError(f"elements nest deeper than {self.limits.max_depth} levels (limit max_depth)")
@@ -186,8 +225,9 @@ class GeneralDocument:
 
     def _dtext(self, data: str) -> None:
         self._last_start = None
-        if len(data) > self.limits.max_text:
-            raise LimitError(f"a text node of {len(data)} characters is longer than {self.limits.max_text} (limit max_text)")
+        self._drun += len(data)  # one text run comes in several pieces: count the run
+        if self._drun > self.limits.max_text:
+            raise self._long_text()
         depth = self._dom_depth
         if self._in_os_type and depth == 3:
             self._os_type.append(data)  # type: ignore[union-attr]
@@ -195,13 +235,15 @@ class GeneralDocument:
             child = self._dom_children[-1]
             if child[0] in _DOMAIN_CHILD_TEXT:
                 child[2].append(data)
-        elif depth == 1 and data.strip(" \t\r\n"):
+        elif depth == 1 and (self._dom_stray or data.strip(" \t\r\n")):  # pieces depend on chunking
             self._dom_stray.append(data)
 
     def _dend(self, tag: str) -> None:
         self._depth -= 1
         self._dom_depth -= 1
         if self._dom_depth:
+            self._drun_from = self.parser.CurrentByteIndex
+            self._drun = 0
             if self._dom_depth == 2:
                 self._in_os_type = False
             self._last_start = None
@@ -234,6 +276,24 @@ class GeneralDocument:
         return m.end() - start
 
     _last_start: int | None = None
+
+    def _long_text(self) -> LimitError:
+        """max_text passed by a text run inside the domain, placed where the run starts: just after
+        the tag before it (whatever the pieces it came in)."""
+        buffer, start = self.buffer, self.start
+        at = self._drun_from
+        m = _TAG_END.match(buffer, start + at)
+        if m is not None:
+            at = m.end() - start
+        head = bytes(buffer[start : start + at])
+        line_start = max(head.rfind(b"\n"), head.rfind(b"\r")) + 1
+        line = len(_LINE_BREAK.findall(head)) + 1
+        column = len(head[line_start:].decode("utf-8", "replace")) + 1  # expat counts characters
+        limit = self.limits.max_text
+        return LimitError(
+            f"a text node is longer than {limit} characters (limit max_text)",
+            line=line, column=column, offset=at, path=self.machine.path or None,
+        )
 
     # -- feeding ----------------------------------------------------------------------------------
 

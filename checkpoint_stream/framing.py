@@ -29,6 +29,16 @@ unfinished token on every call, never makes the work quadratic. An attribute val
 
 A record is produced as soon as the end tag of its root has been fed: the framer never waits for
 the next document to begin. Bytes are kept only for the document in progress.
+
+Chunking: the records and the errors (class, message, document index, line, column, offset,
+path) are the same however the stream is cut into chunks. Text is held by the expat driver until
+the next tag (or until its run passes ``max_text``), so what a text error says never depends on
+the pieces expat reported. One difference is inherent in expat: when it meets ``]]>`` in text it
+drops the data of that text token (the bytes since the last tag, reference, line break or feed
+boundary) that it has not reported yet. A text run that passes ``max_text`` only with that data
+is therefore, fed whole, a not-well-formed ``]]>`` error, and, fed in small chunks, a
+``max_text`` :class:`LimitError` at the start of the run; the framer then resumes from that
+error's position, so what follows in the same stretch of broken bytes can differ too.
 """
 
 from __future__ import annotations

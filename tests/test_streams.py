@@ -60,7 +60,7 @@ SEPARATORS = [
 
 def key_of(item: Checkpoint | CheckpointError) -> tuple:
     if isinstance(item, CheckpointError):
-        return ("error", type(item).__name__, item.message, item.document, item.line, item.column)
+        return ("error", type(item).__name__, item.message, item.document, item.line, item.column, item.offset, item.path)
     assert item.origin is not None
     return ("record", item, item.origin.index)
 
