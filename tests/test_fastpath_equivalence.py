@@ -250,6 +250,18 @@ MUTATIONS = {
     "root-xmlns": ("<domaincheckpoint>", "<domaincheckpoint xmlns='urn:x'>"),
     "nul": ("<name>c21</name>", "<name>c\x0121</name>"),
     "bad-utf8": ("<name>c21</name>", "<name>c21</name>"),  # bytes broken below
+    # What expat checks and the pattern does not: now checked on the captured values themselves.
+    "description-control": ("  <creationTime>", "  <description>a\x01b</description>\n  <creationTime>"),
+    "description-cdata-end": ("  <creationTime>", "  <description>a ]]> b</description>\n  <creationTime>"),
+    "description-fffe": ("  <creationTime>", "  <description>a\ufffeb</description>\n  <creationTime>"),
+    "description-utf8": ("  <creationTime>", "  <description>caf\u00e9 \u2603</description>\n  <creationTime>"),
+    "description-bad-entity": ("  <creationTime>", "  <description>a &bogus; b</description>\n  <creationTime>"),
+    "description-charref": ("  <creationTime>", "  <description>a &#65; b</description>\n  <creationTime>"),
+    "disk-bitmap-control": ("bitmap='c21'/>\n    <disk name='vdb'", "bitmap='c\x0b21'/>\n    <disk name='vdb'"),
+    "disk-bitmap-utf8": ("bitmap='c21'/>\n    <disk name='vdb'", "bitmap='c\u00e921'/>\n    <disk name='vdb'"),
+    "disk-bitmap-gt": ("bitmap='c21'/>\n    <disk name='vdb'", "bitmap='c>21'/>\n    <disk name='vdb'"),
+    "disk-path-ffff": ("<disk name='vda'", "<disk name='/a\uffffb'"),
+    "domain-control": ("<on_reboot>restart</on_reboot>", "<on_reboot>re\x02start</on_reboot>"),
     "unknown-element": ("  <creationTime>", "  <foo/>\n  <creationTime>"),
     "text-in-root": ("  <creationTime>", "  text\n  <creationTime>"),
 }
@@ -262,6 +274,8 @@ def mutations() -> dict[str, bytes]:
         doc = BASE.replace(old, new, 1).encode()
         if key == "bad-utf8":
             doc = doc.replace(b"<name>c21</name>", b"<name>c\xff21</name>")
+        if key == "description-utf8":  # and an overlong, invalid encoding of '/' in a second copy
+            out["description-overlong"] = doc.replace(b"caf", b"c\xc0\xafaf")
         out[key] = doc
     out["moved-disks"] = BASE.replace("  <creationTime>1553647833</creationTime>\n", "").replace(
         "  <domain", "  <creationTime>1553647833</creationTime>\n  <domain"
