@@ -49,7 +49,7 @@ from typing import Union
 
 from .errors import CheckpointError, LimitError, NotWellFormedError
 from .expat_driver import GeneralDocument
-from .fastpath import fast_parse
+from .fastpath import fast_parse, fast_parse_at
 from .limits import DEFAULT_LIMITS, Limits
 from .machine import Options
 from .records import Checkpoint, Origin
@@ -62,6 +62,7 @@ Item = Union[Checkpoint, CheckpointError]
 _SKIP = re.compile(  # a NUL byte is in no XML construct: a comment or PI holding one is garbage
     rb"(?:[ \t\r\n]+|\xef\xbb\xbf|<!--(?:[^-\x00]|-(?!->))*+-->|<\?(?!xml[ \t\r\n?])(?:[^?\x00]|\?(?!>))*+\?>)*+"
 )
+_WHITESPACE = re.compile(rb"[ \t\r\n]*")
 _END = re.compile(rb"</domaincheckpoint[ \t\r\n]*>")
 _RESYNC = re.compile(rb"<\?xml[ \t\r\n?]|<domaincheckpoint[ \t\r\n/>]")
 _ROOT = re.compile(
@@ -270,6 +271,8 @@ class Framer:
     def _run(self, out: list[Item], final: bool) -> None:
         buf = self.buf
         while True:
+            if self.doc_start is None and self.prolog_from is None and not self.resyncing:
+                self._fast_run(out)
             if self.prolog_from is not None and not self._skip_prolog(final):
                 return
             if self.resyncing:
@@ -286,6 +289,45 @@ class Framer:
                     return
             if not self._document(out, final):
                 return
+
+    def _fast_run(self, out: list[Item]) -> None:
+        """The hot loop: consecutive documents in libvirt's layout, separated by whitespace only.
+
+        Exactly what :meth:`_between` and :meth:`_document` do for such a document (same start,
+        same candidate end tag, same size limit, the same fast scanner on the same bytes), with
+        the per-document bookkeeping done once per run, tomli style: locals bound once, no
+        copy of the document. It stops at the first document it cannot take, which the general
+        loop then handles from the same position.
+        """
+        buf = self.buf
+        n = len(buf)
+        pos = self.pos
+        index = first = self.index
+        options, limits = self.options, self.limits
+        max_bytes = limits.max_document_bytes
+        path, member, base = self.path, self.member, self.base
+        skip, search = _WHITESPACE.match, _END.search
+        try:
+            while True:
+                start = skip(buf, pos).end()  # type: ignore[union-attr]
+                if start >= n or buf[start] != 0x3C:  # '<'
+                    return
+                m = search(buf, start)
+                if m is None:
+                    return
+                end = m.end()
+                if end - start > max_bytes:
+                    return
+                record = fast_parse_at(buf, start, end, options, limits, Origin(path, member, index, base + start))
+                if record is None:
+                    return
+                out.append(record)
+                index += 1
+                pos = end
+        finally:
+            self.pos = pos
+            self.index = index
+            self.documents += index - first
 
     def _skip_prolog(self, final: bool) -> bool:
         """After an error in a document: move ``pos`` past its root start tag, once the prolog is
