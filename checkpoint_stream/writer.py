@@ -202,6 +202,9 @@ def _head(record: Checkpoint, size: bool) -> str:
         out += f"  <creationTime>{int(created)}</creationTime>\n"
     disks = record.disks
     if disks:
+        lines = _plain_disk_lines(disks, size)
+        if lines is not None:
+            return out + "  <disks>\n" + "".join(lines) + "  </disks>\n"
         out += "  <disks>\n"
         for disk in disks:
             try:
@@ -223,6 +226,37 @@ def _head(record: Checkpoint, size: bool) -> str:
                 out += f"    <disk name='{dname}'{kind} bitmap='{bitmap}'/>\n"
         out += "  </disks>\n"
     return out
+
+
+def _plain_disk_lines(disks: tuple[Any, ...], size: bool) -> list[str] | None:
+    """The ``<disk/>`` lines in one comprehension when no name or bitmap needs escaping (one
+    regex search over them all tells) and every checkpoint type is known; else None, and the
+    per-disk loop of :func:`_head` (which escapes and reports a bad type) does the work."""
+    values = [d.name for d in disks]
+    values += [d.bitmap for d in disks if d.bitmap is not None]
+    if _NEEDS_ESCAPE.search("".join(values)) is not None:
+        return None
+    kinds = _CHECKPOINT_ATTR
+    try:
+        if size:
+            return [
+                f"    <disk name='{d.name}'{kinds[d.checkpoint]}/>\n"
+                if d.bitmap is None
+                else (
+                    f"    <disk name='{d.name}'{kinds[d.checkpoint]} bitmap='{d.bitmap}'/>\n"
+                    if d.size is None
+                    else f"    <disk name='{d.name}'{kinds[d.checkpoint]} bitmap='{d.bitmap}' size='{int(d.size)}'/>\n"
+                )
+                for d in disks
+            ]
+        return [
+            f"    <disk name='{d.name}'{kinds[d.checkpoint]}/>\n"
+            if d.bitmap is None
+            else f"    <disk name='{d.name}'{kinds[d.checkpoint]} bitmap='{d.bitmap}'/>\n"
+            for d in disks
+        ]
+    except KeyError:
+        return None
 
 
 # A line break that is not between '>' and indentation followed by '<' (text spans lines).
