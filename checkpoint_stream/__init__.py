@@ -10,12 +10,15 @@ from .api import CheckpointParser, aiterparse, iterparse, parse
 from .errors import CheckpointError, LimitError, NotWellFormedError, SchemaError, SecurityError, SemanticError
 from .limits import DEFAULT_LIMITS, Limits
 from .records import Checkpoint, CheckpointDisk, Domain, DomainDisk, Moment, Origin
+from .sources import SourceError, iter_sources
 
 __all__ = [
     "parse",
     "iterparse",
     "aiterparse",
     "CheckpointParser",
+    "iter_sources",
+    "SourceError",
     "Checkpoint",
     "CheckpointDisk",
     "Moment",

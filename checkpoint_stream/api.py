@@ -164,12 +164,23 @@ def iterparse(
     yield_errors: bool = False,
     **kwargs: Any,
 ) -> Iterator[Checkpoint | CheckpointError]:
-    """Yield the records of every document in ``source`` (a path, bytes, a binary file or an
-    iterable of byte chunks), as each one completes, in constant memory.
+    """Yield the records of every document in ``source``, as each one completes, in constant memory.
+
+    ``source`` is bytes, a binary file, an iterable of byte chunks, or a path: a file, a
+    directory (its ``*.xml`` files, recursively, in sorted order), a ``.gz``/``.xz``/``.bz2``
+    file, a ``.tar``/``.tgz``/``.tar.xz``/``.zip`` archive (member by member, never extracted),
+    a named pipe, or ``"-"`` for standard input. An unreadable path raises
+    :class:`~.sources.SourceError` (an ``OSError``), or is reported like a bad document in skip
+    mode.
 
     In skip mode (``on_error="skip"``), ``yield_errors=True`` interleaves the errors with the
     records in stream order; otherwise they go to ``on_error_callback``.
     """
+    if isinstance(source, (str, os.PathLike)):
+        # A path may be a file, a directory, a compressed file or an archive: the source reader
+        # knows them all (and '-', standard input).
+        yield from _iter_path(os.fspath(source), chunk_size, yield_errors, kwargs)
+        return
     chunks, path = _chunks(source, chunk_size)
     kwargs.setdefault("path", path)
     parser = CheckpointParser(**kwargs)
@@ -177,6 +188,21 @@ def iterparse(
     for chunk in chunks:
         yield from _deliver(parser, parser.feed_items(chunk), skip, yield_errors)
     yield from _deliver(parser, parser.close_items(), skip, yield_errors)
+
+
+def _iter_path(path: str, chunk_size: int, yield_errors: bool, kwargs: dict[str, Any]) -> Iterator[Any]:
+    from .sources import iter_sources
+
+    on_error = kwargs.pop("on_error", "raise")
+    callback = kwargs.pop("on_error_callback", None)
+    for item in iter_sources([path], on_error=on_error, chunk_size=chunk_size, **kwargs):
+        if isinstance(item, (CheckpointError, OSError)):
+            if callback is not None:
+                callback(item)
+            if yield_errors:
+                yield item
+        else:
+            yield item
 
 
 def _deliver(parser: CheckpointParser, items: list[Item], skip: bool, yield_errors: bool) -> Iterator[Any]:

@@ -67,6 +67,21 @@ DOMAIN_EXTENSION_NAMESPACES = frozenset(
     }
 )
 
+#: The elements each extension namespace contributes at the domain's top.
+DOMAIN_EXTENSION_ELEMENTS: Mapping[str, frozenset[str]] = {
+    "http://libvirt.org/schemas/domain/qemu/1.0": frozenset({"commandline", "capabilities", "deprecation", "override"}),
+    "http://libvirt.org/schemas/domain/lxc/1.0": frozenset({"namespace"}),
+    "http://libvirt.org/schemas/domain/bhyve/1.0": frozenset({"commandline"}),
+    "http://libvirt.org/schemas/domain/xen/1.0": frozenset({"commandline"}),
+    "http://libvirt.org/schemas/domain/vmware/1.0": frozenset({"datacenterpath"}),
+}
+#: Top-level children whose content is text only (no element inside).
+TEXT_ONLY_CHILDREN = frozenset(
+    "name uuid genid title description memory currentMemory vcpu on_poweroff on_reboot on_crash on_lockfailure".split()
+)
+#: Top-level children that take no attribute at all.
+NO_ATTRIBUTE_CHILDREN = frozenset({"name", "uuid", "genid", "title", "description"})
+
 _UNSIGNED_INT = re.compile(r"[0-9]+")
 _NAME_TEXT = re.compile(r"[^\n]+")  # objectNameWithSlash (domain <name> and <title>)
 _MEMORY_UNIT = re.compile(r"[bB](?:[yY][tT][eE][sS]?)?|[kKmMgGtTpPeE](?:[iI]?[bB])?")  # basictypes.rng unit
@@ -107,6 +122,8 @@ class DomainTop:
     os_type: str | None = None
     #: Whether ``<os>`` has an ``<init>`` child (libvirt's parser needs one for type ``exe``).
     os_init: bool = False
+    #: Indexes (into ``children``) of the children that hold elements of their own.
+    nested: frozenset[int] = frozenset()
 
 
 def check_domain_top(top: DomainTop, namespaces: Mapping[str, str] | None = None) -> tuple[str, int] | None:
@@ -147,9 +164,18 @@ def check_domain_top(top: DomainTop, namespaces: Mapping[str, str] | None = None
                 if uri is None:
                     return (f"element <{tag}> is not allowed in <domain>: its prefix {prefix!r} is not declared", i)
                 return (f"element <{tag}> is not allowed in <domain> (namespace {uri!r} is not one of libvirt's domain extensions)", i)
+            allowed = DOMAIN_EXTENSION_ELEMENTS[uri]
+            if local not in allowed:
+                return (f"element <{tag}> is not allowed in <domain>: that namespace has only <{'>, <'.join(sorted(allowed))}>", i)
             continue
         if cattrs.get("xmlns"):
             return (f"element <{tag}> in <domain> must be in no namespace: remove xmlns={cattrs['xmlns']!r}", i)
+        if tag in TEXT_ONLY_CHILDREN and i in top.nested:
+            return (f"<{tag}> in <domain> holds text only: remove the elements inside it", i)
+        if tag in NO_ATTRIBUTE_CHILDREN:
+            for aname, avalue in cattrs.items():
+                if not aname.startswith("xmlns:") and not (aname == "xmlns" and not avalue):
+                    return (f"attribute {aname!r} is not allowed on <{tag}> in <domain>", i)
         limit = DOMAIN_CHILDREN.get(tag, 0)
         if limit == 0:
             return (f"element <{tag}> is not allowed in <domain>", i)
@@ -365,6 +391,27 @@ def validate_domain_text(xml: str, *, redefine: bool = False) -> None:
 _STRUCTURE = re.compile(r"(<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>)|>([ \t\r\n]*\n[ \t\r\n]*)<", re.S)
 # When no newline sits inside text content, comments, CDATA or PIs, plain replace is exact.
 _TEXT_NEWLINE = re.compile(r"[^>\s][ \t\r]*\n|\n[ \t\r]*[^<\s]|<[!?]")
+
+
+def base_indent(xml: str, column: int) -> int:
+    """The indentation to take off a domain's lines: that of its end tag when ``</domain>`` starts
+    its own line (so a domain that shares its first line with other markup is still right),
+    else the column its start tag was found at."""
+    i = xml.rfind("\n")
+    if i >= 0:
+        tail = xml[i + 1 :]
+        stripped = tail.lstrip(" ")
+        if stripped.startswith("</"):
+            return len(tail) - len(stripped)
+    return column
+
+
+def normalize_newlines(xml: str) -> str:
+    """XML's end-of-line handling (CR LF and lone CR become LF), which a parser applies to the
+    whole document before anything else: the domain is kept as text, so it is applied here."""
+    if "\r" in xml:
+        return xml.replace("\r\n", "\n").replace("\r", "\n")
+    return xml
 
 
 def dedent(xml: str, width: int) -> str:

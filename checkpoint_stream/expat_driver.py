@@ -19,7 +19,7 @@ from xml.parsers import expat
 
 from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from .domain import TOP_TEXT_CHILDREN, DomainTop, dedent
+from .domain import TOP_TEXT_CHILDREN, DomainTop, base_indent, dedent, normalize_newlines
 from .errors import CheckpointError, LimitError, NotWellFormedError, SecurityError
 from .limits import Limits
 from .machine import CheckpointMachine, Options
@@ -192,6 +192,8 @@ class GeneralDocument:
         self._dom_attrs = attrs
         self._dom_children: list[tuple[str, dict[str, str], list[str]]] = []
         self._dom_stray: list[str] = []
+        self._dom_child_pos: list[tuple[int, int, int]] = []
+        self._dom_nested: set[int] = set()
         self._os_type: list[str] | None = None
         self._os_init = False
         self._in_os_type = False
@@ -216,11 +218,14 @@ class GeneralDocument:
         depth = self._dom_depth
         if depth == 1:
             self._dom_children.append((tag, attrs, []))
-        elif depth == 2 and tag == "type" and self._dom_children[-1][0] == "os" and self._os_type is None:
-            self._os_type = []
-            self._in_os_type = True
-        elif depth == 2 and tag == "init" and self._dom_children[-1][0] == "os":
-            self._os_init = True
+            self._dom_child_pos.append(self._pos())
+        elif depth == 2:
+            self._dom_nested.add(len(self._dom_children) - 1)
+            if tag == "type" and self._dom_children[-1][0] == "os" and self._os_type is None:
+                self._os_type = []
+                self._in_os_type = True
+            elif tag == "init" and self._dom_children[-1][0] == "os":
+                self._os_init = True
         self._dom_depth = depth + 1
 
     def _dtext(self, data: str) -> None:
@@ -252,10 +257,17 @@ class GeneralDocument:
         begin = self._dom_begin
         stray = "".join(self._dom_stray).strip(" \t\r\n") or None  # XML whitespace only: U+00A0 is text
         os_type = None if self._os_type is None else "".join(self._os_type)
-        top = DomainTop(self._dom_attrs, [(t, a, "".join(x)) for t, a, x in self._dom_children], stray, os_type, self._os_init)
-        raw = bytes(self.buffer[self.start + begin : self.start + end]).decode(self.encoding)
-        domain = Domain(dedent(raw, _column_indent(self.buffer, self.start, begin)))
-        self.machine.domain(domain, top, self._dom_pos)
+        top = DomainTop(
+            self._dom_attrs,
+            [(t, a, "".join(x)) for t, a, x in self._dom_children],
+            stray,
+            os_type,
+            self._os_init,
+            frozenset(self._dom_nested),
+        )
+        raw = normalize_newlines(bytes(self.buffer[self.start + begin : self.start + end]).decode(self.encoding))
+        domain = Domain(dedent(raw, base_indent(raw, _column_indent(self.buffer, self.start, begin))))
+        self.machine.domain(domain, top, self._dom_pos, self._dom_child_pos)
         self._last_start = None
         self._set_checkpoint_handlers()
 

@@ -22,7 +22,15 @@ from itertools import chain, repeat
 from typing import Any
 from xml.parsers.expat import ParserCreate
 
-from .domain import _UUID, TOP_TEXT_CHILDREN, DomainTop, check_domain_redefine, check_domain_top
+from .domain import (
+    _UUID,
+    TOP_TEXT_CHILDREN,
+    DomainTop,
+    base_indent,
+    check_domain_redefine,
+    check_domain_top,
+    normalize_newlines,
+)
 from .errors import CheckpointError
 from .limits import Limits
 from .machine import Options, build_checkpoint
@@ -389,6 +397,9 @@ def _fast_parse_at(
         if line_start == 0:
             line_start = start
         column = begin - line_start if buf[line_start:begin].strip(b" ") == b"" else 0
+        if b"\r" in raw_span:
+            span = normalize_newlines(span)
+        column = base_indent(span, column)
         key = (span, column, options.redefine, limits.max_attributes)
         domain = _DOMAIN_CACHE.get(key, _MISSING)
         if domain is _MISSING:

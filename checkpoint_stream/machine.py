@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from .domain import DomainTop, check_domain_redefine, check_domain_top
 from .errors import CheckpointError, SchemaError, SemanticError
@@ -170,11 +170,18 @@ class CheckpointMachine:
         if not self.stack:
             self.done = True
 
-    def domain(self, domain: Domain, top: DomainTop, pos: Position) -> None:
-        """The nested domain, captured whole by the driver, with what it saw at its top."""
+    def domain(
+        self, domain: Domain, top: DomainTop, pos: Position, child_positions: Sequence[Position] = ()
+    ) -> None:
+        """The nested domain, captured whole by the driver, with what it saw at its top (and, when
+        the driver knows them, where each child of the domain starts, for the error position)."""
         path = f"{self.path}/domain"
         problem = check_domain_top(top, self._namespaces)
         if problem:
+            index = problem[1]
+            if 0 <= index < len(child_positions):
+                pos = child_positions[index]
+                path = f"{path}/{top.children[index][0]}"
             raise _error(SchemaError, problem[0], pos, path)
         if self.options.redefine:
             problem = check_domain_redefine(top)
@@ -282,6 +289,8 @@ def build_checkpoint(
                 else f"{created} does not fit libvirt's signed 64-bit creationTime (max {LLONG_MAX})"
             )
             raise _error(SemanticError, f"missing creationTime from existing checkpoint: {detail}", pos, path)
+        if parent is not None and parent == name:
+            raise _error(SemanticError, f"cannot set moment {name} as its own parent", pos, path)
         if domain is None and options.require_domain:
             raise _error(
                 SemanticError,

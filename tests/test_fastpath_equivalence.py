@@ -387,8 +387,25 @@ def test_fast_path_refuses_mutations_it_cannot_judge():
     """Layout bends the scanner does not recognise go to the general path (None), never to a guess."""
     docs = mutations()
     for name in ("domain-comment", "domain-cdata", "domain-gt-text", "domain-odd-indent", "domain-tab",
-                 "domain-two-on-line", "domain-crlf", "disks-comment", "domain-double-quoted"):
+                 "domain-two-on-line", "disks-comment", "domain-double-quoted"):
         assert fast_parse(_cut(docs[name]), Options(), DEFAULT_LIMITS) is None, name
+
+
+def test_crlf_domain_reads_as_its_lf_twin():
+    """XML's end-of-line handling applies to the kept domain text too: a CR LF file gives the
+    record its LF twin gives, on both paths (no CR leaks into Domain.xml)."""
+    lf = _cut(BASE.encode())
+    crlf = lf.replace(b"\n", b"\r\n")
+    twin = fast_parse(lf, Options(), DEFAULT_LIMITS)
+    assert twin is not None
+    slow = general(crlf, Options(), DEFAULT_LIMITS)
+    assert slow == twin and "\r" not in slow.domain.xml
+    fast = fast_parse(crlf, Options(), DEFAULT_LIMITS)  # CR between disks: left to the general path
+    assert fast is None or fast == twin
+    # a CR LF domain after an LF checkpoint level is taken by the fast path, normalised
+    mixed = lf[: lf.index(b"<domain ")] + lf[lf.index(b"<domain ") :].replace(b"\n", b"\r\n")
+    fast = fast_parse(mixed, Options(), DEFAULT_LIMITS)
+    assert fast is not None and fast == twin and "\r" not in fast.domain.xml
 
 
 LIMITS = [
