@@ -358,8 +358,10 @@ def _records(ctx: Context, align: bool) -> Iterator[Checkpoint]:
 
 
 def _locate(err: CheckpointError, origin: Origin | None) -> None:
+    """An alignment error concerns the whole document: it is placed at the document's start."""
     if origin is not None:
-        err.located(document=origin.index, source=origin.path, member=origin.member)
+        err.located(document=origin.index, source=origin.path, member=origin.member, offset=origin.offset)
+    err.located(line=1, column=1)
 
 
 def _aligner() -> Callable[[Checkpoint], Checkpoint]:

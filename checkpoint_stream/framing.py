@@ -69,6 +69,8 @@ _ROOT = re.compile(
     rb"(?:<\?xml(?:[^?]|\?(?!>))*\?>)?(?:[ \t\r\n]+|<!--(?:[^-]|-(?!->))*-->|<\?(?:[^?]|\?(?!>))*\?>)*"
     rb"(?:<!DOCTYPE|<([^ \t\r\n/>!?]+)[ \t\r\n/>])"
 )
+_VERSION = re.compile(rb"<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(?:'([^']*)'|\"([^\"]*)\")")
+_VERSION_OK = re.compile(rb"1\.[0-9]+")  # libxml2 reads 1.x (as 1.0) and refuses anything else
 _ENCODING = re.compile(rb"<\?xml[^?]*?encoding[ \t\r\n]*=[ \t\r\n]*(?:'([^']*)'|\"([^\"]*)\")")
 _ENC_NAME = re.compile(rb"[A-Za-z][A-Za-z0-9._-]*")
 _DECL_MAX = 4096  # an XML declaration longer than this is left to expat to judge
@@ -423,12 +425,23 @@ class Framer:
         return True
 
     def _encoding(self, pos: int) -> str | CheckpointError | None:
-        """Check the encoding name of the XML declaration at ``pos``: None while the declaration
-        is incomplete, an error for an unknown name, else "utf-8" (every document is read as
+        """Check the XML declaration at ``pos``: None while it is incomplete, an error for a version
+        other than 1.x or an unknown encoding name, else "utf-8" (every document is read as
         UTF-8, whatever it declares, as libvirt does)."""
         end = self.buf.find(b"?>", pos, pos + _DECL_MAX)
         if end < 0:
             return None if len(self.buf) - pos < _DECL_MAX else "utf-8"
+        v = _VERSION.match(self.buf, pos, end + 2)
+        if v is not None:
+            group = 1 if v.group(1) is not None else 2
+            if _VERSION_OK.fullmatch(v.group(group)) is None:
+                shown = v.group(group).decode("utf-8", "replace")[:40]
+                return NotWellFormedError(
+                    f"unsupported XML version {shown!r}: only XML 1.x documents are read (as libvirt reads them)",
+                    line=1,
+                    column=v.start(group) - pos + 1,
+                    offset=v.start(group) - pos,
+                )
         m = _ENCODING.match(self.buf, pos, end + 2)
         if m is None:
             return "utf-8"
