@@ -40,7 +40,7 @@ def _fail(prefix: str, message: str, index: int | None = None) -> SemanticError:
 def _unusable(disk: DomainDisk) -> bool:
     """libvirt's ``virStorageSourceIsEmpty(src) || src->readonly``. A cdrom is always read-only:
     libvirt's domain post-parse forces ``readonly`` on every cdrom device."""
-    return disk.source is None or disk.readonly or disk.device == "cdrom"
+    return disk.empty or disk.readonly or disk.device == "cdrom"
 
 
 def _lookup(disks: Sequence[DomainDisk], name: str) -> int:

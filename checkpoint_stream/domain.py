@@ -275,12 +275,20 @@ def read_facts(xml: str) -> DomainFacts:
             dtype[0] = attrs.get("type")
         elif depth == 2 and tag == "disk" and stack[1] == "devices":
             current.clear()
-            current.update(device=attrs.get("device", "disk"), source=None, target=None, readonly=False)
+            current.update(
+                device=attrs.get("device", "disk"),
+                storage=attrs.get("type", "file"),
+                source=None,
+                protocol=None,
+                target=None,
+                readonly=False,
+            )
         elif depth == 3 and stack[1] == "devices" and stack[2] == "disk":
             if tag == "target":
                 current["target"] = attrs.get("dev")
             elif tag == "source":
                 current["source"] = attrs.get("file") or attrs.get("dev") or attrs.get("dir") or attrs.get("name")
+                current["protocol"] = attrs.get("protocol")
             elif tag == "readonly":
                 current["readonly"] = True
 
@@ -294,6 +302,8 @@ def read_facts(xml: str) -> DomainFacts:
                     current["source"] if current["source"] else None,  # type: ignore[arg-type]
                     bool(current["readonly"]),
                     str(current["device"]),
+                    str(current["storage"]),
+                    current["protocol"],  # type: ignore[arg-type]
                 )
             )
 

@@ -35,12 +35,28 @@ class Origin:
 
 @dataclass(frozen=True, slots=True)
 class DomainDisk:
-    """The facts about one ``<disk>`` of a domain that checkpoint disk alignment needs."""
+    """The facts about one ``<disk>`` of a domain that checkpoint disk alignment needs.
+
+    ``source`` is the source path (``file``, ``dev`` or ``dir``; a network disk's ``name``),
+    ``storage`` the disk's ``type`` (file, block, dir, network, volume, ...) and ``protocol`` a
+    network source's protocol."""
 
     target: str
     source: str | None = None
     readonly: bool = False
     device: str = "disk"
+    storage: str = "file"
+    protocol: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """libvirt's ``virStorageSourceIsEmpty``: local storage without a path, or a network
+        source without a protocol (a volume is never empty: its pool says where it is)."""
+        if self.storage in ("file", "block", "dir"):
+            return self.source is None
+        if self.storage == "network":
+            return self.protocol is None
+        return self.storage == "none"
 
 
 @dataclass(frozen=True, slots=True)

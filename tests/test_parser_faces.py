@@ -282,8 +282,8 @@ def test_domain_facts() -> None:
     assert domain is not None
     assert (domain.type, domain.name, domain.uuid) == ("qemu", "QEMUGuest1", "c7a5fdbd-edaf-9455-926a-d65c16db1809")
     assert domain.disks == (
-        DomainDisk("hda", "/dev/HostVG/QEMUGuest1", False, "disk"),
-        DomainDisk("hdc", "/dev/HostVG/QEMUGuest2", True, "cdrom"),
+        DomainDisk("hda", "/dev/HostVG/QEMUGuest1", False, "disk", "block"),
+        DomainDisk("hdc", "/dev/HostVG/QEMUGuest2", True, "cdrom", "block"),
         DomainDisk("vda", "/tmp/data.img", False, "disk"),
         DomainDisk("vdb", "/tmp/logs.img", False, "disk"),
     )
@@ -303,10 +303,31 @@ def test_domain_facts_readonly_cdrom_without_source() -> None:
     assert domain is not None
     assert domain.disks == (
         DomainDisk("hdc", None, True, "cdrom"),
-        DomainDisk("vdb", "/dev/sdb", False, "disk"),
+        DomainDisk("vdb", "/dev/sdb", False, "disk", "block"),
         DomainDisk("vdc", None, False, "disk"),
     )
     assert Domain(xml).disks == domain.disks
+    assert [d.empty for d in domain.disks] == [True, False, True]
+
+
+def test_domain_disk_emptiness_follows_libvirt() -> None:
+    """virStorageSourceIsEmpty: a local disk without a path, a network disk without a protocol;
+    a volume is never empty, nor a network disk with a protocol but no name."""
+    xml = (
+        "<domain type='kvm'><name>d</name><devices>"
+        "<disk type='network'><source protocol='nbd'><host name='h'/></source><target dev='vda'/></disk>"
+        "<disk type='network'><source protocol='rbd' name='pool/img'/><target dev='vdb'/></disk>"
+        "<disk type='volume'><source pool='p' volume='v'/><target dev='vdc'/></disk>"
+        "<disk type='dir'><target dev='vdd'/></disk>"
+        "</devices></domain>"
+    )
+    disks = Domain(xml).disks
+    assert [(d.target, d.storage, d.protocol, d.empty) for d in disks] == [
+        ("vda", "network", "nbd", False),
+        ("vdb", "network", "rbd", False),
+        ("vdc", "volume", None, False),
+        ("vdd", "dir", None, True),
+    ]
 
 
 def test_disk_records() -> None:
