@@ -260,7 +260,11 @@ def _make_disks(found: list[tuple[str, str, str, str]], sized: bool) -> tuple[Ch
     if n <= 16:  # the bulk set-up costs more than it saves on a few disks
         if sized:
             return _make_disks_sized(found)
-        return tuple([CheckpointDisk(name, c or "bitmap", b or None) for name, c, b, _ in found])
+        # Disks repeat from document to document (vdb checkpoint='no' in every checkpoint of a
+        # VM): equal values make equal immutable records, so one is kept for the next time.
+        get = _SMALL_DISKS.get
+        disks = [get(t) or _small_disk(t) for t in found]
+        return tuple(disks)
     names, checkpoints, bitmaps, sizes = zip(*found)
     disks = list(map(_new, repeat(CheckpointDisk, n)))
     deque(map(_SET_NAME, disks, names), 0)
@@ -274,6 +278,18 @@ def _make_disks(found: list[tuple[str, str, str, str]], sized: bool) -> tuple[Ch
     else:
         deque(map(_SET_SIZE, disks, repeat(None, n)), 0)
     return tuple(disks)
+
+
+_SMALL_DISKS: dict[tuple[str, str, str, str], CheckpointDisk] = {}
+
+
+def _small_disk(fields: tuple[str, str, str, str]) -> CheckpointDisk:
+    name, c, b, _ = fields
+    disk = CheckpointDisk(name, c or "bitmap", b or None)
+    if len(_SMALL_DISKS) >= 4096:
+        _SMALL_DISKS.clear()
+    _SMALL_DISKS[fields] = disk
+    return disk
 
 
 def _make_disks_sized(found: list[tuple[str, str, str, str]]) -> tuple[CheckpointDisk, ...] | None:
@@ -302,10 +318,14 @@ _CONTROLS = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 def _xml_text(raw: bytes) -> str | None:
     """Decode a captured value and check what expat would check in it: UTF-8, XML characters, no
     ']]>' in character data. The pattern has already excluded markup characters."""
+    if raw.isascii():
+        text = raw.decode("ascii")
+        if text.isprintable():  # the common case: no control character at all (and no TAB/LF/CR)
+            return None if "]]>" in text else text
     if len(raw.translate(None, _CONTROLS)) != len(raw) or b"]]>" in raw:
         return None
     if raw.isascii():
-        return raw.decode("ascii")
+        return text
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
