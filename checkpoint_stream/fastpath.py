@@ -230,7 +230,20 @@ _cache_chars = [0]
 _MISSING: Any = object()
 
 
-def _remember(key: tuple[str, int, bool, int], domain: Domain | None) -> None:
+def _new_domain(raw_span: bytes, column: int, redefine: bool, max_attributes: int) -> Domain | None:
+    """A domain not in the cache: expat checks it is well formed, then :func:`_domain` judges it."""
+    parser = ParserCreate("UTF-8")
+    try:
+        parser.Parse(raw_span, True)
+        span = raw_span.decode("utf-8")
+    except Exception:
+        return None
+    if "\r" in span:
+        span = normalize_newlines(span)
+    return _domain(span, base_indent(span, column), redefine, max_attributes)
+
+
+def _remember(key: tuple[bytes, int, bool, int], domain: Domain | None) -> None:
     size = len(key[0])
     if size > _DOMAIN_CACHE_CHARS // 4:
         return
@@ -404,24 +417,17 @@ def _fast_parse_at(
             return None
         fields["active"] = active.decode("ascii")
     if raw_span is not None:
-        parser = ParserCreate("UTF-8")
-        try:
-            parser.Parse(raw_span, True)
-            span = raw_span.decode("utf-8")
-        except Exception:
-            return None
         begin = m.start("domain")
         line_start = buf.rfind(b"\n", start, begin) + 1
         if line_start == 0:
             line_start = start
         column = begin - line_start if buf[line_start:begin].strip(b" ") == b"" else 0
-        if b"\r" in raw_span:
-            span = normalize_newlines(span)
-        column = base_indent(span, column)
-        key = (span, column, options.redefine, limits.max_attributes)
+        # The verdict on a domain (well-formedness included) is a function of its bytes and
+        # where it stands: a domain seen before is not parsed again.
+        key = (raw_span, column, options.redefine, limits.max_attributes)
         domain = _DOMAIN_CACHE.get(key, _MISSING)
         if domain is _MISSING:
-            domain = _domain(span, column, options.redefine, limits.max_attributes)
+            domain = _new_domain(raw_span, column, options.redefine, limits.max_attributes)
             _remember(key, domain)
         if domain is None:
             return None
