@@ -6,6 +6,7 @@ benchmarks measure the path real streams take. Three shapes:
 * ``small``: a checkpoint without a domain (name, description, parent, creationTime, 2 disks);
 * ``full``: a checkpoint with a full nested ``<domain>``, shaped like libvirt's
   ``qemudomaincheckpointxml2xmlout/redefine.xml`` (about 1.7-2.4 KB each);
+* ``vm``: like ``full``, but every document carries the same domain (one VM's checkpoint chain);
 * ``disks20k``: one document with 20,000 disks (and a domain).
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Iterator
 
-SHAPES = ("small", "full", "disks20k")
+SHAPES = ("small", "full", "vm", "disks20k")
 
 
 def small_doc(i: int) -> str:
@@ -79,6 +80,14 @@ def domain_xml(i: int, ndisks: int = 4, indent: str = "  ") -> str:
     return body.replace("\n", "\n" + indent)
 
 
+def vm_doc(i: int, ndisks: int = 4) -> str:
+    """A checkpoint of one VM's chain: like :func:`full_doc` but the domain is the same in every
+    document (an archive of one VM's nightly checkpoints)."""
+    doc = full_doc(i, ndisks)
+    start = doc.index("  <domain ")
+    return doc[:start] + "  " + domain_xml(7, ndisks) + "\n</domaincheckpoint>\n"
+
+
 def full_doc(i: int, ndisks: int = 4) -> str:
     letters = "abcdefghijklmnopqrstuvwxyz"
     disk_lines = []
@@ -133,6 +142,8 @@ def documents(shape: str, count: int | None = None) -> list[bytes]:
         return [small_doc(i + 1).encode() for i in range(count or 20000)]
     if shape == "full":
         return [full_doc(i + 1).encode() for i in range(count or 4000)]
+    if shape == "vm":
+        return [vm_doc(i + 1).encode() for i in range(count or 4000)]
     if shape == "disks20k":
         return [big_doc().encode() for _ in range(count or 1)]
     raise ValueError(shape)

@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE.parent))
 import corpus  # noqa: E402
 import checkpoint_stream as cs  # noqa: E402
 
-COUNTS = {"small": 20000, "full": 4000, "disks20k": 1}
+COUNTS = {"small": 20000, "full": 4000, "vm": 4000, "disks20k": 1}
 
 
 # -- contestants: each takes (docs, stream) and returns the number of records -----------------------

@@ -223,7 +223,7 @@ def _domain(span: str, column: int, redefine: bool, max_attributes: int) -> Doma
 # checkpoints, a log of redefines). The verdict on a domain text, and the Domain value itself (with
 # its lazily read facts), are pure functions of that text, so they are kept for the next document.
 # Bounded both in entries and in characters held.
-_DOMAIN_CACHE: dict[tuple[str, int, bool, int], Domain | None] = {}
+_DOMAIN_CACHE: dict[tuple[bytes, int, bool, int], Domain | None] = {}
 _DOMAIN_CACHE_ENTRIES = 64
 _DOMAIN_CACHE_CHARS = 4 * 1024 * 1024
 _cache_chars = [0]
