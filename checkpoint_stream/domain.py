@@ -324,74 +324,19 @@ def read_facts(xml: str) -> DomainFacts:
 TOP_TEXT_CHILDREN = frozenset({"name", "uuid", "memory", "title", "genid", "metadata"})
 
 
-def validate_domain_text(xml: str, *, redefine: bool = False) -> None:
-    """Check standalone domain XML (for records built by hand or from JSON) by the same rules
-    as a nested domain: :func:`check_domain_top`, and :func:`check_domain_redefine` if asked."""
-    from .expat_driver import new_expat_parser
+def validate_domain_text(xml: str) -> None:
+    """Check standalone domain XML (for records built by hand or from JSON) by exactly the rules a
+    nested domain meets: it is read as the domain of a checkpoint, through the same parser."""
+    from .api import parse
+    from .errors import CheckpointError
 
-    parser = new_expat_parser()
-    stack: list[str] = []
-    top_attrs: dict[str, str] = {}
-    children: list[tuple[str, Mapping[str, str], list[str]]] = []
-    stray: list[str] = []
-    os_type: list[list[str]] = []
-    os_init: list[bool] = []
-
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        depth = len(stack)
-        if not depth:
-            if tag != "domain":
-                raise SchemaError(f"expected a <domain> element, not <{tag}>")
-            top_attrs.update(attrs)
-        elif depth == 1:
-            children.append((tag, attrs, []))
-        elif depth == 2 and children[-1][0] == "os":
-            if tag == "type" and not os_type:
-                os_type.append([])
-            elif tag == "init":
-                os_init.append(True)
-        stack.append(tag)
-
-    def end(tag: str) -> None:
-        stack.pop()
-
-    def chars(data: str) -> None:
-        depth = len(stack)
-        if depth == 1:
-            if not _XML_SPACE_ONLY.fullmatch(data):
-                stray.append(data)
-        elif depth == 2:
-            if children[-1][0] in TOP_TEXT_CHILDREN:
-                children[-1][2].append(data)
-        elif depth == 3 and stack[1] == "os" and stack[2] == "type" and len(os_type) == 1:
-            os_type[0].append(data)
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = chars
-    parser.buffer_text = True
+    text = xml.strip()
+    if not text.startswith("<domain") or text[7:8] not in (" ", "\t", "\r", "\n", ">", "/"):
+        raise SchemaError(f"expected a <domain> element, not {text[:20]!r}")
     try:
-        parser.Parse(xml.encode("utf-8"), True)
-    except SchemaError:
-        raise
-    except Exception as exc:  # expat or policy errors: report in the library's family
-        raise SchemaError(f"domain XML is not well-formed: {exc}") from None
-    top = DomainTop(
-        top_attrs,
-        [(t, a, "".join(x)) for t, a, x in children],
-        "".join(stray).strip(" \t\r\n") or None,
-        "".join(os_type[0]) if os_type else None,
-        bool(os_init),
-    )
-    problem = check_domain_top(top)
-    if problem:
-        raise SchemaError(problem[0])
-    if redefine:
-        problem = check_domain_redefine(top)
-        if problem:
-            from .errors import SemanticError
-
-            raise SemanticError(problem[0])
+        parse(f"<domaincheckpoint>{text}</domaincheckpoint>")
+    except CheckpointError as err:  # positions would be those of the wrapper: keep the verdict
+        raise type(err)(f"domain XML: {err.message}") from None
 
 
 # -- indentation ----------------------------------------------------------------------------------
