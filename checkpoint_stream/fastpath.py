@@ -19,7 +19,7 @@ import gc
 import re
 from collections import deque
 from itertools import chain, repeat
-from typing import Any
+from typing import Any, Callable
 from xml.parsers.expat import ParserCreate
 
 from .domain import (
@@ -37,7 +37,7 @@ from .machine import Options, build_checkpoint
 from .records import Checkpoint, CheckpointDisk, Domain, Origin
 from .schema import NAME, ULONG_MAX
 
-__all__ = ["fast_parse"]
+__all__ = ["fast_parse", "fast_parse_at", "fast_parse_ready", "PAUSE_GC_BYTES"]
 
 _WS = r"[ \t\r\n]*"
 _GAP = r"[ \t\r\n]{0,128}"  # between disks: see _DISK_GAP
@@ -57,12 +57,14 @@ _NAME = NAME.pattern.pattern if NAME.pattern else ""
 # The document pattern only frames the disk list (one tag per <disk .../>, whitespace between):
 # a character-class loop, three times cheaper on a long list than spelling out the attributes.
 # Each tag is then read by _DISK_FIELDS, whose matches must account for every tag.
-_DISK = r"<disk [^<>]*/>"
+# No control character in a tag (XML forbids them; the general path reports one), so an ASCII
+# list needs no further character check.
+_DISK = r"<disk [^<>\x00-\x08\x0b\x0c\x0e-\x1f]*/>"
 _CHECKPOINT = re.compile(
     _DECL
     + rf"<domaincheckpoint>{_WS}"
     + rf"(?:<name>(?P<name>{_NAME})</name>{_WS})?"
-    + rf"(?:<description>(?P<description>(?:[^<&\r]|&(?:amp|lt|gt|quot|apos);)*)</description>{_WS})?"
+    + rf"(?:<description>(?P<description>(?:[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]|&(?:amp|lt|gt|quot|apos);)*)</description>{_WS})?"
     + rf"(?:<parent>{_WS}<name>(?P<parent>{_NAME})</name>{_WS}</parent>{_WS})?"
     + rf"(?:<creationTime>(?P<creationTime>[0-9]{{1,20}})</creationTime>{_WS})?"
     # possessive: a list of 100,000 disks keeps no backtracking state (which made it superlinear)
@@ -231,7 +233,15 @@ _MISSING: Any = object()
 
 
 def _new_domain(raw_span: bytes, column: int, redefine: bool, max_attributes: int) -> Domain | None:
-    """A domain not in the cache: expat checks it is well formed, then :func:`_domain` judges it."""
+    """A domain not in the cache: judged from its lines when their layout is known, else expat
+    checks it is well formed and :func:`_domain` judges it (and its lines are remembered)."""
+    if b"\r" not in raw_span:
+        tail = raw_span[raw_span.rfind(b"\n") + 1 :]
+        stripped = tail.lstrip(b" ")
+        width = len(tail) - len(stripped) if stripped.startswith(b"</") else column  # base_indent
+        domain = _domain_by_lines(raw_span, width, redefine)
+        if domain is not None:
+            return domain
     parser = ParserCreate("UTF-8")
     try:
         parser.Parse(raw_span, True)
@@ -240,7 +250,11 @@ def _new_domain(raw_span: bytes, column: int, redefine: bool, max_attributes: in
         return None
     if "\r" in span:
         span = normalize_newlines(span)
-    return _domain(span, base_indent(span, column), redefine, max_attributes)
+        return _domain(span, base_indent(span, column), redefine, max_attributes)
+    domain = _domain(span, width, redefine, max_attributes)
+    if domain is not None:
+        _learn(raw_span, width, redefine)
+    return domain
 
 
 def _remember(key: tuple[bytes, int, bool, int], domain: Domain | None) -> None:
@@ -252,6 +266,153 @@ def _remember(key: tuple[bytes, int, bool, int], domain: Domain | None) -> None:
         _cache_chars[0] = 0
     _DOMAIN_CACHE[key] = domain
     _cache_chars[0] += size
+
+
+# -- domains of the same layout, line by line ---------------------------------------------------
+# Checkpoints of different VMs (or of one VM whose definition changed) carry domains that differ in
+# a few lines (name, uuid, source paths, MAC addresses) and share the rest. In the layout _LINES
+# proves, every line of a domain is complete markup: an open tag, a close tag, a self-closing tag
+# or a one-line leaf. Two facts make most of a new domain's work avoidable:
+#
+# * Well-formedness is local to such a line (its tag syntax, attributes, references and
+#   characters; no DTD can exist, see fast_parse_at), except for pairing open and close tags by
+#   name. So a line expat once accepted, as complete markup, is well formed wherever it stands.
+# * _domain's verdict reads a line deeper than the domain's top only for its indentation, its
+#   form and (to pair tags) its name, plus the text of <os>'s <type> and the presence of <init>.
+#
+# So each line is reduced to a *token* holding exactly what the verdict and the tag pairing read:
+# lines at depth 0 and 1 whole (a VM's valid name and uuid replaced as _domain replaces them),
+# lines at depth 2 named type or init whole, every other line (depth, form, name). A domain whose
+# token sequence was already judged by the full path (expat on the whole span, then _domain) gets
+# the same verdict; only its lines never seen before go through expat, in one small batch.
+_LINE = re.compile(
+    rb"( *+)(?:</([^>\n]+)>|<(" + _TAG.encode() + rb")((?: [^<>\n]*)?)(?<!/)(?:(/)>|>(?:([^<\n\r]*)</([^>\n]+)>)?))"
+)
+_UUID_BYTES = re.compile(_UUID.pattern.encode())
+_OPEN, _CLOSE, _EMPTY, _LEAF = range(4)
+_LINES_MAX = 1 << 16  # distinct lines and tokens remembered (a few MB at most)
+_VERDICTS_MAX = 4096
+
+
+class _LineMemory:
+    """What the line path remembers. Replaced whole when full (never cleared in place), so a
+    reader that bound the old one keeps a consistent view: ids, lines and verdicts of one epoch."""
+
+    __slots__ = ("lines", "size", "tokens", "verdicts")
+
+    def __init__(self) -> None:
+        self.lines: dict[int, dict[bytes, int]] = {}  # by indentation width: line -> token id
+        self.size = 0
+        self.tokens: dict[Any, int] = {}
+        self.verdicts: set[tuple[Any, ...]] = set()
+
+
+_memory = [_LineMemory()]
+
+
+def _line_token(line: bytes, width: int) -> tuple[Any, bytes] | None:
+    """The token of one line of a domain indented by ``width``, and the line as a standalone
+    piece of markup (what expat checks), or None when the line is not in the layout."""
+    if b"\r" in line or line.count(b"=") > _MAX_ATTRS or line.count(b"<") != line.count(b">"):
+        return None
+    m = _LINE.fullmatch(line)
+    if m is None:
+        return None
+    pad, close, tag, rest, empty, text, end = m.groups()
+    indent = len(pad) - width
+    if indent < 0 or indent & 1 or indent > 2 * _DEPTH:
+        return None
+    depth = indent >> 1
+    if close is not None:
+        return ((depth, _CLOSE, close) if depth > 1 else line), b"<" + close + b">" + line
+    form = _EMPTY if empty else _OPEN if end is None else _LEAF
+    piece = line + b"</" + tag + b">" if form == _OPEN else line
+    if depth > 2 or depth == 2 and tag not in (b"type", b"init"):
+        return (depth, form, tag), piece
+    if depth == 1 and form == _LEAF and b"&" not in text:
+        if tag == b"name" and text and b"/" not in text:
+            return (pad, tag, rest, b"n", end), piece  # as _domain: any valid name reads alike
+        if tag == b"uuid" and _UUID_BYTES.fullmatch(text) is not None:
+            return (pad, tag, rest, _SOME_UUID, end), piece
+    return line, piece
+
+
+def _tokens(lines: list[bytes], width: int) -> list[Any] | None:
+    tokens = []
+    for k, line in enumerate(lines):
+        token = _line_token(line, width if k else 0)  # the span starts at '<domain': no indentation
+        if token is None:
+            return None
+        tokens.append(token)
+    return tokens
+
+
+def _learn(raw_span: bytes, width: int, redefine: bool) -> None:
+    """Remember a domain the full path accepted: its lines (expat accepted each as complete
+    markup) and the verdict on its token sequence."""
+    lines = raw_span.split(b"\n")
+    tokens = _tokens(lines, width)
+    if tokens is None:
+        return
+    memory = _memory[0]
+    if len(memory.tokens) + len(tokens) > _LINES_MAX or memory.size + len(lines) > _LINES_MAX:
+        memory = _memory[0] = _LineMemory()
+    ids = memory.tokens
+    table = memory.lines.setdefault(width, {})
+    sequence = []
+    for line, (token, _) in zip(lines, tokens):
+        i = ids.setdefault(token, len(ids))
+        if line not in table:
+            table[line] = i
+            memory.size += 1
+        sequence.append(i)
+    if len(memory.verdicts) >= _VERDICTS_MAX:
+        memory.verdicts.clear()
+    memory.verdicts.add((width, redefine, tuple(sequence)))
+
+
+def _domain_by_lines(raw_span: bytes, width: int, redefine: bool) -> Domain | None:
+    """A domain judged from what is remembered of its lines, or None (then the full path runs)."""
+    memory = _memory[0]
+    table = memory.lines.get(width)
+    if table is None:
+        return None
+    lines = raw_span.split(b"\n")
+    ids = list(map(table.get, lines))
+    if None in ids:
+        tokens = memory.tokens
+        pieces = []
+        new = []
+        i = -1
+        try:
+            while True:
+                i = ids.index(None, i + 1)
+                found = _line_token(lines[i], width if i else 0)
+                if found is None:
+                    return None
+                token, piece = found
+                t = tokens.get(token)
+                if t is None:
+                    return None  # a token never judged: no remembered verdict can hold it
+                ids[i] = t
+                pieces.append(piece)
+                new.append((lines[i], t))
+        except ValueError:
+            pass
+        if (width, redefine, tuple(ids)) not in memory.verdicts:
+            return None
+        parser = ParserCreate("UTF-8")
+        try:
+            parser.Parse(b"<r>" + b"".join(pieces) + b"</r>", True)
+        except Exception:
+            return None
+        if memory.size + len(new) <= _LINES_MAX:
+            table.update(new)
+            memory.size += len(new)
+    elif (width, redefine, tuple(ids)) not in memory.verdicts:
+        return None
+    span = raw_span.decode("utf-8")
+    return Domain(span.replace("\n" + " " * width, "\n") if width else span)
 
 
 # -- records in bulk -------------------------------------------------------------------------------
@@ -298,7 +459,11 @@ _SMALL_DISKS: dict[tuple[str, str, str, str], CheckpointDisk] = {}
 
 def _small_disk(fields: tuple[str, str, str, str]) -> CheckpointDisk:
     name, c, b, _ = fields
-    disk = CheckpointDisk(name, c or "bitmap", b or None)
+    disk = _new(CheckpointDisk)
+    _SET_NAME(disk, name)
+    _SET_CHECKPOINT(disk, c or "bitmap")
+    _SET_BITMAP(disk, b or None)
+    _SET_SIZE(disk, None)
     if len(_SMALL_DISKS) >= 4096:
         _SMALL_DISKS.clear()
     _SMALL_DISKS[fields] = disk
@@ -324,21 +489,16 @@ _MAX_FAST_DEPTH = 2 + _DEPTH
 # The same pattern over bytes, so that a document is matched where it lies in the framer's buffer
 # (no copy, no decode of the whole document); only the captured values are decoded.
 _CHECKPOINT_BYTES = re.compile(_CHECKPOINT.pattern.encode("ascii"), re.S)
-# What XML 1.0 forbids in character data and attribute values (besides what the pattern excludes).
-_CONTROLS = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 
 
 def _xml_text(raw: bytes) -> str | None:
-    """Decode a captured value and check what expat would check in it: UTF-8, XML characters, no
-    ']]>' in character data. The pattern has already excluded markup characters."""
-    if raw.isascii():
-        text = raw.decode("ascii")
-        if text.isprintable():  # the common case: no control character at all (and no TAB/LF/CR)
-            return None if "]]>" in text else text
-    if len(raw.translate(None, _CONTROLS)) != len(raw) or b"]]>" in raw:
+    """Decode a captured value and check what expat would still check in it: UTF-8, the two
+    non-characters U+FFFE and U+FFFF, no ']]>' in character data. The pattern has already excluded
+    markup and control characters."""
+    if b"]]>" in raw:
         return None
     if raw.isascii():
-        return text
+        return raw.decode("ascii")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -371,7 +531,7 @@ def fast_parse_at(
     # tuples, strings, records): each 700 allocations would run the cycle collector, whose older
     # generations grow with them, which makes the parse superlinear. Nothing made here can form a
     # cycle, so the collector waits until the document is done.
-    if end - start >= _PAUSE_GC_BYTES and gc.isenabled():
+    if end - start >= PAUSE_GC_BYTES and gc.isenabled():
         gc.disable()
         try:
             return _fast_parse_at(buf, start, end, options, limits, origin)
@@ -380,7 +540,16 @@ def fast_parse_at(
     return _fast_parse_at(buf, start, end, options, limits, origin)
 
 
-_PAUSE_GC_BYTES = 64 * 1024
+PAUSE_GC_BYTES = 64 * 1024
+
+
+def fast_parse_ready(limits: Limits) -> Callable[..., Checkpoint | None] | None:
+    """For a caller that runs the fast path on many documents under the same limits (the framer's
+    hot loop): the per-document function, valid for documents under :data:`PAUSE_GC_BYTES` (larger
+    ones go through :func:`fast_parse_at`), or None when these limits rule the fast path out."""
+    if limits.max_depth < _MAX_FAST_DEPTH or limits.max_attributes < _MAX_ATTRS:
+        return None
+    return _fast_parse_at
 
 
 def _fast_parse_at(
@@ -389,15 +558,12 @@ def _fast_parse_at(
     m = _CHECKPOINT_BYTES.fullmatch(buf, start, end)
     if m is None:
         return None
-    raw_name, raw_description, raw_parent, created, raw_block, raw_span, active = m.group(
-        "name", "description", "parent", "creationTime", "disks", "domain", "active"
-    )
+    raw_name, raw_description, raw_parent, raw_created, raw_block, raw_span, active = m.groups()
     # Byte lengths bound character lengths from above: a conservative max_text test.
-    if end - start - (len(raw_block) if raw_block else 0) + _DISK_GAP > limits.max_text:
+    if end - start + _DISK_GAP > limits.max_text and (
+        end - start - (len(raw_block) if raw_block else 0) + _DISK_GAP > limits.max_text
+    ):
         return None  # some text node or attribute value might exceed max_text: let the general path measure
-    fields: dict[str, Any] = {}
-    if raw_name is not None:
-        fields["name"] = raw_name.decode("ascii")
     if raw_description is not None:
         description = _xml_text(raw_description)
         if description is None:
@@ -405,19 +571,20 @@ def _fast_parse_at(
         if "&" in description:  # libvirt escapes < > & ' " in descriptions: the five predefined entities
             for entity, char in _ENTITIES:
                 description = description.replace(entity, char)
-        fields["description"] = description
-    if raw_parent is not None:
-        fields["parent"] = raw_parent.decode("ascii")
-    if created is not None:
-        if int(created) > ULONG_MAX:
+    else:
+        description = None
+    if raw_created is not None:
+        created: int | None = int(raw_created)
+        if created > ULONG_MAX:  # type: ignore[operator]
             return None
-        fields["creationTime"] = created.decode("ascii")
+    else:
+        created = None
     if active is not None:
         if not options.internal:
             return None
-        fields["active"] = active.decode("ascii")
+        active = active.decode("ascii")
     if raw_span is not None:
-        begin = m.start("domain")
+        begin = m.start(6)
         line_start = buf.rfind(b"\n", start, begin) + 1
         if line_start == 0:
             line_start = start
@@ -431,7 +598,8 @@ def _fast_parse_at(
             _remember(key, domain)
         if domain is None:
             return None
-        fields["domain"] = domain
+    else:
+        domain = None
     if raw_block is not None:
         # Left to the general path: a bitmap or size with checkpoint='no', an empty bitmap, an
         # entity reference, and TAB or CR anywhere (which expat would normalise in a value).
@@ -465,6 +633,16 @@ def _fast_parse_at(
     else:
         disks = ()
     try:
-        return build_checkpoint(fields, disks, options, origin)
+        return build_checkpoint(
+            None if raw_name is None else raw_name.decode("ascii"),
+            description,
+            None if raw_parent is None else raw_parent.decode("ascii"),
+            created,
+            domain,
+            active,
+            disks,
+            options,
+            origin,
+        )
     except CheckpointError:
         return None

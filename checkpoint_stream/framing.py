@@ -49,10 +49,10 @@ from typing import Union
 
 from .errors import CheckpointError, LimitError, NotWellFormedError
 from .expat_driver import GeneralDocument
-from .fastpath import fast_parse, fast_parse_at
+from .fastpath import PAUSE_GC_BYTES, fast_parse, fast_parse_at, fast_parse_ready
 from .limits import DEFAULT_LIMITS, Limits
 from .machine import Options
-from .records import Checkpoint, Origin
+from .records import Checkpoint, Origin, make_origin
 
 __all__ = ["Framer", "Item"]
 
@@ -309,6 +309,9 @@ class Framer:
         max_bytes = limits.max_document_bytes
         path, member, base = self.path, self.member, self.base
         skip, search = _WHITESPACE.match, _END.search
+        parse = fast_parse_ready(limits)
+        if parse is None:
+            return
         try:
             while True:
                 start = skip(buf, pos).end()  # type: ignore[union-attr]
@@ -320,7 +323,9 @@ class Framer:
                 end = m.end()
                 if end - start > max_bytes:
                     return
-                record = fast_parse_at(buf, start, end, options, limits, Origin(path, member, index, base + start))
+                record = (parse if end - start < PAUSE_GC_BYTES else fast_parse_at)(
+                    buf, start, end, options, limits, make_origin(path, member, index, base + start)
+                )
                 if record is None:
                     return
                 out.append(record)

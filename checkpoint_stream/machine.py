@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from .domain import DomainTop, check_domain_redefine, check_domain_top
 from .errors import CheckpointError, SchemaError, SemanticError
-from .records import Checkpoint, CheckpointDisk, Domain, Origin
+from .records import Checkpoint, CheckpointDisk, Domain, Origin, make_checkpoint
 from .schema import GRAMMAR, LLONG_MAX, ROOT, ElementRule, is_whitespace
 
 __all__ = ["Options", "CheckpointMachine", "build_checkpoint", "Position"]
@@ -247,67 +247,88 @@ class CheckpointMachine:
 
     def finish(self, origin: Origin | None = None) -> Checkpoint:
         """Apply the mode's rules to a complete, schema-valid document."""
-        return build_checkpoint(self.fields, tuple(self.disks), self.options, origin, self._root_pos)
+        f = self.fields
+        created = f.get("creationTime")
+        return build_checkpoint(
+            f.get("name"),
+            f.get("description"),
+            f.get("parent"),
+            None if created is None else int(created),
+            f.get("domain"),
+            f.get("active"),
+            tuple(self.disks),
+            self.options,
+            origin,
+            self._root_pos,
+        )
 
 
 def build_checkpoint(
-    fields: Mapping[str, Any],
+    name: str | None,
+    description: str | None,
+    parent: str | None,
+    created: int | None,
+    domain: Domain | None,
+    active: str | None,
     disks: tuple[CheckpointDisk, ...],
     options: Options,
     origin: Origin | None = None,
     pos: Position | None = None,
 ) -> Checkpoint:
-    """Turn the fields of a schema-valid document into a record, by the rules of ``options``.
+    """Turn the values of a schema-valid document into a record, by the rules of ``options``.
 
     Shared by the state machine and the fast scanner: the one place where modes are decided.
+    ``created`` is the creationTime already read as an integer (the schema bounds it by ULONG).
     """
-    name = fields.get("name")
-    description = fields.get("description") or None  # libvirt: empty text means absent
-    parent = fields.get("parent")
-    created = fields.get("creationTime")
-    domain = fields.get("domain")
-    active = fields.get("active")
-    path = f"/{ROOT}"
+    description = description or None  # libvirt: empty text means absent
+    if not (options.internal or options.redefine or options.create):  # the default: as written
+        return make_checkpoint(name, description, parent, created, domain, origin, disks, None)
     if options.internal:
         if active is None:
             raise _error(
                 SemanticError,
                 "the internal format needs an <active>0</active> or <active>1</active> element",
                 pos,
-                path,
+                _ROOT_PATH,
             )
         active_flag: bool | None = active == "1"
     else:
         active_flag = None
     if options.redefine:
         if name is None:
-            raise _error(SemanticError, "a redefined checkpoint must have a name: add <name>", pos, path)
-        if created is None or int(created) > LLONG_MAX:
+            raise _error(SemanticError, "a redefined checkpoint must have a name: add <name>", pos, _ROOT_PATH)
+        if created is None or created > LLONG_MAX:
             detail = (
                 "add <creationTime>"
                 if created is None
                 else f"{created} does not fit libvirt's signed 64-bit creationTime (max {LLONG_MAX})"
             )
-            raise _error(SemanticError, f"missing creationTime from existing checkpoint: {detail}", pos, path)
+            raise _error(SemanticError, f"missing creationTime from existing checkpoint: {detail}", pos, _ROOT_PATH)
         if parent is not None and parent == name:
-            raise _error(SemanticError, f"cannot set moment {name} as its own parent", pos, path)
+            raise _error(SemanticError, f"cannot set moment {name} as its own parent", pos, _ROOT_PATH)
         if domain is None and options.require_domain:
             raise _error(
                 SemanticError,
                 "a redefined checkpoint must carry its <domain> (libvirt >= 7.0 relaxed this: "
                 "pass require_domain=False, or --no-require-domain, to accept it)",
                 pos,
-                path,
+                _ROOT_PATH,
             )
-        if any(d.size is not None for d in disks):
-            disks = tuple(CheckpointDisk(d.name, d.checkpoint, d.bitmap) for d in disks)
-        return Checkpoint(name, description, parent, int(created), domain, origin, disks, active_flag)
+        return make_checkpoint(name, description, parent, created, domain, origin, _without_sizes(disks), active_flag)
     if options.create:
         clock = options.clock or time.time
         now = int(clock())
-        if any(d.size is not None for d in disks):
-            disks = tuple(CheckpointDisk(d.name, d.checkpoint, d.bitmap) for d in disks)
-        return Checkpoint(name if name is not None else str(now), description, None, now, None, origin, disks, active_flag)
-    return Checkpoint(
-        name, description, parent, None if created is None else int(created), domain, origin, disks, active_flag
-    )
+        return make_checkpoint(
+            name if name is not None else str(now), description, None, now, None, origin, _without_sizes(disks), active_flag
+        )
+    return make_checkpoint(name, description, parent, created, domain, origin, disks, active_flag)
+
+
+_ROOT_PATH = f"/{ROOT}"
+
+
+def _without_sizes(disks: tuple[CheckpointDisk, ...]) -> tuple[CheckpointDisk, ...]:
+    """libvirt's REDEFINE and create parses never read a disk's size."""
+    if any(d.size is not None for d in disks):
+        return tuple(CheckpointDisk(d.name, d.checkpoint, d.bitmap) for d in disks)
+    return disks

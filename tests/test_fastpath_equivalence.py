@@ -16,6 +16,8 @@ import itertools
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from checkpoint_stream import parse
 from checkpoint_stream.errors import CheckpointError
@@ -460,3 +462,122 @@ def test_doctype_never_fast():
     doc = b"<!DOCTYPE domaincheckpoint [<!ENTITY e 'x'>]>\n" + corpus.small_doc(1).replace("c1</name>", "&e;</name>", 1).encode()
     assert fast_parse(doc, Options(), DEFAULT_LIMITS) is None
     assert not isinstance(general(doc, Options()), Checkpoint)
+
+
+# -- the line path: a domain judged from lines seen before ---------------------------------------
+# fastpath remembers the lines of every domain the full path accepted (each checked by expat as
+# complete markup) and the verdict on their token sequence. These tests run every mutation and
+# many line-level edits against a memory warmed by the base document (so the edited domain goes
+# the line path) and against a cold memory (so it goes the full path): both must agree with the
+# general path.
+
+from checkpoint_stream import fastpath  # noqa: E402
+
+
+def _forget() -> None:
+    fastpath._memory[0] = fastpath._LineMemory()
+    fastpath._DOMAIN_CACHE.clear()
+    fastpath._cache_chars[0] = 0
+
+
+def _warm(*docs: bytes) -> None:
+    _forget()
+    for doc in docs:
+        for mode in ("default", "redefine"):
+            fast_parse(_cut(doc), _options(mode), DEFAULT_LIMITS)
+    assert fastpath._memory[0].verdicts, "nothing was learned"
+    fastpath._DOMAIN_CACHE.clear()  # the whole-domain cache would answer first for the same bytes
+    fastpath._cache_chars[0] = 0
+
+
+@pytest.mark.parametrize("memory", ["warm", "cold"])
+@pytest.mark.parametrize("mode", ["default", "redefine", "create"])
+def test_line_path_agrees_on_mutations(mode, memory):
+    for name, data in mutations().items():
+        if memory == "warm":
+            _warm(BASE.encode())
+        else:
+            _forget()
+        try:
+            check_same(_cut(data), mode)
+        except AssertionError as exc:
+            raise AssertionError(f"mutation {name!r} ({memory} memory): {exc}") from None
+
+
+def test_line_path_is_taken_without_the_full_path(monkeypatch):
+    """Another VM of the same layout (name, uuid, source paths and a driver differ) is judged from the
+    remembered lines: the full domain check is not run again, and the record is the general path's."""
+    _warm(corpus.full_doc(1).encode())
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the full domain check ran")
+
+    other = corpus.full_doc(2).replace("<driver name='qemu' type='qcow2'/>", "<driver name='qemu' type='raw'/>", 1).encode()
+    with monkeypatch.context() as m:
+        m.setattr(fastpath, "_domain", refuse)
+        m.setattr(fastpath, "_DOMAIN_CACHE", {})
+        fast = fast_parse(_cut(other), Options(), DEFAULT_LIMITS)
+    assert fast is not None and fast == general(_cut(other), Options())
+    # a line never seen that changes the domain's top (an unknown child) is not judged by the lines
+    bogus = corpus.full_doc(3).replace("  <clock offset='utc'/>", "  <bogus/>\n    <clock offset='utc'/>").encode()
+    assert fastpath._domain_by_lines(fastpath._CHECKPOINT_BYTES.fullmatch(_cut(bogus)).group("domain"), 2, False) is None
+    assert check_same(_cut(bogus), "default") is False
+
+
+def test_line_path_checks_new_lines_with_expat():
+    """A new line in a known position is taken only if expat accepts it as markup."""
+    _warm(BASE.encode())
+    for bad in ("<name>guest\x0121</name>", "<name>guest&bogus;21</name>", "<name>guest&#0;21</name>",
+                "<name a='1' a='2'>guest21</name>", "<name>gu\udcffest</name>"):
+        doc = BASE.replace("<name>guest21</name>", bad).encode("utf-8", "surrogateescape")
+        raw = fastpath._CHECKPOINT_BYTES.fullmatch(_cut(doc))
+        if raw is not None:
+            assert fastpath._domain_by_lines(raw.group("domain"), 2, False) is None, bad
+        assert check_same(_cut(doc), "default") is False, bad
+        assert not isinstance(general(_cut(doc), Options()), Checkpoint), bad
+
+
+def _pool() -> list[bytes]:
+    lines: set[bytes] = set()
+    for data in list(generated().values()) + list(mutations().values()):
+        lines.update(line.strip(b" ") for line in _cut(data).split(b"\n"))
+    return sorted(lines)
+
+
+POOL = _pool()
+WARM = [generated()[k] for k in ("full", "metadata", "title-genid", "qemu-ns", "lxc-exe", "memory-units")]
+_WARMED: list[object] = []
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_line_path_line_edits(data):
+    """Random line-level edits of a known domain (replace a line by any line of the corpora at any
+    indentation, drop, repeat, swap): with the memory warm, the fast path agrees with the general path."""
+    if not _WARMED or _WARMED[0] is not fastpath._memory[0]:
+        _warm(*WARM, BASE.encode())
+        _WARMED[:] = [fastpath._memory[0]]
+    lines = BASE.encode().split(b"\n")
+    first = next(i for i, line in enumerate(lines) if line.startswith(b"  <domain "))
+    last = next(i for i, line in enumerate(lines) if line == b"  </domain>")
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(first + 1, last - 1))
+        op = data.draw(st.sampled_from(["replace", "drop", "repeat", "swap", "indent"]))
+        if op == "replace":
+            lines[i] = b" " * data.draw(st.sampled_from([2, 4, 6, 8, 5])) + data.draw(st.sampled_from(POOL))
+        elif op == "drop":
+            del lines[i]
+            last -= 1
+        elif op == "repeat":
+            lines.insert(i, lines[i])
+            last += 1
+        elif op == "swap":
+            j = data.draw(st.integers(first + 1, last - 1))
+            lines[i], lines[j] = lines[j], lines[i]
+        else:
+            lines[i] = b"  " + lines[i] if data.draw(st.booleans()) else lines[i][2:]
+    doc = b"\n".join(lines)
+    fastpath._DOMAIN_CACHE.clear()
+    fastpath._cache_chars[0] = 0
+    for mode in ("default", "redefine"):
+        check_same(_cut(doc), mode)
