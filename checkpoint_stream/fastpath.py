@@ -18,7 +18,8 @@ from __future__ import annotations
 import gc
 import re
 from collections import deque
-from itertools import chain, repeat
+from itertools import repeat
+from operator import itemgetter
 from typing import Any, Callable
 from xml.parsers.expat import ParserCreate
 
@@ -35,12 +36,11 @@ from .errors import CheckpointError
 from .limits import Limits
 from .machine import Options, build_checkpoint
 from .records import Checkpoint, CheckpointDisk, Domain, Origin
-from .schema import NAME, ULONG_MAX
+from .schema import DISK_NAME, NAME, ULONG_MAX
 
 __all__ = ["fast_parse", "fast_parse_at", "fast_parse_ready", "PAUSE_GC_BYTES"]
 
 _WS = r"[ \t\r\n]*"
-_GAP = r"[ \t\r\n]{0,128}"  # between disks: see _DISK_GAP
 
 
 def _q(body: str) -> str:
@@ -54,12 +54,9 @@ _DECL = (
     + r"(?:[ \t\r\n]+standalone=" + _q("(?:yes|no)") + ")?" + _WS + r"\?>" + _WS + ")?"
 )
 _NAME = NAME.pattern.pattern if NAME.pattern else ""
-# The document pattern only frames the disk list (one tag per <disk .../>, whitespace between):
-# a character-class loop, three times cheaper on a long list than spelling out the attributes.
-# Each tag is then read by _DISK_FIELDS, whose matches must account for every tag.
-# No control character in a tag (XML forbids them; the general path reports one), so an ASCII
-# list needs no further character check.
-_DISK = r"<disk [^<>\x00-\x08\x0b\x0c\x0e-\x1f]*/>"
+# The document pattern only finds the end of the disk list (a loop over '<'-free runs: a thousand
+# disks cost what a few character classes cost); _read_disks then proves what the list holds.
+_DISKS = r"[^<]*+(?:<(?!/disks>)[^<]*+)*+"
 _CHECKPOINT = re.compile(
     _DECL
     + rf"<domaincheckpoint>{_WS}"
@@ -68,19 +65,27 @@ _CHECKPOINT = re.compile(
     + rf"(?:<parent>{_WS}<name>(?P<parent>{_NAME})</name>{_WS}</parent>{_WS})?"
     + rf"(?:<creationTime>(?P<creationTime>[0-9]{{1,20}})</creationTime>{_WS})?"
     # possessive: a list of 100,000 disks keeps no backtracking state (which made it superlinear)
-    + rf"(?:<disks>(?P<disks>(?:{_GAP}{_DISK})++){_GAP}</disks>{_WS})?"
+    + rf"(?:<disks>(?P<disks>{_DISKS})</disks>{_WS})?"
     + rf"(?:(?P<domain><domain[ \t\r\n>].*</domain>){_WS})?"
     + rf"(?:<active>(?P<active>[01])</active>{_WS})?"
     + r"</domaincheckpoint>",
     re.S,
 )
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))  # &amp; last
-# One disk's fields; the name group is the schema's disk-name rule itself (a target or an absolute
-# path), so a tag whose name breaks it is not matched and the count check below catches it.
-_DISK_FIELDS = re.compile(
-    r"<disk name='((?:ioemu:)?(?:fd|hd|sd|vd|xvd|ubd)[a-zA-Z0-9_]+|(?:/|[a-zA-Z]:\\)[^'\n\r]+)'"
-    r"(?: checkpoint='(bitmap|no)')?(?: bitmap='([^'\n]+)')?(?: size='([0-9]{1,20})')?/>"
+# The disk list is read by splitting it at each "<disk name='": every piece is then a name, a
+# quote, and the "rest" of the tag with the whitespace after it. Rests repeat from disk to disk
+# (checkpoint='bitmap' bitmap='<the checkpoint's name>'), so each distinct rest is read once, by
+# _DISK_REST; names are checked all at once, joined by the quote that cannot occur in them. No control
+# character (TAB and CR included, which expat would rewrite), '<', '>' or '&' is admitted inside a
+# tag, nor anything but spaces and line breaks between tags: those go to the general path.
+_DISK_OPEN = "<disk name='"
+_DISK_REST = re.compile(
+    r"(?: checkpoint='(bitmap|no)')?(?: bitmap='([^'<>&\x00-\x1f]+)')?(?: size='([0-9]{1,20})')?/>[ \n]*"
 )
+_PATH_CHARS = r"[^\n\r]+"  # what the schema's disk-name rule admits after '/' or 'C:\'
+assert DISK_NAME.pattern is not None and _PATH_CHARS in DISK_NAME.pattern.pattern
+_NAME_IN_TAG = DISK_NAME.pattern.pattern.replace(_PATH_CHARS, r"[^'<>&\x00-\x1f]+")
+_NAMES = re.compile(rf"(?:(?:{_NAME_IN_TAG})')*")
 
 # -- the nested domain in canonical layout ------------------------------------------------------
 # Every line is one of: an open tag, a self-closing tag, a one-line leaf <a>text</a>, a close tag,
@@ -415,73 +420,111 @@ def _domain_by_lines(raw_span: bytes, width: int, redefine: bool) -> Domain | No
     return Domain(span.replace("\n" + " " * width, "\n") if width else span)
 
 
-# -- records in bulk -------------------------------------------------------------------------------
+# -- the disk list ---------------------------------------------------------------------------------
 # A frozen slotted dataclass's __init__ costs a Python frame and four object.__setattr__ calls per
 # disk (about 0.5 us); setting the slots through their descriptors from C-level map() loops makes
-# the very same objects (same type, same slots, equal and hashable as usual) in about half the time,
-# which is what a document with thousands of disks is made of.
+# the very same objects (same type, same slots, equal and hashable as usual) in a fraction of the
+# time, which is what a document with thousands of disks is made of.
 _new = object.__new__
 _SET_NAME = CheckpointDisk.__dict__["name"].__set__
 _SET_CHECKPOINT = CheckpointDisk.__dict__["checkpoint"].__set__
 _SET_BITMAP = CheckpointDisk.__dict__["bitmap"].__set__
 _SET_SIZE = CheckpointDisk.__dict__["size"].__set__
-_CHECKPOINT_DEFAULT = {"": "bitmap"}.get  # get(c, c): '' (attribute absent) -> 'bitmap'
-_ABSENT = {"": None}.get  # get(v, v): '' (attribute absent) -> None
+_RESTS: dict[str, tuple[str, str | None, int | None] | None] = {}
+# Disks repeat from document to document (vdb checkpoint='no' in every checkpoint of a VM): equal
+# values make equal immutable records, so one is kept for the next time.
+_SMALL_DISKS: dict[str, CheckpointDisk] = {}
+_CACHE_ENTRIES = 4096
 
 
-def _make_disks(found: list[tuple[str, str, str, str]], sized: bool) -> tuple[CheckpointDisk, ...] | None:
-    n = len(found)
-    if n <= 16:  # the bulk set-up costs more than it saves on a few disks
-        if sized:
-            return _make_disks_sized(found)
-        # Disks repeat from document to document (vdb checkpoint='no' in every checkpoint of a
-        # VM): equal values make equal immutable records, so one is kept for the next time.
+def _rest(rest: str) -> tuple[str, str | None, int | None] | None:
+    """checkpoint, bitmap and size of a tag's rest (None: a form left to the general path)."""
+    if rest in _RESTS:
+        return _RESTS[rest]
+    m = _DISK_REST.fullmatch(rest)
+    fields: tuple[str, str | None, int | None] | None = None
+    if m is not None:
+        checkpoint, bitmap, size = m.groups()
+        value = None if size is None else int(size)
+        # checkpoint='no' with a bitmap or a size: the general path words the schema error
+        if not (checkpoint == "no" and (bitmap is not None or size is not None)) and (value is None or value <= ULONG_MAX):
+            fields = (checkpoint or "bitmap", bitmap, value)
+    if len(_RESTS) >= _CACHE_ENTRIES:
+        _RESTS.clear()
+    _RESTS[rest] = fields
+    return fields
+
+
+def _read_disks(block: str, limits: Limits) -> tuple[CheckpointDisk, ...] | None:
+    """The disks of a ``<disks>`` element's content, or None to let the general path read it.
+
+    What is proven: block = head + (_DISK_OPEN + name + "'" + rest)*, where head is whitespace,
+    each name passes the schema's rule and holds no quote, '<', '>' or control character, and each
+    rest is the tag's other attributes, '/>' and whitespace (_DISK_REST). That is exactly a list of
+    disk tags separated by whitespace."""
+    pieces = block.split(_DISK_OPEN)
+    n = len(pieces) - 1
+    if n == 0 or n > limits.max_disks or pieces[0].strip(" \n"):
+        return None
+    if len(block) > limits.max_text and len(pieces[0]) > limits.max_text:
+        return None
+    if n <= 16:
         get = _SMALL_DISKS.get
-        disks = [get(t) or _small_disk(t) for t in found]
+        disks = []
+        for piece in pieces[1:]:
+            disk = get(piece)
+            if disk is None:
+                disk = _small_disk(piece, limits)
+                if disk is None:
+                    return None
+            disks.append(disk)
         return tuple(disks)
-    names, checkpoints, bitmaps, sizes = zip(*found)
+    del pieces[0]
+    parts = list(map(str.partition, pieces, repeat("'")))
+    names = list(map(itemgetter(0), parts))
+    rests = list(map(itemgetter(2), parts))
+    if _NAMES.fullmatch("'".join(names) + "'") is None:
+        return None
+    kinds = {rest: _rest(rest) for rest in set(rests)}
+    if None in kinds.values():
+        return None
+    # A text node (between tags) or an attribute value longer than max_text: the general path
+    # reports it. Each lies within one name or one rest.
+    if len(block) > limits.max_text and (
+        max(map(len, names)) > limits.max_text or max(map(len, kinds)) > limits.max_text
+    ):
+        return None
     disks = list(map(_new, repeat(CheckpointDisk, n)))
     deque(map(_SET_NAME, disks, names), 0)
-    deque(map(_SET_CHECKPOINT, disks, map(_CHECKPOINT_DEFAULT, checkpoints, checkpoints)), 0)
-    deque(map(_SET_BITMAP, disks, map(_ABSENT, bitmaps, bitmaps)), 0)
-    if sized:
-        values = [int(s) if s else None for s in sizes]
-        if any(v is not None and v > ULONG_MAX for v in values):
-            return None
-        deque(map(_SET_SIZE, disks, values), 0)
+    if len(kinds) == 1:
+        ((checkpoint, bitmap, size),) = kinds.values()  # type: ignore[misc]
+        deque(map(_SET_CHECKPOINT, disks, repeat(checkpoint, n)), 0)
+        deque(map(_SET_BITMAP, disks, repeat(bitmap, n)), 0)
+        deque(map(_SET_SIZE, disks, repeat(size, n)), 0)
     else:
-        deque(map(_SET_SIZE, disks, repeat(None, n)), 0)
+        fields = list(map(kinds.__getitem__, rests))
+        deque(map(_SET_CHECKPOINT, disks, map(itemgetter(0), fields)), 0)
+        deque(map(_SET_BITMAP, disks, map(itemgetter(1), fields)), 0)
+        deque(map(_SET_SIZE, disks, map(itemgetter(2), fields)), 0)
     return tuple(disks)
 
 
-_SMALL_DISKS: dict[tuple[str, str, str, str], CheckpointDisk] = {}
-
-
-def _small_disk(fields: tuple[str, str, str, str]) -> CheckpointDisk:
-    name, c, b, _ = fields
+def _small_disk(piece: str, limits: Limits) -> CheckpointDisk | None:
+    name, _, rest = piece.partition("'")
+    fields = _rest(rest)
+    if fields is None or _NAMES.fullmatch(name + "'") is None or len(piece) > limits.max_text:
+        return None
     disk = _new(CheckpointDisk)
     _SET_NAME(disk, name)
-    _SET_CHECKPOINT(disk, c or "bitmap")
-    _SET_BITMAP(disk, b or None)
-    _SET_SIZE(disk, None)
-    if len(_SMALL_DISKS) >= 4096:
+    _SET_CHECKPOINT(disk, fields[0])
+    _SET_BITMAP(disk, fields[1])
+    _SET_SIZE(disk, fields[2])
+    if len(_SMALL_DISKS) >= _CACHE_ENTRIES:
         _SMALL_DISKS.clear()
-    _SMALL_DISKS[fields] = disk
+    _SMALL_DISKS[piece] = disk
     return disk
 
 
-def _make_disks_sized(found: list[tuple[str, str, str, str]]) -> tuple[CheckpointDisk, ...] | None:
-    disks = tuple([CheckpointDisk(name, c or "bitmap", b or None, int(s) if s else None) for name, c, b, s in found])
-    if any(d.size is not None and d.size > ULONG_MAX for d in disks):
-        return None
-    return disks
-
-
-# The longest whitespace run the pattern allows between disks: with it, every text node of an
-# accepted document is bounded by the document less its disk list, plus this (see max_text below).
-_DISK_GAP = 128
-# The shortest disk _DISK admits: <disk name='/x'/> (a name is at least two characters).
-_MIN_DISK = len("<disk name='/x'/>")
 # The deepest element of an accepted document: domaincheckpoint, domain, then _DEPTH levels.
 _MAX_FAST_DEPTH = 2 + _DEPTH
 
@@ -497,6 +540,11 @@ def _xml_text(raw: bytes) -> str | None:
     markup and control characters."""
     if b"]]>" in raw:
         return None
+    return _utf8_text(raw)
+
+
+def _utf8_text(raw: bytes) -> str | None:
+    """Decode UTF-8 as expat reads it: invalid sequences and U+FFFE / U+FFFF are errors."""
     if raw.isascii():
         return raw.decode("ascii")
     try:
@@ -559,10 +607,9 @@ def _fast_parse_at(
     if m is None:
         return None
     raw_name, raw_description, raw_parent, raw_created, raw_block, raw_span, active = m.groups()
-    # Byte lengths bound character lengths from above: a conservative max_text test.
-    if end - start + _DISK_GAP > limits.max_text and (
-        end - start - (len(raw_block) if raw_block else 0) + _DISK_GAP > limits.max_text
-    ):
+    # Byte lengths bound character lengths from above: a conservative max_text test (the disk
+    # list's own text nodes and values are measured by _read_disks).
+    if end - start > limits.max_text and end - start - (len(raw_block) if raw_block else 0) > limits.max_text:
         return None  # some text node or attribute value might exceed max_text: let the general path measure
     if raw_description is not None:
         description = _xml_text(raw_description)
@@ -601,33 +648,10 @@ def _fast_parse_at(
     else:
         domain = None
     if raw_block is not None:
-        # Left to the general path: a bitmap or size with checkpoint='no', an empty bitmap, an
-        # entity reference, and TAB or CR anywhere (which expat would normalise in a value).
-        if (
-            b"checkpoint='no' " in raw_block
-            or b"bitmap=''" in raw_block
-            or b"&" in raw_block
-            or b"\t" in raw_block
-            or b"\r" in raw_block
-        ):
-            return None
-        block = _xml_text(raw_block)
-        if block is None:
-            return None
-        found = _DISK_FIELDS.findall(block)
-        # Every '<' of the list opens one tag (the document pattern), so this many matches means
-        # every tag has exactly the attributes, order, quoting and name _DISK_FIELDS spells out.
-        if len(found) != block.count("<") or len(found) > limits.max_disks:
-            return None
-        # An attribute value longer than max_text: the general path reports it. No value is longer
-        # than the block less the other disks (each at least _MIN_DISK characters); only when that
-        # bound fails are the values measured.
-        if (
-            len(block) - _MIN_DISK * (len(found) - 1) > limits.max_text
-            and max(map(len, chain.from_iterable(found))) > limits.max_text
-        ):
-            return None
-        disks = _make_disks(found, "size=" in block)
+        # Inside tags ']]>' is allowed, and between them _read_disks admits only whitespace: the
+        # list needs decoding only (UTF-8, and XML's two non-characters).
+        block = _utf8_text(raw_block)
+        disks = None if block is None else _read_disks(block, limits)
         if disks is None:
             return None
     else:

@@ -581,3 +581,85 @@ def test_line_path_line_edits(data):
     fastpath._cache_chars[0] = 0
     for mode in ("default", "redefine"):
         check_same(_cut(doc), mode)
+
+
+# -- the disk list, small (one tag at a time) and bulk (more than 16 disks, read column-wise) ------
+
+DISK_EDITS = {
+    "junk-between": ("/>\n    <disk name='sdq'", "/>x\n    <disk name='sdq'"),
+    "junk-head": ("<disks>\n", "<disks>\n  x\n"),
+    "junk-tail": ("\n  </disks>", "\n    x\n  </disks>"),
+    "comment-between": ("/>\n    <disk name='sdq'", "/>\n    <!-- c -->\n    <disk name='sdq'"),
+    "tab-gap": ("/>\n    <disk name='sdq'", "/>\n\t<disk name='sdq'"),
+    "cr-gap": ("/>\n    <disk name='sdq'", "/>\r\n    <disk name='sdq'"),
+    "bad-name": ("<disk name='sdq'", "<disk name='foo'"),
+    "newline-in-name": ("<disk name='sdq'", "<disk name='/a\n/b'"),
+    "tab-in-name": ("<disk name='sdq'", "<disk name='/a\tb'"),
+    "path-name": ("<disk name='sdq'", "<disk name='/var/lib/a b.qcow2'"),
+    "windows-name": ("<disk name='sdq'", "<disk name='C:\\disk'"),
+    "gt-in-name": ("<disk name='sdq'", "<disk name='/a>b'"),
+    "amp-in-name": ("<disk name='sdq'", "<disk name='/a&amp;b'"),
+    "quote-name": ("<disk name='sdq'", "<disk name=\"sdq\""),
+    "no-with-bitmap": ("<disk name='sdq' checkpoint='bitmap' bitmap='big'/>", "<disk name='sdq' checkpoint='no' bitmap='big'/>"),
+    "no-with-size": ("<disk name='sdq' checkpoint='bitmap' bitmap='big'/>", "<disk name='sdq' checkpoint='no' size='1'/>"),
+    "size": ("<disk name='sdq' checkpoint='bitmap' bitmap='big'/>", "<disk name='sdq' checkpoint='bitmap' bitmap='big' size='42'/>"),
+    "size-huge": ("<disk name='sdq' checkpoint='bitmap' bitmap='big'/>", "<disk name='sdq' bitmap='big' size='18446744073709551616'/>"),
+    "empty-bitmap": ("bitmap='big'/>\n    <disk name='sdq'", "bitmap=''/>\n    <disk name='sdq'"),
+    "cdata-end-in-bitmap": ("bitmap='big'/>\n    <disk name='sdq'", "bitmap='a]]>b'/>\n    <disk name='sdq'"),
+    "utf8-bitmap": ("bitmap='big'/>\n    <disk name='sdq'", "bitmap='b\u00efg'/>\n    <disk name='sdq'"),
+    "fffe-bitmap": ("bitmap='big'/>\n    <disk name='sdq'", "bitmap='b\ufffeg'/>\n    <disk name='sdq'"),
+    "control-bitmap": ("bitmap='big'/>\n    <disk name='sdq'", "bitmap='b\x01g'/>\n    <disk name='sdq'"),
+    "attribute-order": ("<disk name='sdq' checkpoint='bitmap' bitmap='big'/>", "<disk name='sdq' bitmap='big' checkpoint='bitmap'/>"),
+    "dup-attribute": ("<disk name='sdq' checkpoint='bitmap'", "<disk name='sdq' checkpoint='bitmap' checkpoint='bitmap'"),
+    "unknown-attribute": ("<disk name='sdq' checkpoint='bitmap'", "<disk name='sdq' type='x' checkpoint='bitmap'"),
+    "open-close": ("<disk name='sdq' checkpoint='bitmap' bitmap='big'/>", "<disk name='sdq' checkpoint='bitmap' bitmap='big'></disk>"),
+    "other-element": ("<disk name='sdq' checkpoint='bitmap' bitmap='big'/>", "<disc name='sdq'/>"),
+    "space-before-slash": ("<disk name='sdq' checkpoint='bitmap' bitmap='big'/>", "<disk name='sdq' checkpoint='bitmap' bitmap='big' />"),
+    "no-space": ("<disk name='sdq' checkpoint='bitmap'", "<disk name='sdq'checkpoint='bitmap'"),
+    "long-gap": ("/>\n    <disk name='sdq'", "/>\n" + " " * 3000 + "<disk name='sdq'"),
+    "long-name": ("<disk name='sdq'", "<disk name='/" + "a" * 3000 + "'"),
+    "bad-utf8": ("bitmap='big'/>\n    <disk name='sdq'", "bitmap='b\udcc3]]>\udca9g'/>\n    <disk name='sdq'"),
+}
+
+
+def _disk_docs(ndisks: int) -> dict[str, bytes]:
+    base = corpus.big_doc(ndisks)
+    out = {}
+    for key, (old, new) in DISK_EDITS.items():
+        assert old in base, (key, ndisks)
+        out[key] = base.replace(old, new, 1).encode("utf-8", "surrogateescape")
+    return out
+
+
+@pytest.mark.parametrize("ndisks", [20, 40, 300])
+@pytest.mark.parametrize("limits", [DEFAULT_LIMITS, Limits(max_text=2000), Limits(max_disks=25)], ids=["default", "text", "disks"])
+def test_disk_list_edits(ndisks, limits):
+    """One rule bent in the disk list, in both the one-tag-at-a-time and the column-wise reader:
+    the fast path agrees with the general path, and takes the valid ones."""
+    taken = set()
+    for name, doc in _disk_docs(ndisks).items():
+        for mode in ("default", "redefine"):
+            try:
+                if check_same(_cut(doc), mode, limits):
+                    taken.add(name)
+            except AssertionError as exc:
+                raise AssertionError(f"{name!r} {mode}: {exc}") from None
+    if limits is DEFAULT_LIMITS:
+        assert {"path-name", "windows-name", "size", "utf8-bitmap", "long-gap", "long-name"} <= taken
+    assert not taken & {"junk-between", "junk-head", "junk-tail", "bad-name", "newline-in-name", "fffe-bitmap", "bad-utf8"}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_disk_list_random_edits(data):
+    """Random character edits inside a 30-disk list: wherever the fast path answers, it answers as
+    the general path does."""
+    base = corpus.big_doc(30).encode()
+    lo, hi = base.index(b"<disks>"), base.index(b"</disks>") + 8
+    doc = base
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(lo, hi))
+        c = data.draw(st.sampled_from([b"<", b">", b"'", b'"', b"&", b"/", b" ", b"\n", b"\t", b"x", b"=", b"!", b"0", b"]", b"\xc3", b"\x01"]))
+        op = data.draw(st.integers(0, 2))
+        doc = doc[:i] + doc[i + 1 :] if op == 0 else doc[:i] + c + doc[i:] if op == 1 else doc[:i] + c + doc[i + 1 :]
+    check_same(_cut(doc), "default")
