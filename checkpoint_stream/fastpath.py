@@ -502,7 +502,7 @@ def _read_disks(block: str, limits: Limits) -> tuple[CheckpointDisk, ...] | None
         deque(map(_SET_BITMAP, disks, repeat(bitmap, n)), 0)
         deque(map(_SET_SIZE, disks, repeat(size, n)), 0)
     else:
-        fields = list(map(kinds.__getitem__, rests))
+        fields: list[Any] = list(map(kinds.__getitem__, rests))  # each a tuple: None was ruled out
         deque(map(_SET_CHECKPOINT, disks, map(itemgetter(0), fields)), 0)
         deque(map(_SET_BITMAP, disks, map(itemgetter(1), fields)), 0)
         deque(map(_SET_SIZE, disks, map(itemgetter(2), fields)), 0)
