@@ -159,11 +159,13 @@ def measure(funcs: dict[str, Callable[[], Any]], rounds: int, base: str) -> dict
     return out
 
 
-def bench_parsers(rounds: int) -> None:
+def bench_parsers(rounds: int, shapes: list[str]) -> None:
     funcs, notes = contestants()
     for note in notes:
         print(f"note: {note}")
     for shape, count in COUNTS.items():
+        if shape not in shapes:
+            continue
         docs = corpus.documents(shape, count)
         stream = b"".join(docs)
         docs = [d.rstrip() for d in docs]
@@ -181,7 +183,7 @@ def bench_parsers(rounds: int) -> None:
         print(f"checkpoint_stream / best peer: {ours / best_peer:.2f}x")
 
 
-def bench_writer(rounds: int) -> None:
+def bench_writer(rounds: int, shapes: list[str]) -> None:
     try:
         from checkpoint_stream.writer import dumps
     except ImportError:
@@ -191,6 +193,8 @@ def bench_writer(rounds: int) -> None:
 
     funcs: dict[str, Callable[[], Any]] = {}
     for shape, count in COUNTS.items():
+        if shape not in shapes:
+            continue
         stream = corpus.stream(shape, count)
         records = list(cs.iterparse(stream))
         trees = [ET.fromstring(d) for d in corpus.documents(shape, count)]
@@ -249,6 +253,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--rss-gb", type=float, default=1.0, help="size of the peak-RSS stream in GB (0: skip)")
     ap.add_argument("--only", choices=("parse", "write", "rss"), default=None)
+    ap.add_argument("--shapes", default=",".join(COUNTS), help=f"comma-separated subset of {','.join(COUNTS)}")
     args = ap.parse_args()
     import lxml.etree as LET  # noqa: F401  (version line only; absent lxml is handled above)
     from importlib.metadata import version
@@ -265,9 +270,9 @@ def main() -> None:
     if args.only in (None, "rss"):
         bench_rss(args.rss_gb)  # first: the parent is still small (see bench_rss)
     if args.only in (None, "parse"):
-        bench_parsers(args.rounds)
+        bench_parsers(args.rounds, args.shapes.split(","))
     if args.only in (None, "write"):
-        bench_writer(args.rounds)
+        bench_writer(args.rounds, args.shapes.split(","))
 
 
 if __name__ == "__main__":

@@ -72,10 +72,10 @@ _CHECKPOINT = re.compile(
     re.S,
 )
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))  # &amp; last
-# The disk list is read by splitting it at each "<disk name='": every piece is then a name, a
-# quote, and the "rest" of the tag with the whitespace after it. Rests repeat from disk to disk
-# (checkpoint='bitmap' bitmap='<the checkpoint's name>'), so each distinct rest is read once, by
-# _DISK_REST; names are checked all at once, joined by the quote that cannot occur in them. No control
+# The disk list is read by splitting it at each "<disk name='<name>'": between two such starts
+# lies the "rest" of a tag (its other attributes, '/>', the whitespace after it). Rests repeat
+# from disk to disk (checkpoint='bitmap' bitmap='<the checkpoint's name>'), so each distinct rest
+# is read once, by _DISK_REST; a tag is split at only if its name passes the schema's rule. No control
 # character (TAB and CR included, which expat would rewrite), '<', '>' or '&' is admitted inside a
 # tag, nor anything but spaces and line breaks between tags: those go to the general path.
 _DISK_OPEN = "<disk name='"
@@ -85,7 +85,10 @@ _DISK_REST = re.compile(
 _PATH_CHARS = r"[^\n\r]+"  # what the schema's disk-name rule admits after '/' or 'C:\'
 assert DISK_NAME.pattern is not None and _PATH_CHARS in DISK_NAME.pattern.pattern
 _NAME_IN_TAG = DISK_NAME.pattern.pattern.replace(_PATH_CHARS, r"[^'<>&\x00-\x1f]+")
-_NAMES = re.compile(rf"(?:(?:{_NAME_IN_TAG})')*")
+_NAME_ONE = re.compile(_NAME_IN_TAG)
+# Splitting at each tag start with a valid name: [head, name, rest, name, rest, ...]. A tag whose
+# name breaks the rule is not split at, so it stays inside the rest before it, which then fails.
+_DISK_SPLIT = re.compile(rf"<disk name='({_NAME_IN_TAG})'")
 
 # -- the nested domain in canonical layout ------------------------------------------------------
 # Every line is one of: an open tag, a self-closing tag, a one-line leaf <a>text</a>, a close tag,
@@ -459,16 +462,13 @@ def _read_disks(block: str, limits: Limits) -> tuple[CheckpointDisk, ...] | None
     """The disks of a ``<disks>`` element's content, or None to let the general path read it.
 
     What is proven: block = head + (_DISK_OPEN + name + "'" + rest)*, where head is whitespace,
-    each name passes the schema's rule and holds no quote, '<', '>' or control character, and each
-    rest is the tag's other attributes, '/>' and whitespace (_DISK_REST). That is exactly a list of
-    disk tags separated by whitespace."""
-    pieces = block.split(_DISK_OPEN)
-    n = len(pieces) - 1
-    if n == 0 or n > limits.max_disks or pieces[0].strip(" \n"):
-        return None
-    if len(block) > limits.max_text and len(pieces[0]) > limits.max_text:
-        return None
-    if n <= 16:
+    each name passes the schema's rule and holds no quote, '<', '>', '&' or control character,
+    and each rest is the tag's other attributes, '/>' and whitespace (_DISK_REST), in which no
+    '<' can occur. That is exactly a list of disk tags separated by whitespace."""
+    if len(block) < _BULK_CHARS:  # a few disks: one at a time, each piece cached whole
+        pieces = block.split(_DISK_OPEN)
+        if len(pieces) == 1 or pieces[0].strip(" \n") or len(pieces) - 1 > limits.max_disks:
+            return None
         get = _SMALL_DISKS.get
         disks = []
         for piece in pieces[1:]:
@@ -479,19 +479,22 @@ def _read_disks(block: str, limits: Limits) -> tuple[CheckpointDisk, ...] | None
                     return None
             disks.append(disk)
         return tuple(disks)
-    del pieces[0]
-    parts = list(map(str.partition, pieces, repeat("'")))
-    names = list(map(itemgetter(0), parts))
-    rests = list(map(itemgetter(2), parts))
-    if _NAMES.fullmatch("'".join(names) + "'") is None:
+    # Many disks: column-wise, each distinct rest read once.
+    parts = _DISK_SPLIT.split(block)
+    n = len(parts) // 2
+    if n == 0 or n > limits.max_disks or parts[0].strip(" \n"):
         return None
+    names = parts[1::2]
+    rests = parts[2::2]
     kinds = {rest: _rest(rest) for rest in set(rests)}
     if None in kinds.values():
         return None
     # A text node (between tags) or an attribute value longer than max_text: the general path
-    # reports it. Each lies within one name or one rest.
+    # reports it. Each lies within the head, one name or one rest.
     if len(block) > limits.max_text and (
-        max(map(len, names)) > limits.max_text or max(map(len, kinds)) > limits.max_text
+        len(parts[0]) > limits.max_text
+        or max(map(len, names)) > limits.max_text
+        or max(map(len, kinds)) > limits.max_text
     ):
         return None
     disks = list(map(_new, repeat(CheckpointDisk, n)))
@@ -509,10 +512,13 @@ def _read_disks(block: str, limits: Limits) -> tuple[CheckpointDisk, ...] | None
     return tuple(disks)
 
 
+_BULK_CHARS = 1024
+
+
 def _small_disk(piece: str, limits: Limits) -> CheckpointDisk | None:
     name, _, rest = piece.partition("'")
     fields = _rest(rest)
-    if fields is None or _NAMES.fullmatch(name + "'") is None or len(piece) > limits.max_text:
+    if fields is None or _NAME_ONE.fullmatch(name) is None or len(piece) > limits.max_text:
         return None
     disk = _new(CheckpointDisk)
     _SET_NAME(disk, name)
