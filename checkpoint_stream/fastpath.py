@@ -80,12 +80,13 @@ _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&
 # tag, nor anything but spaces and line breaks between tags: those go to the general path.
 _DISK_OPEN = "<disk name='"
 _DISK_REST = re.compile(
-    r"(?: checkpoint='(bitmap|no)')?(?: bitmap='([^'<>&\x00-\x1f]+)')?(?: size='([0-9]{1,20})')?/>[ \n]*"
+    r"(?: checkpoint='(bitmap|no)')?(?: bitmap='([^'<>&\x00-\x1f]+)')?(?: size='([0-9]{1,20})')?/>[ \n]*+"
 )
 _PATH_CHARS = r"[^\n\r]+"  # what the schema's disk-name rule admits after '/' or 'C:\'
 assert DISK_NAME.pattern is not None and _PATH_CHARS in DISK_NAME.pattern.pattern
 _NAME_IN_TAG = DISK_NAME.pattern.pattern.replace(_PATH_CHARS, r"[^'<>&\x00-\x1f]+")
-_NAME_ONE = re.compile(_NAME_IN_TAG)
+# One piece of the list split at each "<disk name='": a name, the rest of its tag, whitespace.
+_DISK_PIECE = re.compile(rf"({_NAME_IN_TAG})'{_DISK_REST.pattern}")
 # Splitting at each tag start with a valid name: [head, name, rest, name, rest, ...]. A tag whose
 # name breaks the rule is not split at, so it stays inside the rest before it, which then fails.
 _DISK_SPLIT = re.compile(rf"<disk name='({_NAME_IN_TAG})'")
@@ -474,9 +475,22 @@ def _read_disks(block: str, limits: Limits) -> tuple[CheckpointDisk, ...] | None
         for piece in pieces[1:]:
             disk = get(piece)
             if disk is None:
-                disk = _small_disk(piece, limits)
-                if disk is None:
+                m = _DISK_PIECE.fullmatch(piece)
+                if m is None or len(piece) > limits.max_text:
                     return None
+                name, checkpoint, bitmap, size = m.groups()
+                value = None if size is None else int(size)
+                # checkpoint='no' with a bitmap or a size: the general path words the schema error
+                if checkpoint == "no" and (bitmap is not None or size is not None) or (value is not None and value > ULONG_MAX):
+                    return None
+                disk = _new(CheckpointDisk)
+                _SET_NAME(disk, name)
+                _SET_CHECKPOINT(disk, checkpoint or "bitmap")
+                _SET_BITMAP(disk, bitmap)
+                _SET_SIZE(disk, value)
+                if len(_SMALL_DISKS) >= _CACHE_ENTRIES:
+                    _SMALL_DISKS.clear()
+                _SMALL_DISKS[piece] = disk
             disks.append(disk)
         return tuple(disks)
     # Many disks: column-wise, each distinct rest read once.
@@ -513,22 +527,6 @@ def _read_disks(block: str, limits: Limits) -> tuple[CheckpointDisk, ...] | None
 
 
 _BULK_CHARS = 1024
-
-
-def _small_disk(piece: str, limits: Limits) -> CheckpointDisk | None:
-    name, _, rest = piece.partition("'")
-    fields = _rest(rest)
-    if fields is None or _NAME_ONE.fullmatch(name) is None or len(piece) > limits.max_text:
-        return None
-    disk = _new(CheckpointDisk)
-    _SET_NAME(disk, name)
-    _SET_CHECKPOINT(disk, fields[0])
-    _SET_BITMAP(disk, fields[1])
-    _SET_SIZE(disk, fields[2])
-    if len(_SMALL_DISKS) >= _CACHE_ENTRIES:
-        _SMALL_DISKS.clear()
-    _SMALL_DISKS[piece] = disk
-    return disk
 
 
 # The deepest element of an accepted document: domaincheckpoint, domain, then _DEPTH levels.
@@ -618,9 +616,12 @@ def _fast_parse_at(
     if end - start > limits.max_text and end - start - (len(raw_block) if raw_block else 0) > limits.max_text:
         return None  # some text node or attribute value might exceed max_text: let the general path measure
     if raw_description is not None:
-        description = _xml_text(raw_description)
-        if description is None:
-            return None
+        if raw_description.isascii() and b"]]>" not in raw_description:
+            description = raw_description.decode("ascii")
+        else:
+            description = _xml_text(raw_description)
+            if description is None:
+                return None
         if "&" in description:  # libvirt escapes < > & ' " in descriptions: the five predefined entities
             for entity, char in _ENTITIES:
                 description = description.replace(entity, char)
@@ -656,7 +657,7 @@ def _fast_parse_at(
     if raw_block is not None:
         # Inside tags ']]>' is allowed, and between them _read_disks admits only whitespace: the
         # list needs decoding only (UTF-8, and XML's two non-characters).
-        block = _utf8_text(raw_block)
+        block = raw_block.decode("ascii") if raw_block.isascii() else _utf8_text(raw_block)
         disks = None if block is None else _read_disks(block, limits)
         if disks is None:
             return None
