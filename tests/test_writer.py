@@ -294,3 +294,32 @@ def test_fast_indent_matches_domain_indent(xml: str) -> None:
     assert _indent2(xml) == indent(xml, 2)
     record = Checkpoint(name="c", domain=Domain(xml))
     assert dumps(record, secure=True).endswith("  " + indent(xml, 2) + "\n</domaincheckpoint>\n")
+
+
+@pytest.mark.parametrize("ndisks", [1, 16, 17, 300])
+def test_many_disks_write_as_few(ndisks: int) -> None:
+    """Lists longer than a few disks are formatted column-wise: the same text, line for line, as
+    the one-disk-at-a-time path (checked against lines formatted here one by one), with escaping
+    and bad types handled the same way."""
+
+    def expected(disks: tuple[CheckpointDisk, ...]) -> str:
+        out = []
+        for d in disks:
+            if d.bitmap is None:
+                out.append(f"    <disk name='{escape(d.name)}' checkpoint='{d.checkpoint}'/>\n")
+            else:
+                out.append(f"    <disk name='{escape(d.name)}' checkpoint='{d.checkpoint}' bitmap='{escape(d.bitmap)}'/>\n")
+        return "  <disks>\n" + "".join(out) + "  </disks>\n"
+
+    plain = tuple(
+        CheckpointDisk(f"vd{i}", "no", None) if i % 3 == 2 else CheckpointDisk(f"vd{i}", "bitmap", None if i % 5 == 4 else f"b{i}")
+        for i in range(ndisks)
+    )
+    for disks in (plain, plain[:-1] + (CheckpointDisk("/a&b", "bitmap", "x<y"),), plain[:-1] + (CheckpointDisk("/a", "bitmap", "\x01'"),)):
+        text = dumps(Checkpoint(name="c", disks=disks))
+        assert text == "<domaincheckpoint>\n  <name>c</name>\n" + expected(disks) + "</domaincheckpoint>\n"
+        assert parse(text.encode()).disks == tuple(
+            CheckpointDisk(d.name, d.checkpoint, d.bitmap if d.bitmap is None else escape(d.bitmap).replace("&lt;", "<").replace("&amp;", "&").replace("&apos;", "'")) for d in disks
+        )
+    with pytest.raises(ValueError, match="checkpoint must be"):
+        dumps(Checkpoint(name="c", disks=plain + (CheckpointDisk("vdz", "maybe"),)))
