@@ -177,13 +177,14 @@ _TAIL = "</domaincheckpoint>\n"
 _CHECKPOINT_ATTR = {"bitmap": " checkpoint='bitmap'", "no": " checkpoint='no'", None: "", "default": ""}
 
 
-def _head(record: Checkpoint, size: bool) -> str:
-    """Everything before ``<domain>``, as one string."""
+def _head(record: Checkpoint, size: bool, rest: str = "") -> str:
+    """Everything before ``<domain>``, followed by ``rest``, as one string (made by one join when
+    the disk list is long: a megabyte-long document is not copied piece after piece)."""
     if not size:
-        out = _head_plain(record)
+        out = _head_plain(record, rest)
         if out is not None:
             return out
-    return _head_escaped(record, size)
+    return _head_escaped(record, size) + rest
 
 
 _NAME_OF = attrgetter("name")
@@ -193,7 +194,7 @@ _BULK_DISKS = 16
 _AFTER_NAME = {k: "'" + v for k, v in _CHECKPOINT_ATTR.items()}
 
 
-def _head_plain(record: Checkpoint) -> str | None:
+def _head_plain(record: Checkpoint, rest: str) -> str | None:
     """The hot path: every value written as is, with one C-level search over all of them at the
     end (escaping is per character, so a concatenation needs it exactly when some value does).
     None when something needs escaping or a checkpoint type is unknown: then _head_escaped."""
@@ -204,6 +205,7 @@ def _head_plain(record: Checkpoint) -> str | None:
     disks = record.disks
     out = _HEAD
     check = ""
+    lines = None
     if name is not None:
         out += f"  <name>{name}</name>\n"
         check = name
@@ -229,7 +231,6 @@ def _head_plain(record: Checkpoint) -> str | None:
                     else f"    <disk name='{d.name}{after[d.checkpoint]} bitmap='{b}'/>\n"
                     for d, b in zip(disks, bitmaps)
                 ]
-                out += "  <disks>\n" + "".join(lines) + "  </disks>\n"
             else:
                 out += "  <disks>\n"
                 for d in disks:
@@ -245,7 +246,9 @@ def _head_plain(record: Checkpoint) -> str | None:
             return None  # an unknown checkpoint type, or a value of the wrong type: reported there
     if _NEEDS_ESCAPE.search(check) is not None:
         return None
-    return out
+    if lines is not None:
+        return "".join([out, "  <disks>\n", *lines, "  </disks>\n", rest])
+    return out + rest
 
 
 def _head_escaped(record: Checkpoint, size: bool) -> str:
@@ -383,16 +386,16 @@ def dumps(
     internal: bool = False,
 ) -> str:
     """The whole document for ``record`` as one string (see :func:`iter_xml`)."""
-    head = _head(record, size)
+    rest = _TAIL
+    if internal and record.active is not None:
+        rest = ("  <active>1</active>\n" if record.active else "  <active>0</active>\n") + rest
     domain = record.domain
     if domain is not None and not no_domain:
         xml = domain.xml
         if not secure:
             xml = strip_secrets(xml)
-        head = f"{head}  {_indent2(xml)}\n"
-    if internal and record.active is not None:
-        head += "  <active>1</active>\n" if record.active else "  <active>0</active>\n"
-    return head + _TAIL
+        rest = f"  {_indent2(xml)}\n{rest}"
+    return _head(record, size, rest)
 
 
 def _is_text_file(file: Any) -> bool:
