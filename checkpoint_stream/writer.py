@@ -196,59 +196,58 @@ _AFTER_NAME = {k: "'" + v for k, v in _CHECKPOINT_ATTR.items()}
 
 def _head_plain(record: Checkpoint, rest: str) -> str | None:
     """The hot path: every value written as is, with one C-level search over all of them at the
-    end (escaping is per character, so a concatenation needs it exactly when some value does).
-    None when something needs escaping or a checkpoint type is unknown: then _head_escaped."""
+    end (escaping is per character, so a concatenation needs it exactly when some value does),
+    and the document made by one join. None when something needs escaping or a checkpoint type
+    is unknown: then _head_escaped."""
     name = record.name
     description = record.description
     parent = record.parent
     created = record.creation_time
     disks = record.disks
-    out = _HEAD
+    parts = [_HEAD]
     check = ""
-    lines = None
     if name is not None:
-        out += f"  <name>{name}</name>\n"
+        parts += ("  <name>", name, "</name>\n")
         check = name
     if description:
-        out += f"  <description>{description}</description>\n"
+        parts += ("  <description>", description, "</description>\n")
         check += description
     if parent is not None:
-        out += f"  <parent>\n    <name>{parent}</name>\n  </parent>\n"
+        parts += ("  <parent>\n    <name>", parent, "</name>\n  </parent>\n")
         check += parent
     if created:
-        out += f"  <creationTime>{int(created)}</creationTime>\n"
+        parts += ("  <creationTime>", str(int(created)), "</creationTime>\n")
     if disks:
         kinds = _CHECKPOINT_ATTR
+        parts.append("  <disks>\n")
         try:
             if len(disks) > _BULK_DISKS:
                 # The values checked in C-level loops, the lines made by one comprehension.
                 bitmaps = list(map(_BITMAP_OF, disks))
                 check += "".join(map(_NAME_OF, disks)) + "".join(filter(None, bitmaps))
                 after = _AFTER_NAME
-                lines = [
+                parts += [
                     f"    <disk name='{d.name}{after[d.checkpoint]}/>\n"
                     if b is None
                     else f"    <disk name='{d.name}{after[d.checkpoint]} bitmap='{b}'/>\n"
                     for d, b in zip(disks, bitmaps)
                 ]
             else:
-                out += "  <disks>\n"
                 for d in disks:
                     bitmap = d.bitmap
                     if bitmap is None:
-                        out += f"    <disk name='{d.name}'{kinds[d.checkpoint]}/>\n"
+                        parts += ("    <disk name='", d.name, "'", kinds[d.checkpoint], "/>\n")
                         check += d.name
                     else:
-                        out += f"    <disk name='{d.name}'{kinds[d.checkpoint]} bitmap='{bitmap}'/>\n"
+                        parts += ("    <disk name='", d.name, "'", kinds[d.checkpoint], " bitmap='", bitmap, "'/>\n")
                         check += d.name + bitmap
-                out += "  </disks>\n"
         except (KeyError, TypeError):
             return None  # an unknown checkpoint type, or a value of the wrong type: reported there
+        parts.append("  </disks>\n")
     if _NEEDS_ESCAPE.search(check) is not None:
         return None
-    if lines is not None:
-        return "".join([out, "  <disks>\n", *lines, "  </disks>\n", rest])
-    return out + rest
+    parts.append(rest)
+    return "".join(parts)
 
 
 def _head_escaped(record: Checkpoint, size: bool) -> str:
@@ -395,7 +394,11 @@ def dumps(
         if not secure:
             xml = strip_secrets(xml)
         rest = f"  {_indent2(xml)}\n{rest}"
-    return _head(record, size, rest)
+    if not size:
+        out = _head_plain(record, rest)
+        if out is not None:
+            return out
+    return _head_escaped(record, size) + rest
 
 
 def _is_text_file(file: Any) -> bool:
