@@ -9,7 +9,7 @@ import os
 from typing import IO, Any, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Literal, Union
 
 from .errors import CheckpointError, NotWellFormedError
-from .framing import Framer, Item
+from .framing import Framer, Item, fast_single
 from .limits import DEFAULT_LIMITS, Limits
 from .machine import Options
 from .records import Checkpoint
@@ -96,7 +96,7 @@ class CheckpointParser:
 
     def feed_items(self, data: bytes) -> list[Item]:
         """Like :meth:`feed`, but errors come back interleaved with the records, never raised."""
-        return self._framer.feed(bytes(data))
+        return self._framer.feed(data if type(data) is bytes else bytes(data))
 
     def close_items(self) -> list[Item]:
         return self._framer.close()
@@ -116,10 +116,19 @@ class CheckpointParser:
         return records
 
 
+_MODE_KEYS = frozenset({"redefine", "create", "internal", "require_domain", "clock"})
+_DEFAULT_OPTIONS = Options()
+
+
 def parse(data: bytes | str, **kwargs: Any) -> Checkpoint:
     """Parse exactly one document (bytes, or text which is encoded as UTF-8)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
+    if kwargs.keys() <= _MODE_KEYS and isinstance(data, bytes):
+        # The common call, one document in libvirt's layout: no push parser to set up for it.
+        record = fast_single(data, make_options(**kwargs) if kwargs else _DEFAULT_OPTIONS, DEFAULT_LIMITS)
+        if record is not None:
+            return record
     parser = CheckpointParser(**kwargs)
     records = parser.feed(data) + parser.close()
     if parser.documents == 0:

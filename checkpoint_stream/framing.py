@@ -226,6 +226,7 @@ class Framer:
     ) -> None:
         self.options = options or Options()
         self.limits = limits or DEFAULT_LIMITS
+        self.fast = fast_parse_ready(self.limits)  # None: these limits rule the fast scanner out
         self.path = path
         self.member = member
         self.buf = bytearray()
@@ -275,6 +276,8 @@ class Framer:
         while True:
             if self.doc_start is None and self.prolog_from is None and not self.resyncing:
                 self._fast_run(out)
+                if self.pos == len(buf):
+                    return  # all taken: what _between would find at the end of the buffer
             if self.prolog_from is not None and not self._skip_prolog(final):
                 return
             if self.resyncing:
@@ -309,7 +312,7 @@ class Framer:
         max_bytes = limits.max_document_bytes
         path, member, base = self.path, self.member, self.base
         skip, search = _WHITESPACE.match, _END.search
-        parse = fast_parse_ready(limits)
+        parse = self.fast
         if parse is None:
             return
         try:
@@ -649,3 +652,20 @@ class Framer:
             self.prolog_retry = max(0, self.prolog_retry - keep_from)
         if self.general is not None:
             self.general.start -= keep_from
+
+
+def fast_single(data: bytes, options: Options, limits: Limits) -> Checkpoint | None:
+    """One whole document in libvirt's layout, alone in ``data`` but for whitespace around it:
+    the record the framer would produce for it (same start, end, scanner and origin), without
+    setting a framer up. None for anything else, which then goes through a framer."""
+    start = _WHITESPACE.match(data).end()  # type: ignore[union-attr]
+    m = _END.search(data, start)
+    if m is None:
+        return None
+    end = m.end()
+    if end - start > limits.max_document_bytes or end - start >= PAUSE_GC_BYTES or _WHITESPACE.match(data, end).end() != len(data):  # type: ignore[union-attr]
+        return None
+    parse = fast_parse_ready(limits)
+    if parse is None:
+        return None
+    return parse(data, start, end, options, limits, make_origin(None, None, 0, start))
