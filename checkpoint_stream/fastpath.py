@@ -299,7 +299,7 @@ _LINE = re.compile(
 )
 _UUID_BYTES = re.compile(_UUID.pattern.encode())
 _OPEN, _CLOSE, _EMPTY, _LEAF = range(4)
-_LINES_MAX = 1 << 16  # distinct lines and tokens remembered (a few MB at most)
+_LINES_MAX = 1 << 14  # distinct lines and tokens remembered (a few MB at most)
 _VERDICTS_MAX = 4096
 
 

@@ -50,3 +50,24 @@ BIG_SEEDS: list[bytes] = [
 
 def stream() -> bytes:
     return b"\n".join(SEEDS) + b"\n"
+
+
+def _layout_doc(i: int, ndisks: int) -> bytes:
+    """A document in libvirt's own layout (what the fast scanner takes), with ``ndisks`` disks."""
+    disks = "".join(
+        f"    <disk name='vd{chr(97 + k % 26)}{k // 26 or ''}' checkpoint='bitmap' bitmap='c{i}'/>\n"
+        if k % 3 else f"    <disk name='/var/lib/d{k}.img' checkpoint='no'/>\n"
+        for k in range(ndisks)
+    )
+    return (
+        f"<domaincheckpoint>\n  <name>c{i}</name>\n  <description>night &amp; day {i}</description>\n"
+        f"  <parent>\n    <name>c{i - 1}</name>\n  </parent>\n  <creationTime>{1553647812 + i}</creationTime>\n"
+        f"  <disks>\n{disks}  </disks>\n"
+        + DOMAIN.replace("vm1", f"vm{i}").replace("d65c16db1809", f"{i:012x}")
+        + "</domaincheckpoint>\n"
+    ).encode()
+
+
+# Documents the fast scanner takes: the atheris fast-path harness warms its memory with them (and
+# seeds from them), so that mutations reach the paths that reuse what it remembers.
+WARM: list[bytes] = [_layout_doc(1, 2), _layout_doc(2, 20), _layout_doc(3, 0).replace(b"  <disks>\n  </disks>\n", b"")]
