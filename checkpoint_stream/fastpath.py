@@ -19,7 +19,6 @@ import gc
 import re
 from collections import deque
 from itertools import repeat
-from operator import itemgetter
 from typing import Any, Callable
 from xml.parsers.expat import ParserCreate
 
@@ -513,16 +512,15 @@ def _read_disks(block: str, limits: Limits) -> tuple[CheckpointDisk, ...] | None
         return None
     disks = list(map(_new, repeat(CheckpointDisk, n)))
     deque(map(_SET_NAME, disks, names), 0)
-    if len(kinds) == 1:
-        ((checkpoint, bitmap, size),) = kinds.values()  # type: ignore[misc]
-        deque(map(_SET_CHECKPOINT, disks, repeat(checkpoint, n)), 0)
-        deque(map(_SET_BITMAP, disks, repeat(bitmap, n)), 0)
-        deque(map(_SET_SIZE, disks, repeat(size, n)), 0)
-    else:
-        fields: list[Any] = list(map(kinds.__getitem__, rests))  # each a tuple: None was ruled out
-        deque(map(_SET_CHECKPOINT, disks, map(itemgetter(0), fields)), 0)
-        deque(map(_SET_BITMAP, disks, map(itemgetter(1), fields)), 0)
-        deque(map(_SET_SIZE, disks, map(itemgetter(2), fields)), 0)
+    # Each field: one value repeated when every kind of rest agrees on it (sizes are usually all
+    # absent), else looked up by the disk's rest.
+    for k, setter in enumerate((_SET_CHECKPOINT, _SET_BITMAP, _SET_SIZE)):
+        by_rest = {rest: fields[k] for rest, fields in kinds.items()}  # type: ignore[index]
+        values = set(by_rest.values())
+        if len(values) == 1:
+            deque(map(setter, disks, repeat(values.pop(), n)), 0)
+        else:
+            deque(map(setter, disks, map(by_rest.__getitem__, rests)), 0)
     return tuple(disks)
 
 

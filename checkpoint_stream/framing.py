@@ -663,9 +663,11 @@ def fast_single(data: bytes, options: Options, limits: Limits) -> Checkpoint | N
     if m is None:
         return None
     end = m.end()
-    if end - start > limits.max_document_bytes or end - start >= PAUSE_GC_BYTES or _WHITESPACE.match(data, end).end() != len(data):  # type: ignore[union-attr]
+    if end - start > limits.max_document_bytes or _WHITESPACE.match(data, end).end() != len(data):  # type: ignore[union-attr]
         return None
     parse = fast_parse_ready(limits)
     if parse is None:
         return None
-    return parse(data, start, end, options, limits, make_origin(None, None, 0, start))
+    return (parse if end - start < PAUSE_GC_BYTES else fast_parse_at)(
+        data, start, end, options, limits, make_origin(None, None, 0, start)
+    )
