@@ -39,7 +39,7 @@ from .schema import DISK_NAME, NAME, ULONG_MAX
 
 __all__ = ["fast_parse", "fast_parse_at", "fast_parse_ready", "PAUSE_GC_BYTES"]
 
-_WS = r"[ \t\r\n]*"
+_WS = r"[ \t\r\n]*+"
 
 
 def _q(body: str) -> str:
@@ -60,7 +60,7 @@ _CHECKPOINT = re.compile(
     _DECL
     + rf"<domaincheckpoint>{_WS}"
     + rf"(?:<name>(?P<name>{_NAME})</name>{_WS})?"
-    + rf"(?:<description>(?P<description>(?:[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]|&(?:amp|lt|gt|quot|apos);)*)</description>{_WS})?"
+    + rf"(?:<description>(?P<description>(?:[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]++|&(?:amp|lt|gt|quot|apos);)*+)</description>{_WS})?"
     + rf"(?:<parent>{_WS}<name>(?P<parent>{_NAME})</name>{_WS}</parent>{_WS})?"
     + rf"(?:<creationTime>(?P<creationTime>[0-9]{{1,20}})</creationTime>{_WS})?"
     # possessive: a list of 100,000 disks keeps no backtracking state (which made it superlinear)
