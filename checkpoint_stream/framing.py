@@ -36,9 +36,11 @@ the next tag (or until its run passes ``max_text``), so what a text error says n
 the pieces expat reported. One difference is inherent in expat: when it meets ``]]>`` in text it
 drops the data of that text token (the bytes since the last tag, reference, line break or feed
 boundary) that it has not reported yet. A text run that passes ``max_text`` only with that data
-is therefore, fed whole, a not-well-formed ``]]>`` error, and, fed in small chunks, a
-``max_text`` :class:`LimitError` at the start of the run; the framer then resumes from that
-error's position, so what follows in the same stretch of broken bytes can differ too.
+is therefore, fed whole, a not-well-formed ``]]>`` error, and, fed in small chunks, what the run's
+first ``max_text`` + 1 characters imply: a ``max_text`` :class:`LimitError` at the start of the
+run, or the :class:`SchemaError` of stray text there when the run stands where no text is allowed.
+The framer then resumes from that error's position, so what follows in the same stretch of broken
+bytes can differ too.
 """
 
 from __future__ import annotations

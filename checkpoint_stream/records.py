@@ -67,11 +67,36 @@ class Domain:
     with the indentation of the enclosing checkpoint taken off (the text a ``virsh dumpxml`` of the
     same domain would show). The writer puts that indentation back, so libvirt's own output
     round-trips byte for byte. The facts (type, name, uuid, disks) are parsed lazily the first
-    time one is asked for: most pipelines only pass the domain through.
+    time one is asked for: most pipelines only pass the domain through. For the same reason the
+    parser may hand over a domain whose text is made (decoded, indentation taken off) the first
+    time ``xml`` is read: the value is the same, only when the work is done differs.
     """
 
     xml: str
     _facts: Any = field(default=None, compare=False, hash=False, repr=False)
+    _source: Any = field(default=None, compare=False, hash=False, repr=False)
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only when a slot is not set: the xml of a domain made by :meth:`_from_span`.
+        if name == "xml":
+            source = object.__getattribute__(self, "_source")
+            if source is not None:
+                span, width = source
+                text = span.decode("utf-8")
+                if width:
+                    text = text.replace("\n" + " " * width, "\n")
+                object.__setattr__(self, "xml", text)
+                return text
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @classmethod
+    def _from_span(cls, span: bytes, width: int) -> "Domain":
+        """The domain whose xml is ``span`` (UTF-8, already checked) with ``width`` spaces of
+        indentation taken off every line: made when first read."""
+        domain = _new(cls)
+        _D_FACTS(domain, None)
+        _D_SOURCE(domain, (span, width))
+        return domain
 
     def _get_facts(self) -> Any:
         facts = self._facts
@@ -269,6 +294,7 @@ def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Any, ...]:
 
 
 _new = object.__new__
+_D_FACTS, _D_SOURCE = _slot_setters(Domain, ("_facts", "_source"))
 (_C_NAME, _C_DESCRIPTION, _C_PARENT, _C_TIME, _C_DOMAIN, _C_ORIGIN, _C_DISKS, _C_ACTIVE) = _slot_setters(
     Checkpoint, ("name", "description", "parent", "creation_time", "domain", "origin", "disks", "active")
 )

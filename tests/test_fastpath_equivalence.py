@@ -475,9 +475,7 @@ from checkpoint_stream import fastpath  # noqa: E402
 
 
 def _forget() -> None:
-    fastpath._memory[0] = fastpath._LineMemory()
-    fastpath._DOMAIN_CACHE.clear()
-    fastpath._cache_chars[0] = 0
+    fastpath.forget()
 
 
 def _warm(*docs: bytes) -> None:
