@@ -334,3 +334,28 @@ def test_disk_records() -> None:
     disk = CheckpointDisk("vda")
     assert (disk.checkpoint, disk.bitmap, disk.size) == ("bitmap", None, None)
     assert CheckpointDisk.from_dict(disk.to_dict()) == disk
+
+
+def test_domain_text_made_on_first_read_is_a_plain_value() -> None:
+    """The fast scanner hands over domains whose text is made when first read: such a domain is
+    equal to, hashes like, prints like, pickles like and reads the same facts as one built from
+    the text itself."""
+    import copy
+    import pickle
+
+    from checkpoint_stream import Domain
+
+    span = b"<domain type='kvm'>\n    <name>vm\xc3\xa9</name>\n    <uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>\n  </domain>"
+    text = "<domain type='kvm'>\n  <name>vm\u00e9</name>\n  <uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>\n</domain>"
+    for read_first in (False, True):
+        lazy = Domain._from_span(span, 2)
+        if read_first:
+            assert lazy.xml == text
+        plain = Domain(text)
+        assert lazy == plain and plain == lazy and hash(lazy) == hash(plain)
+        assert repr(lazy) == repr(plain)
+        assert pickle.loads(pickle.dumps(lazy)) == plain
+        assert copy.copy(lazy) == plain
+        assert lazy.name == "vm\u00e9" and lazy.type == "kvm" and lazy.xml == text
+    with pytest.raises(AttributeError):
+        Domain._from_span(span, 2).nonexistent  # noqa: B018
