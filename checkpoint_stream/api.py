@@ -20,6 +20,7 @@ OnError = Literal["raise", "skip"]
 Source = Union[str, "os.PathLike[str]", bytes, IO[bytes], Iterable[bytes]]
 
 CHUNK_SIZE = 1 << 16
+_BYTES_CHUNK = 1 << 18
 
 
 def make_options(
@@ -96,7 +97,7 @@ class CheckpointParser:
 
     def feed_items(self, data: bytes) -> list[Item]:
         """Like :meth:`feed`, but errors come back interleaved with the records, never raised."""
-        return self._framer.feed(data if type(data) is bytes else bytes(data))
+        return self._framer.feed(data if type(data) is bytes or type(data) is memoryview else bytes(data))
 
     def close_items(self) -> list[Item]:
         return self._framer.close()
@@ -140,7 +141,12 @@ def parse(data: bytes | str, **kwargs: Any) -> Checkpoint:
 
 def _chunks(source: Source, chunk_size: int) -> tuple[Iterator[bytes], str | None]:
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return iter([bytes(source)]), None
+        # Fed in chunks like any stream: records come out as their documents complete (constant
+        # memory; one feed of a whole large stream would hold every record at once).
+        # Bytes already in memory go in larger pieces by default (fewer feeds of a large document).
+        data = memoryview(source if type(source) is bytes else bytes(source))
+        size = _BYTES_CHUNK if chunk_size == CHUNK_SIZE else chunk_size
+        return (data[i : i + size] for i in range(0, max(len(data), 1), size)), None
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
 
