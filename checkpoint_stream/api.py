@@ -95,7 +95,7 @@ class CheckpointParser:
     def close(self) -> list[Checkpoint]:
         return self._sort(self._framer.close())
 
-    def feed_items(self, data: bytes) -> list[Item]:
+    def feed_items(self, data: bytes | memoryview) -> list[Item]:
         """Like :meth:`feed`, but errors come back interleaved with the records, never raised."""
         return self._framer.feed(data if type(data) is bytes or type(data) is memoryview else bytes(data))
 
@@ -139,7 +139,7 @@ def parse(data: bytes | str, **kwargs: Any) -> Checkpoint:
     return records[0]
 
 
-def _chunks(source: Source, chunk_size: int) -> tuple[Iterator[bytes], str | None]:
+def _chunks(source: Source, chunk_size: int) -> tuple[Iterator[bytes | memoryview], str | None]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         # Fed in chunks like any stream: records come out as their documents complete (constant
         # memory; one feed of a whole large stream would hold every record at once).

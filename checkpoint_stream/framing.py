@@ -251,7 +251,7 @@ class Framer:
 
     # -- public -----------------------------------------------------------------------------------
 
-    def feed(self, data: bytes) -> list[Item]:
+    def feed(self, data: bytes | memoryview) -> list[Item]:
         if self.closed:
             raise ValueError("feed() after close()")
         if data:
