@@ -308,7 +308,7 @@ class _LineMemory:
     """What the line path remembers. Replaced whole when full (never cleared in place), so a
     reader that bound the old one keeps a consistent view: ids, lines and verdicts of one epoch."""
 
-    __slots__ = ("lines", "size", "tokens", "token_of", "verdicts", "templates")
+    __slots__ = ("lines", "size", "tokens", "token_of", "verdicts", "templates", "fits", "layouts", "varying", "builds")
 
     def __init__(self) -> None:
         self.lines: dict[int, dict[bytes, int]] = {}  # by indentation width: line -> token id
@@ -319,6 +319,10 @@ class _LineMemory:
         # (width, number of lines) -> the token ids of the last domain of that size accepted: the
         # likely token of a new line at the same place, which _fits checks cheaply.
         self.templates: dict[tuple[int, int], tuple[int, ...]] = {}
+        self.fits: dict[int, dict[int, Any]] = {}  # by width: token id -> _fit(token, width)
+        self.layouts: dict[int, list[Any]] = {}  # by width: the latest _Layouts, most recent first
+        self.varying: dict[tuple[int, tuple[int, ...]], frozenset[int]] = {}  # lines seen to change
+        self.builds = 0
 
     def token_id(self, token: Any) -> int:
         i = self.tokens.get(token)
@@ -358,51 +362,41 @@ def _line_token(line: bytes, width: int) -> tuple[Any, bytes] | None:
     return line, piece
 
 
-def _fits(line: bytes, token: Any, width: int) -> bytes | None:
-    """The line as a standalone piece of markup when :func:`_line_token` would give it ``token``
-    or expat will refuse that piece; None when that cannot be told cheaply (then _line_token runs).
+# What _fit builds for a token: a pattern a line with that token fullmatches, and how the line is
+# made a standalone piece for expat (as is, or with its end tag after or its start tag before).
+_Fit = tuple["re.Pattern[bytes]", bytes, bytes]
+_TAG_REST = rb"(?: [^<>\r\n]*+)?"  # after the tag name: nothing, or a space and no markup
+_TAG_REST_EMPTY = rb"(?: (?:[^<>/\r\n]|/(?!>))*+)?"  # the same, leaving the '/' of '/>'
 
-    Handles the tokens of lines that differ from VM to VM: a line below the top whose attribute
-    values or text changed ((depth, form, tag)), and the top's normalised name and uuid lines.
-    Why it agrees with _line_token: the line starts with the token's indentation and tag, followed
-    by a space or the end of the tag, so _LINE reads the same indentation and tag; it holds as many
-    '<' and '>' as its form has tags, so the rest of each tag and the text hold neither, which is
-    what _LINE's classes admit; and the ending fixes the form. A line that meets all this yet is not
-    well formed (say '<a //>') is refused by expat in the batch."""
-    if type(token) is not tuple or b"\r" in line or line.count(b"=") > _MAX_ATTRS:
-        return None  # a token holding the whole line: only that very line has it
+
+def _fit(token: Any, width: int) -> _Fit | None:
+    """How to recognise, cheaply, a line to which :func:`_line_token` gives ``token``: for the
+    tokens of lines that differ from VM to VM, (depth, form, tag) below the top and the top's
+    normalised name and uuid lines. None for a token holding a whole line (only that line has it).
+
+    Why a match agrees with _line_token (given also no more than _MAX_ATTRS '=' in the line): the
+    pattern fixes the indentation, the tag (followed by a space or the end of the tag) and the
+    form, and admits in the rest of a tag and in text exactly what _LINE's classes admit, less
+    what would be malformed anyway. A line that matches yet is not well formed (say '<a //>') is
+    refused by expat in the batch, and only then does the domain take the full path."""
+    if type(token) is not tuple:
+        return None
     if len(token) == 3:
         depth, form, tag = token
         pad = b" " * (width + 2 * depth)
+        tag_re = re.escape(tag)
         if form == _CLOSE:
-            return b"<" + tag + b">" + line if line == pad + b"</" + tag + b">" else None
-        head = pad + b"<" + tag
-        if not line.startswith(head):
-            return None
-        after = line[len(head) : len(head) + 1]
+            return re.compile(re.escape(pad + b"</" + tag + b">")), b"<" + tag + b">", b""
+        head = re.escape(pad) + b"<" + tag_re
         if form == _EMPTY:
-            if (after == b" " or after == b"/") and line.endswith(b"/>") and line.count(b"<") == 1 and line.count(b">") == 1:
-                return line
-        elif form == _OPEN:
-            if (after == b" " or after == b">") and not line.endswith(b"/>") and line.endswith(b">") and line.count(b"<") == 1 and line.count(b">") == 1:
-                return line + b"</" + tag + b">"
-        elif (after == b" " or after == b">") and line.endswith(b"</" + tag + b">") and line.count(b"<") == 2 and line.count(b">") == 2:
-            return line
-        return None
-    if len(token) == 5:  # a name or uuid at the top, normalised
-        pad, tag, rest, text, end = token
-        head = pad + b"<" + tag + rest + b">"
-        tail = b"</" + end + b">"
-        if not (line.startswith(head) and line.endswith(tail)) or line.count(b"<") != 2 or line.count(b">") != 2:
-            return None
-        value = line[len(head) : len(line) - len(tail)]
-        if b"&" in value or len(head) + len(tail) > len(line):
-            return None
-        if tag == b"name" and value and b"/" not in value:
-            return line
-        if tag == b"uuid" and _UUID_BYTES.fullmatch(value) is not None:
-            return line
-    return None
+            return re.compile(head + _TAG_REST_EMPTY + b"/>"), b"", b""
+        if form == _OPEN:
+            return re.compile(head + _TAG_REST + b"(?<!/)>"), b"", b"</" + tag + b">"
+        return re.compile(head + _TAG_REST + b">[^<>\r\n]*+</" + tag_re + b">"), b"", b""
+    pad, tag, rest, text, end = token  # a name or uuid at the top, normalised
+    value = rb"[^<>&/\r\n]++" if tag == b"name" else _UUID_BYTES.pattern
+    pattern = re.escape(pad + b"<" + tag + rest + b">") + b"(?:" + value + b")" + re.escape(b"</" + end + b">")
+    return re.compile(pattern), b"", b""
 
 
 def _tokens(lines: list[bytes], width: int) -> list[Any] | None:
@@ -441,20 +435,117 @@ def _learn(raw_span: bytes, width: int, redefine: bool) -> None:
     memory.templates[(width, len(ids))] = ids
 
 
+class _Layout:
+    """A whole domain of a known layout, checked without expat. The lines that stayed the same
+    from one document to the next are compared as bytes (segments between the changing lines);
+    each line that changed (a VM's name, uuid, paths) must match its *value pattern*: the line it
+    had, with each attribute value and the text replaced by a run of plain ASCII characters
+    (no quote, '&', '<', '>', '=' or control character). Such a line is well formed by
+    construction (same tag and attribute names as a line expat accepted, values that need no
+    checking) and has that line's token (same indentation, tag and form; for the top's name and
+    uuid, a value the normalisation reads alike). So a domain that fits has the layout's token
+    sequence, whose verdict is known, and is well formed: no expat run at all."""
+
+    __slots__ = ("segments", "patterns", "ids")
+
+    def __init__(self, segments: list[bytes], patterns: list["re.Pattern[bytes]"], ids: tuple[int, ...]) -> None:
+        self.segments = segments  # len(patterns) + 1 constant stretches, line breaks included
+        self.patterns = patterns
+        self.ids = ids
+
+    def fits(self, span: bytes) -> bool:
+        segments = self.segments
+        first = segments[0]
+        if not span.startswith(first):
+            return False
+        pos = len(first)
+        find = span.find
+        for pattern, segment in zip(self.patterns, segments[1:]):
+            end = find(b"\n", pos)
+            if end < 0 or pattern.fullmatch(span, pos, end) is None or not span.startswith(segment, end):
+                return False
+            pos = end + len(segment)
+        return pos == len(span)
+
+
+_LAYOUTS_PER_WIDTH = 4
+_LAYOUT_CHARS = 64 * 1024  # larger domains are not worth a layout of their own
+_LAYOUT_BUILDS = 256  # layouts made per memory epoch, at most
+_VARYING_MAX = 64  # lines of one layout that may change
+_PLAIN = rb"[\x20\x21\x23-\x25\x28-\x3b\x3f-\x7e]"  # printable ASCII but " & ' < = >
+_VALUE_SPOTS = re.compile(rb"""='[^'<>]*'|="[^"<>]*"|>[^<>]*</""")
+
+
+def _value_pattern(line: bytes, token: Any) -> "re.Pattern[bytes] | None":
+    """The value pattern of ``line`` (see _Layout), or None when its token is not one that lines
+    differing only in values share."""
+    if type(token) is not tuple:
+        return None  # a token holding the whole line
+    if len(token) == 5:  # the top's name or uuid: a value the normalisation reads alike
+        text = _UUID_BYTES.pattern if token[1] == b"uuid" else rb"[\x20\x21\x23-\x25\x28-\x2e\x30-\x3b\x3f-\x7e]+"
+        head, _, tail = line.partition(b">")
+        return re.compile(re.escape(head + b">") + b"(?:" + text + b")" + re.escape(tail[tail.rindex(b"</") :]))
+    parts = []
+    pos = 0
+    for m in _VALUE_SPOTS.finditer(line):
+        parts.append(re.escape(line[pos : m.start()]))
+        spot = line[m.start() : m.start() + 2]
+        if spot == b">":
+            parts.append(b">" + _PLAIN + b"*+</")
+        else:
+            parts.append(re.escape(spot) + _PLAIN + b"*+" + re.escape(spot[1:]))
+        pos = m.end()
+    parts.append(re.escape(line[pos:]))
+    return re.compile(b"".join(parts))
+
+
+def _new_layout(memory: _LineMemory, lines: list[bytes], ids: tuple[int, ...], changed: list[int], width: int) -> None:
+    """Remember the layout of an accepted domain whose lines at ``changed`` were new."""
+    key = (width, ids)
+    before = memory.varying.get(key, frozenset())
+    varying = before.union(changed)
+    if varying == before or len(varying) > _VARYING_MAX or memory.builds >= _LAYOUT_BUILDS or 0 in varying:
+        return
+    memory.varying[key] = varying
+    memory.builds += 1
+    segments = []
+    patterns = []
+    last = 0
+    for k in sorted(varying):
+        pattern = _value_pattern(lines[k], memory.token_of[ids[k]])
+        if pattern is None:
+            return
+        segments.append(b"\n".join(lines[last:k]) + b"\n" if last == 0 else b"\n" + b"\n".join(lines[last:k]) + (b"\n" if k > last else b""))
+        patterns.append(pattern)
+        last = k + 1
+    segments.append(b"\n" + b"\n".join(lines[last:]))
+    layout = _Layout(segments, patterns, ids)
+    layouts = [x for x in memory.layouts.get(width, ()) if x.ids != ids]
+    memory.layouts[width] = [layout] + layouts[: _LAYOUTS_PER_WIDTH - 1]
+
+
 def _domain_by_lines(raw_span: bytes, width: int, redefine: bool) -> Domain | None:
     """A domain judged from what is remembered of its lines, or None (then the full path runs)."""
     memory = _memory[0]
     table = memory.lines.get(width)
     if table is None:
         return None
+    for layout in memory.layouts.get(width, ()):
+        if layout.fits(raw_span):
+            if (width, redefine, layout.ids) in memory.verdicts:
+                return Domain._from_span(raw_span, width)
+            break
     lines = raw_span.split(b"\n")
     ids = list(map(table.get, lines))
     if None in ids:
         tokens = memory.tokens
-        token_of = memory.token_of
         template = memory.templates.get((width, len(ids)))
+        fits = memory.fits.get(width)
+        if fits is None:
+            fits = memory.fits[width] = {}
         pieces = []
         new = []
+        changed: list[int] = []
         i = -1
         try:
             while True:
@@ -463,7 +554,11 @@ def _domain_by_lines(raw_span: bytes, width: int, redefine: bool) -> Domain | No
                 piece = None
                 if template is not None and i:
                     t = template[i]
-                    piece = _fits(line, token_of[t], width)
+                    fit = fits.get(t, _MISSING)
+                    if fit is _MISSING:
+                        fit = fits[t] = _fit(memory.token_of[t], width)
+                    if fit is not None and fit[0].fullmatch(line) is not None and line.count(b"=") <= _MAX_ATTRS:
+                        piece = fit[1] + line + fit[2]
                 if piece is None:
                     found = _line_token(line, width if i else 0)
                     if found is None:
@@ -475,6 +570,7 @@ def _domain_by_lines(raw_span: bytes, width: int, redefine: bool) -> Domain | No
                 ids[i] = t
                 pieces.append(piece)
                 new.append((line, t))
+                changed.append(i)
         except ValueError:
             pass
         key = tuple(ids)
@@ -489,6 +585,8 @@ def _domain_by_lines(raw_span: bytes, width: int, redefine: bool) -> Domain | No
             table.update(new)
             memory.size += len(new)
         memory.templates[(width, len(key))] = key  # type: ignore[assignment]
+        if len(raw_span) <= _LAYOUT_CHARS:
+            _new_layout(memory, lines, key, changed, width)  # type: ignore[arg-type]
     elif (width, redefine, tuple(ids)) not in memory.verdicts:
         return None
     return Domain._from_span(raw_span, width)  # every line was checked by expat: valid UTF-8

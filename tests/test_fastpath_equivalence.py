@@ -661,3 +661,57 @@ def test_disk_list_random_edits(data):
         op = data.draw(st.integers(0, 2))
         doc = doc[:i] + doc[i + 1 :] if op == 0 else doc[:i] + c + doc[i:] if op == 1 else doc[:i] + c + doc[i + 1 :]
     check_same(_cut(doc), "default")
+
+
+def test_layout_path_values_and_refusals(monkeypatch):
+    """After two VMs of one layout, a third is checked against the layout (constant lines compared
+    as bytes, changed lines against their value patterns) with no expat run; values outside the
+    plain set, or a changed line that alters the top, go the other ways, and every answer is the
+    general path's."""
+    first = corpus.full_doc(1).encode()
+    second = corpus.full_doc(2).encode()
+    _warm(first)
+    assert fast_parse(_cut(second), Options(), DEFAULT_LIMITS) is not None  # per line: makes the layout
+    assert fastpath._memory[0].layouts.get(2), "no layout was remembered"
+
+    def no_expat(*args, **kwargs):
+        raise AssertionError("expat ran")
+
+    third = corpus.full_doc(3).encode()
+    with monkeypatch.context() as m:
+        m.setattr(fastpath, "ParserCreate", no_expat)
+        m.setattr(fastpath, "_DOMAIN_CACHE", {})
+        fast = fast_parse(_cut(third), Options(), DEFAULT_LIMITS)
+    assert fast is not None and fast == general(_cut(third), Options())
+    base = corpus.full_doc(4)
+    edits = {
+        "name-slash": ("<name>guest4</name>", "<name>guest/4</name>"),
+        "name-amp": ("<name>guest4</name>", "<name>guest&amp;4</name>"),
+        "name-utf8": ("<name>guest4</name>", "<name>gu\u00e9st4</name>"),
+        "name-empty": ("<name>guest4</name>", "<name></name>"),
+        "name-control": ("<name>guest4</name>", "<name>gu\x01est4</name>"),
+        "uuid-bad": ("-000000000004</uuid>", "-00000000000Z</uuid>"),
+        "path-equals": ("guest4-vda.qcow2", "guest4=vda.qcow2"),
+        "path-amp": ("guest4-vda.qcow2", "guest4&amp;vda.qcow2"),
+        "path-lt": ("guest4-vda.qcow2", "guest4&lt;vda.qcow2"),
+        "path-charref": ("guest4-vda.qcow2", "guest4&#0;vda.qcow2"),
+        "path-utf8": ("guest4-vda.qcow2", "guest4-v\u00e9a.qcow2"),
+        "path-quote": ("file='/var/lib/libvirt/images/guest4-vda.qcow2'", "file=\"/var/lib/libvirt/images/guest4'vda.qcow2\""),
+        "path-attr-added": ("guest4-vda.qcow2'/>", "guest4-vda.qcow2' index='1'/>"),
+        "path-attr-dup": ("guest4-vda.qcow2'/>", "guest4-vda.qcow2' file='x'/>"),
+        "path-gt": ("guest4-vda.qcow2", "guest4>vda.qcow2"),
+        "path-tab": ("guest4-vda.qcow2", "guest4\tvda.qcow2"),
+        "line-joined": ("guest4-vda.qcow2'/>\n", "guest4-vda.qcow2'/><x/>\n"),
+        "plain": ("guest4-vda.qcow2", "other-disk_4.img"),
+    }
+    for name, (old, new) in edits.items():
+        assert old in base, name
+        doc = base.replace(old, new, 1).encode("utf-8")
+        for mode in ("default", "redefine"):
+            fastpath._DOMAIN_CACHE.clear()
+            fastpath._cache_chars[0] = 0
+            try:
+                check_same(_cut(doc), mode)
+            except AssertionError as exc:
+                raise AssertionError(f"{name!r} {mode}: {exc}") from None
+    assert check_same(_cut(base.replace("guest4-vda.qcow2", "other-disk_4.img").encode()), "default")
