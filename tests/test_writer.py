@@ -323,3 +323,22 @@ def test_many_disks_write_as_few(ndisks: int) -> None:
         )
     with pytest.raises(ValueError, match="checkpoint must be"):
         dumps(Checkpoint(name="c", disks=plain + (CheckpointDisk("vdz", "maybe"),)))
+
+
+@pytest.mark.parametrize("nasty", ["plain", "a&<>\"'\x01b", "caf\u00e9", "x\ty"])
+def test_hot_paths_write_what_the_escaping_path_writes(nasty: str) -> None:
+    """The writer's fast forms (the common full record, any record, many disks) give exactly what
+    the value-by-value escaping path gives, for plain values and for values that need escaping."""
+    from checkpoint_stream.writer import _TAIL, _head_escaped
+
+    disk_sets = [
+        (CheckpointDisk("vda", "bitmap", nasty), CheckpointDisk("/" + nasty, "no")),
+        tuple(CheckpointDisk(f"vd{i}", "bitmap", nasty if i % 2 else None) for i in range(20)),
+    ]
+    for disks in disk_sets:
+        for record in (
+            Checkpoint(name="c" + nasty, description=nasty, parent="p" + nasty, creation_time=7, disks=disks),
+            Checkpoint(name="c", description=nasty, disks=disks),
+            Checkpoint(parent=nasty, creation_time=9),
+        ):
+            assert dumps(record) == _head_escaped(record, False) + _TAIL
