@@ -22,7 +22,7 @@ from __future__ import annotations
 import gc
 import re
 from collections import deque
-from itertools import repeat
+from itertools import count, repeat
 from typing import Any, Callable
 from xml.parsers.expat import ParserCreate
 
@@ -308,13 +308,14 @@ class _LineMemory:
     """What the line path remembers. Replaced whole when full (never cleared in place), so a
     reader that bound the old one keeps a consistent view: ids, lines and verdicts of one epoch."""
 
-    __slots__ = ("lines", "size", "tokens", "token_of", "verdicts", "templates", "fits", "layouts", "varying", "builds")
+    __slots__ = ("lines", "size", "tokens", "token_of", "next_id", "verdicts", "templates", "fits", "layouts", "varying", "builds")
 
     def __init__(self) -> None:
         self.lines: dict[int, dict[bytes, int]] = {}  # by indentation width: line -> token id
         self.size = 0
         self.tokens: dict[Any, int] = {}  # token -> id
-        self.token_of: list[Any] = []  # id -> token
+        self.token_of: dict[int, Any] = {}  # id -> token
+        self.next_id = count()
         self.verdicts: set[tuple[Any, ...]] = set()
         # (width, number of lines) -> the token ids of the last domain of that size accepted: the
         # likely token of a new line at the same place, which _fits checks cheaply.
@@ -325,10 +326,12 @@ class _LineMemory:
         self.builds = 0
 
     def token_id(self, token: Any) -> int:
+        """The token's id. Threads may share the memory: next() and setdefault() are each one
+        C-level step, so two tokens never get one id (an id may be drawn and left unused)."""
         i = self.tokens.get(token)
         if i is None:
-            i = self.tokens[token] = len(self.token_of)
-            self.token_of.append(token)
+            i = self.tokens.setdefault(token, next(self.next_id))
+            self.token_of[i] = token
         return i
 
 
@@ -512,7 +515,7 @@ def _new_layout(memory: _LineMemory, lines: list[bytes], ids: tuple[int, ...], c
     patterns = []
     last = 0
     for k in sorted(varying):
-        pattern = _value_pattern(lines[k], memory.token_of[ids[k]])
+        pattern = _value_pattern(lines[k], memory.token_of.get(ids[k]))
         if pattern is None:
             return
         segments.append(b"\n".join(lines[last:k]) + b"\n" if last == 0 else b"\n" + b"\n".join(lines[last:k]) + (b"\n" if k > last else b""))
@@ -556,7 +559,7 @@ def _domain_by_lines(raw_span: bytes, width: int, redefine: bool) -> Domain | No
                     t = template[i]
                     fit = fits.get(t, _MISSING)
                     if fit is _MISSING:
-                        fit = fits[t] = _fit(memory.token_of[t], width)
+                        fit = fits[t] = _fit(memory.token_of.get(t), width)
                     if fit is not None and fit[0].fullmatch(line) is not None and line.count(b"=") <= _MAX_ATTRS:
                         piece = fit[1] + line + fit[2]
                 if piece is None:

@@ -715,3 +715,31 @@ def test_layout_path_values_and_refusals(monkeypatch):
             except AssertionError as exc:
                 raise AssertionError(f"{name!r} {mode}: {exc}") from None
     assert check_same(_cut(base.replace("guest4-vda.qcow2", "other-disk_4.img").encode()), "default")
+
+
+def test_threads_share_the_memory_safely():
+    """Threads parsing at once share what the scanner remembers: each gets the records a lone
+    parse gives."""
+    import threading
+
+    streams = [b"".join(corpus.full_doc(i + k * 1000).encode() for i in range(150)) for k in range(4)]
+    _forget()
+    expected = [[r.to_dict() for r in iterparse_records(s)] for s in streams]
+    _forget()
+    got: list[list[dict] | None] = [None] * len(streams)
+
+    def work(k: int) -> None:
+        got[k] = [r.to_dict() for r in iterparse_records(streams[k])]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(streams))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == expected
+
+
+def iterparse_records(data: bytes):
+    from checkpoint_stream import iterparse
+
+    return list(iterparse(data))
