@@ -26,6 +26,8 @@ def stream(request):
 
 
 def _rates(benchmark, size: int, docs: int) -> None:
+    if not benchmark.stats:  # --benchmark-disable: each benchmark ran once, as a test, untimed
+        return
     mean = benchmark.stats.stats.mean
     benchmark.extra_info["MB/s"] = round(size / mean / 1e6, 2)
     benchmark.extra_info["docs/s"] = round(docs / mean, 1)
