@@ -302,6 +302,7 @@ _UUID_BYTES = re.compile(_UUID.pattern.encode())
 _OPEN, _CLOSE, _EMPTY, _LEAF = range(4)
 _LINES_MAX = 1 << 14  # distinct lines and tokens remembered (a few MB at most)
 _VERDICTS_MAX = 4096
+_FITS_MAX = 1024
 
 
 class _LineMemory:
@@ -544,7 +545,7 @@ def _domain_by_lines(raw_span: bytes, width: int, redefine: bool) -> Domain | No
         tokens = memory.tokens
         template = memory.templates.get((width, len(ids)))
         fits = memory.fits.get(width)
-        if fits is None:
+        if fits is None or len(fits) > _FITS_MAX:  # compiled patterns: kept few
             fits = memory.fits[width] = {}
         pieces = []
         new = []
