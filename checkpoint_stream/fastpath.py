@@ -302,14 +302,13 @@ _UUID_BYTES = re.compile(_UUID.pattern.encode())
 _OPEN, _CLOSE, _EMPTY, _LEAF = range(4)
 _LINES_MAX = 1 << 14  # distinct lines and tokens remembered (a few MB at most)
 _VERDICTS_MAX = 4096
-_FITS_MAX = 1024
 
 
 class _LineMemory:
     """What the line path remembers. Replaced whole when full (never cleared in place), so a
     reader that bound the old one keeps a consistent view: ids, lines and verdicts of one epoch."""
 
-    __slots__ = ("lines", "size", "tokens", "token_of", "next_id", "verdicts", "templates", "fits", "layouts", "varying", "builds")
+    __slots__ = ("lines", "size", "tokens", "token_of", "next_id", "verdicts", "layouts", "varying", "builds")
 
     def __init__(self) -> None:
         self.lines: dict[int, dict[bytes, int]] = {}  # by indentation width: line -> token id
@@ -318,10 +317,6 @@ class _LineMemory:
         self.token_of: dict[int, Any] = {}  # id -> token
         self.next_id = count()
         self.verdicts: set[tuple[Any, ...]] = set()
-        # (width, number of lines) -> the token ids of the last domain of that size accepted: the
-        # likely token of a new line at the same place, which _fits checks cheaply.
-        self.templates: dict[tuple[int, int], tuple[int, ...]] = {}
-        self.fits: dict[int, dict[int, Any]] = {}  # by width: token id -> _fit(token, width)
         self.layouts: dict[int, list[Any]] = {}  # by width: the latest _Layouts, most recent first
         self.varying: dict[tuple[int, tuple[int, ...]], frozenset[int]] = {}  # lines seen to change
         self.builds = 0
@@ -366,43 +361,6 @@ def _line_token(line: bytes, width: int) -> tuple[Any, bytes] | None:
     return line, piece
 
 
-# What _fit builds for a token: a pattern a line with that token fullmatches, and how the line is
-# made a standalone piece for expat (as is, or with its end tag after or its start tag before).
-_Fit = tuple["re.Pattern[bytes]", bytes, bytes]
-_TAG_REST = rb"(?: [^<>\r\n]*+)?"  # after the tag name: nothing, or a space and no markup
-_TAG_REST_EMPTY = rb"(?: (?:[^<>/\r\n]|/(?!>))*+)?"  # the same, leaving the '/' of '/>'
-
-
-def _fit(token: Any, width: int) -> _Fit | None:
-    """How to recognise, cheaply, a line to which :func:`_line_token` gives ``token``: for the
-    tokens of lines that differ from VM to VM, (depth, form, tag) below the top and the top's
-    normalised name and uuid lines. None for a token holding a whole line (only that line has it).
-
-    Why a match agrees with _line_token (given also no more than _MAX_ATTRS '=' in the line): the
-    pattern fixes the indentation, the tag (followed by a space or the end of the tag) and the
-    form, and admits in the rest of a tag and in text exactly what _LINE's classes admit, less
-    what would be malformed anyway. A line that matches yet is not well formed (say '<a //>') is
-    refused by expat in the batch, and only then does the domain take the full path."""
-    if type(token) is not tuple:
-        return None
-    if len(token) == 3:
-        depth, form, tag = token
-        pad = b" " * (width + 2 * depth)
-        tag_re = re.escape(tag)
-        if form == _CLOSE:
-            return re.compile(re.escape(pad + b"</" + tag + b">")), b"<" + tag + b">", b""
-        head = re.escape(pad) + b"<" + tag_re
-        if form == _EMPTY:
-            return re.compile(head + _TAG_REST_EMPTY + b"/>"), b"", b""
-        if form == _OPEN:
-            return re.compile(head + _TAG_REST + b"(?<!/)>"), b"", b"</" + tag + b">"
-        return re.compile(head + _TAG_REST + b">[^<>\r\n]*+</" + tag_re + b">"), b"", b""
-    pad, tag, rest, text, end = token  # a name or uuid at the top, normalised
-    value = rb"[^<>&/\r\n]++" if tag == b"name" else _UUID_BYTES.pattern
-    pattern = re.escape(pad + b"<" + tag + rest + b">") + b"(?:" + value + b")" + re.escape(b"</" + end + b">")
-    return re.compile(pattern), b"", b""
-
-
 def _tokens(lines: list[bytes], width: int) -> list[Any] | None:
     tokens = []
     for k, line in enumerate(lines):
@@ -433,10 +391,7 @@ def _learn(raw_span: bytes, width: int, redefine: bool) -> None:
         sequence.append(i)
     if len(memory.verdicts) >= _VERDICTS_MAX:
         memory.verdicts.clear()
-        memory.templates.clear()
-    ids = tuple(sequence)
-    memory.verdicts.add((width, redefine, ids))
-    memory.templates[(width, len(ids))] = ids
+    memory.verdicts.add((width, redefine, tuple(sequence)))
 
 
 class _Layout:
@@ -543,10 +498,6 @@ def _domain_by_lines(raw_span: bytes, width: int, redefine: bool) -> Domain | No
     ids = list(map(table.get, lines))
     if None in ids:
         tokens = memory.tokens
-        template = memory.templates.get((width, len(ids)))
-        fits = memory.fits.get(width)
-        if fits is None or len(fits) > _FITS_MAX:  # compiled patterns: kept few
-            fits = memory.fits[width] = {}
         pieces = []
         new = []
         changed: list[int] = []
@@ -555,22 +506,13 @@ def _domain_by_lines(raw_span: bytes, width: int, redefine: bool) -> Domain | No
             while True:
                 i = ids.index(None, i + 1)
                 line = lines[i]
-                piece = None
-                if template is not None and i:
-                    t = template[i]
-                    fit = fits.get(t, _MISSING)
-                    if fit is _MISSING:
-                        fit = fits[t] = _fit(memory.token_of.get(t), width)
-                    if fit is not None and fit[0].fullmatch(line) is not None and line.count(b"=") <= _MAX_ATTRS:
-                        piece = fit[1] + line + fit[2]
-                if piece is None:
-                    found = _line_token(line, width if i else 0)
-                    if found is None:
-                        return None
-                    token, piece = found
-                    t = tokens.get(token)  # type: ignore[assignment]
-                    if t is None:
-                        return None  # a token never judged: no remembered verdict can hold it
+                found = _line_token(line, width if i else 0)
+                if found is None:
+                    return None
+                token, piece = found
+                t = tokens.get(token)
+                if t is None:
+                    return None  # a token never judged: no remembered verdict can hold it
                 ids[i] = t
                 pieces.append(piece)
                 new.append((line, t))
@@ -588,7 +530,6 @@ def _domain_by_lines(raw_span: bytes, width: int, redefine: bool) -> Domain | No
         if memory.size + len(new) <= _LINES_MAX:
             table.update(new)
             memory.size += len(new)
-        memory.templates[(width, len(key))] = key  # type: ignore[assignment]
         if len(raw_span) <= _LAYOUT_CHARS:
             _new_layout(memory, lines, key, changed, width)  # type: ignore[arg-type]
     elif (width, redefine, tuple(ids)) not in memory.verdicts:
