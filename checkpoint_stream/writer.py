@@ -210,22 +210,13 @@ def _head_plain(record: Checkpoint, rest: str) -> str | None:
             f"<domaincheckpoint>\n  <name>{name}</name>\n  <description>{description}</description>\n"
             f"  <parent>\n    <name>{parent}</name>\n  </parent>\n  <creationTime>{int(created)}</creationTime>\n  <disks>\n"
         )
-        check = f"{name}{description}{parent}"
-        kinds = _CHECKPOINT_ATTR
         try:
-            for d in disks:
-                bitmap = d.bitmap
-                if bitmap is None:
-                    out += f"    <disk name='{d.name}'{kinds[d.checkpoint]}/>\n"
-                    check += d.name
-                else:
-                    out += f"    <disk name='{d.name}'{kinds[d.checkpoint]} bitmap='{bitmap}'/>\n"
-                    check += d.name + bitmap
+            lines, values = _few_disk_lines(disks)
         except (KeyError, TypeError):
             return None
-        if _NEEDS_ESCAPE.search(check) is not None:
+        if _NEEDS_ESCAPE.search(f"{name}{description}{parent}{values}") is not None:
             return None
-        return f"{out}  </disks>\n{rest}"
+        return f"{out}{lines}  </disks>\n{rest}"
     parts = [_HEAD]
     check = ""
     if name is not None:
@@ -240,7 +231,6 @@ def _head_plain(record: Checkpoint, rest: str) -> str | None:
     if created:
         parts += ("  <creationTime>", str(int(created)), "</creationTime>\n")
     if disks:
-        kinds = _CHECKPOINT_ATTR
         parts.append("  <disks>\n")
         try:
             if len(disks) > _BULK_DISKS:
@@ -255,14 +245,9 @@ def _head_plain(record: Checkpoint, rest: str) -> str | None:
                     for d, b in zip(disks, bitmaps)
                 ]
             else:
-                for d in disks:
-                    bitmap = d.bitmap
-                    if bitmap is None:
-                        parts += ("    <disk name='", d.name, "'", kinds[d.checkpoint], "/>\n")
-                        check += d.name
-                    else:
-                        parts += ("    <disk name='", d.name, "'", kinds[d.checkpoint], " bitmap='", bitmap, "'/>\n")
-                        check += d.name + bitmap
+                lines, values = _few_disk_lines(disks)
+                parts.append(lines)
+                check += values
         except (KeyError, TypeError):
             return None  # an unknown checkpoint type, or a value of the wrong type: reported there
         parts.append("  </disks>\n")
@@ -272,87 +257,61 @@ def _head_plain(record: Checkpoint, rest: str) -> str | None:
     return "".join(parts)
 
 
+def _few_disk_lines(disks: tuple[Any, ...]) -> tuple[str, str]:
+    """The ``<disk/>`` lines of a few disks, written as is, and their values concatenated (for the
+    one escape check). KeyError for an unknown checkpoint type, TypeError for a value of the wrong
+    type: the escaping path then reports it."""
+    kinds = _CHECKPOINT_ATTR
+    out = ""
+    values = ""
+    for d in disks:
+        bitmap = d.bitmap
+        if bitmap is None:
+            out += f"    <disk name='{d.name}'{kinds[d.checkpoint]}/>\n"
+            values += d.name
+        else:
+            out += f"    <disk name='{d.name}'{kinds[d.checkpoint]} bitmap='{bitmap}'/>\n"
+            values += d.name + bitmap
+    return out, values
+
+
 def _head_escaped(record: Checkpoint, size: bool) -> str:
-    """Everything before ``<domain>`` with each value escaped (one C-level regex search per
-    value), the ``size`` flag, and the errors for records built by hand."""
-    search = _NEEDS_ESCAPE.search
+    """Everything before ``<domain>`` with each value escaped, the ``size`` flag, and the errors
+    for records built by hand."""
     out = _HEAD
     name = record.name
     if name is not None:
-        if search(name) is not None:
-            name = name.translate(_TABLE)
-        out += f"  <name>{name}</name>\n"
+        out += f"  <name>{escape(name)}</name>\n"
     description = record.description
     if description:
-        if search(description) is not None:
-            description = description.translate(_TABLE)
-        out += f"  <description>{description}</description>\n"
+        out += f"  <description>{escape(description)}</description>\n"
     parent = record.parent
     if parent is not None:
         # libvirt's escaper skips only NULL strings: an empty parent name prints as <name></name>
-        if search(parent) is not None:
-            parent = parent.translate(_TABLE)
-        out += f"  <parent>\n    <name>{parent}</name>\n  </parent>\n"
+        out += f"  <parent>\n    <name>{escape(parent)}</name>\n  </parent>\n"
     created = record.creation_time
     if created:
         out += f"  <creationTime>{int(created)}</creationTime>\n"
     disks = record.disks
     if disks:
-        lines = _plain_disk_lines(disks, size)
-        if lines is not None:
-            return out + "  <disks>\n" + "".join(lines) + "  </disks>\n"
         out += "  <disks>\n"
         for disk in disks:
             try:
                 kind = _CHECKPOINT_ATTR[disk.checkpoint]
             except KeyError:
                 raise ValueError(f"disk {disk.name!r}: checkpoint must be 'bitmap' or 'no', not {disk.checkpoint!r}") from None
-            dname = disk.name
-            if search(dname) is not None:
-                dname = dname.translate(_TABLE)
+            dname = escape(disk.name)
             bitmap = disk.bitmap
             if bitmap is None:
                 out += f"    <disk name='{dname}'{kind}/>\n"
                 continue
-            if search(bitmap) is not None:
-                bitmap = bitmap.translate(_TABLE)
+            bitmap = escape(bitmap)
             if size and disk.size is not None:
                 out += f"    <disk name='{dname}'{kind} bitmap='{bitmap}' size='{int(disk.size)}'/>\n"
             else:
                 out += f"    <disk name='{dname}'{kind} bitmap='{bitmap}'/>\n"
         out += "  </disks>\n"
     return out
-
-
-def _plain_disk_lines(disks: tuple[Any, ...], size: bool) -> list[str] | None:
-    """The ``<disk/>`` lines in one comprehension when no name or bitmap needs escaping (one
-    regex search over them all tells) and every checkpoint type is known; else None, and the
-    per-disk loop of :func:`_head` (which escapes and reports a bad type) does the work."""
-    values = [d.name for d in disks]
-    values += [d.bitmap for d in disks if d.bitmap is not None]
-    if _NEEDS_ESCAPE.search("".join(values)) is not None:
-        return None
-    kinds = _CHECKPOINT_ATTR
-    try:
-        if size:
-            return [
-                f"    <disk name='{d.name}'{kinds[d.checkpoint]}/>\n"
-                if d.bitmap is None
-                else (
-                    f"    <disk name='{d.name}'{kinds[d.checkpoint]} bitmap='{d.bitmap}'/>\n"
-                    if d.size is None
-                    else f"    <disk name='{d.name}'{kinds[d.checkpoint]} bitmap='{d.bitmap}' size='{int(d.size)}'/>\n"
-                )
-                for d in disks
-            ]
-        return [
-            f"    <disk name='{d.name}'{kinds[d.checkpoint]}/>\n"
-            if d.bitmap is None
-            else f"    <disk name='{d.name}'{kinds[d.checkpoint]} bitmap='{d.bitmap}'/>\n"
-            for d in disks
-        ]
-    except KeyError:
-        return None
 
 
 # A line break that is not between '>' and indentation followed by '<' (text spans lines).
@@ -416,11 +375,7 @@ def dumps(
         if not secure:
             xml = strip_secrets(xml)
         rest = f"  {_indent2(xml)}\n{rest}"
-    if not size:
-        out = _head_plain(record, rest)
-        if out is not None:
-            return out
-    return _head_escaped(record, size) + rest
+    return _head(record, size, rest)
 
 
 def _is_text_file(file: Any) -> bool:
