@@ -117,7 +117,7 @@ class CheckpointParser:
         return records
 
 
-_MODE_KEYS = frozenset({"redefine", "create", "internal", "require_domain", "clock"})
+_MODE_KEYS = frozenset(Options.__dataclass_fields__)
 _DEFAULT_OPTIONS = Options()
 
 

@@ -38,7 +38,7 @@ from .domain import (
 from .errors import CheckpointError
 from .limits import Limits
 from .machine import Options, build_checkpoint
-from .records import Checkpoint, CheckpointDisk, Domain, Origin
+from .records import Checkpoint, CheckpointDisk, Domain, Origin, _slot_setters
 from .schema import DISK_NAME, NAME, ULONG_MAX
 
 __all__ = ["fast_parse", "fast_parse_at", "fast_parse_ready", "forget", "PAUSE_GC_BYTES"]
@@ -538,15 +538,10 @@ def _domain_by_lines(raw_span: bytes, width: int, redefine: bool) -> Domain | No
 
 
 # -- the disk list ---------------------------------------------------------------------------------
-# A frozen slotted dataclass's __init__ costs a Python frame and four object.__setattr__ calls per
-# disk (about 0.5 us); setting the slots through their descriptors from C-level map() loops makes
-# the very same objects (same type, same slots, equal and hashable as usual) in a fraction of the
-# time, which is what a document with thousands of disks is made of.
+# Disk records are built through their slots (see records.py, "building records in bulk"), from
+# C-level map() loops when there are many: what a document with thousands of disks is made of.
 _new = object.__new__
-_SET_NAME = CheckpointDisk.__dict__["name"].__set__
-_SET_CHECKPOINT = CheckpointDisk.__dict__["checkpoint"].__set__
-_SET_BITMAP = CheckpointDisk.__dict__["bitmap"].__set__
-_SET_SIZE = CheckpointDisk.__dict__["size"].__set__
+_SET_NAME, _SET_CHECKPOINT, _SET_BITMAP, _SET_SIZE = _slot_setters(CheckpointDisk, ("name", "checkpoint", "bitmap", "size"))
 _RESTS: dict[str, tuple[str, str | None, int | None] | None] = {}
 _CACHE_ENTRIES = 4096
 
