@@ -35,12 +35,17 @@ def small_doc(i: int) -> str:
     )
 
 
+def _vd(k: int) -> str:
+    """The k-th virtio target name: vda ... vdz, then vdaa, vdba, ..."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return "vd" + letters[k % 26] + (letters[k // 26 - 1] if k >= 26 else "")
+
+
 def domain_xml(i: int, ndisks: int = 4, indent: str = "  ") -> str:
     """A domain like redefine.xml's, with ``ndisks`` disks, indented by ``indent``."""
-    letters = "abcdefghijklmnopqrstuvwxyz"
     disks = []
     for k in range(ndisks):
-        dev = "vd" + letters[k % 26] + (letters[k // 26 - 1] if k >= 26 else "")
+        dev = _vd(k)
         disks.append(
             "    <disk type='file' device='disk'>\n"
             "      <driver name='qemu' type='qcow2'/>\n"
@@ -89,10 +94,9 @@ def vm_doc(i: int, ndisks: int = 4) -> str:
 
 
 def full_doc(i: int, ndisks: int = 4) -> str:
-    letters = "abcdefghijklmnopqrstuvwxyz"
     disk_lines = []
     for k in range(ndisks):
-        dev = "vd" + letters[k % 26] + (letters[k // 26 - 1] if k >= 26 else "")
+        dev = _vd(k)
         if k % 4 == 3:
             disk_lines.append(f"    <disk name='{dev}' checkpoint='no'/>\n")
         else:
