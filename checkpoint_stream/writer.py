@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import io
 import re
-from operator import attrgetter
+from itertools import repeat
 from typing import IO, Any, Iterable, Iterator
 
 from .domain import indent
@@ -187,9 +187,6 @@ def _head(record: Checkpoint, size: bool, rest: str = "") -> str:
     return _head_escaped(record, size) + rest
 
 
-_NAME_OF = attrgetter("name")
-_BITMAP_OF = attrgetter("bitmap")
-_CHECKPOINT_OF = attrgetter("checkpoint")
 _BULK_DISKS = 16
 _AFTER_NAME = {k: "'" + v for k, v in _CHECKPOINT_ATTR.items()}
 
@@ -234,16 +231,8 @@ def _head_plain(record: Checkpoint, rest: str) -> str | None:
         parts.append("  <disks>\n")
         try:
             if len(disks) > _BULK_DISKS:
-                # The values checked in C-level loops, the lines made by one comprehension.
-                bitmaps = list(map(_BITMAP_OF, disks))
-                check += "".join(map(_NAME_OF, disks)) + "".join(filter(None, bitmaps))
-                after = _AFTER_NAME
-                parts += [
-                    f"    <disk name='{d.name}{after[d.checkpoint]}/>\n"
-                    if b is None
-                    else f"    <disk name='{d.name}{after[d.checkpoint]} bitmap='{b}'/>\n"
-                    for d, b in zip(disks, bitmaps)
-                ]
+                if not _many_disk_parts(disks, parts):
+                    return None
             else:
                 lines, values = _few_disk_lines(disks)
                 parts.append(lines)
@@ -255,6 +244,70 @@ def _head_plain(record: Checkpoint, rest: str) -> str | None:
         return None
     parts.append(rest)
     return "".join(parts)
+
+
+_DISK_OPEN = "    <disk name='"
+
+
+class _NeedsEscaping(Exception):
+    """A bitmap name of a long disk list needs escaping: _head_escaped writes the record."""
+
+
+class _KindTails(dict[Any, str]):
+    """Bitmap name -> what follows a disk's name up to the next disk's name, for one checkpoint
+    type: made the first time a pair is met (a record's disks mostly share one bitmap name)."""
+
+    __slots__ = ("after",)
+
+    def __init__(self, after: str) -> None:
+        self.after = after
+
+    def __missing__(self, bitmap: Any) -> str:
+        if bitmap is None:
+            tail = f"{self.after}/>\n{_DISK_OPEN}"
+        elif type(bitmap) is not str:
+            raise TypeError(bitmap)
+        elif _NEEDS_ESCAPE.search(bitmap) is not None:
+            raise _NeedsEscaping
+        else:
+            tail = f"{self.after} bitmap='{bitmap}'/>\n{_DISK_OPEN}"
+        self[bitmap] = tail
+        return tail
+
+
+class _Tails(dict[Any, "_KindTails"]):
+    """Checkpoint type -> its _KindTails; KeyError for an unknown type."""
+
+    __slots__ = ()
+
+    def __missing__(self, kind: Any) -> _KindTails:
+        tails = self[kind] = _KindTails(_AFTER_NAME[kind])
+        return tails
+
+
+def _many_disk_parts(disks: tuple[Any, ...], parts: list[str]) -> bool:
+    """Append the ``<disk/>`` lines of a long disk list to ``parts`` as pieces: each disk's name,
+    then a piece shared by every disk of the same checkpoint type and bitmap. The records of a
+    large document may lie scattered in memory, and there each pass over the disks or per-disk
+    string costs a cache miss per disk; so there are no per-disk strings, two passes (C-level
+    comprehensions), and one join by the caller. False when a value needs escaping; KeyError or
+    TypeError for an unknown checkpoint type or a value of the wrong type (the escaping path then
+    reports it)."""
+    names = [d.name for d in disks]
+    tails = _Tails()
+    try:
+        rest = [tails[d.checkpoint][d.bitmap] for d in disks]
+    except _NeedsEscaping:
+        return False
+    if _NEEDS_ESCAPE.search("".join(names)) is not None:
+        return False
+    rest[-1] = rest[-1][: -len(_DISK_OPEN)]
+    parts.append(_DISK_OPEN)
+    first = len(parts)
+    parts += repeat("", 2 * len(names))  # placeholders: no reference taken to the names twice
+    parts[first::2] = names
+    parts[first + 1 :: 2] = rest
+    return True
 
 
 def _few_disk_lines(disks: tuple[Any, ...]) -> tuple[str, str]:

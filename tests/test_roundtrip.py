@@ -173,3 +173,23 @@ def test_non_round_trip_creation_time_zero_and_empty_description() -> None:
     assert text == "<domaincheckpoint>\n  <name>c</name>\n</domaincheckpoint>\n"
     back = parse(text)
     assert back.creation_time is None and back.description is None
+
+
+def long_disk_lists():
+    """Long lists (the writer's column-wise form) whose disks share a few bitmap names, of every
+    checkpoint type a hand-built record may carry."""
+    kinds = st.sampled_from(["bitmap", "no", None, "default"])
+    return st.lists(bitmaps, min_size=1, max_size=3).flatmap(
+        lambda pool: st.lists(st.builds(CheckpointDisk, st.one_of(targets, paths), kinds, st.sampled_from(pool)), min_size=17, max_size=40).map(tuple)
+    )
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(long_disk_lists(), st.one_of(st.none(), names))
+def test_long_disk_lists_write_as_the_escaping_path(disks: tuple[CheckpointDisk, ...], name: str | None) -> None:
+    from checkpoint_stream.writer import _TAIL, _head_escaped
+
+    record = Checkpoint(name=name, disks=disks)
+    assert dumps(record) == _head_escaped(record, False) + _TAIL
+    if all(d.checkpoint in ("bitmap", "no") and (d.checkpoint == "bitmap") == (d.bitmap is not None) for d in disks):
+        assert parse(dumps(record, secure=True)) == record
