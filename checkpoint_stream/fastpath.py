@@ -262,9 +262,10 @@ def _new_domain(raw_span: bytes, column: int, redefine: bool, max_attributes: in
         span = normalize_newlines(span)
         return _domain(span, base_indent(span, column), redefine, max_attributes)
     domain = _domain(span, width, redefine, max_attributes)
-    if domain is not None:
-        _learn(raw_span, width, redefine)
-    return domain
+    if domain is None:
+        return None
+    _learn(raw_span, width, redefine)
+    return Domain._from_span(raw_span, width, domain.xml)  # _LINES proved the span's lines
 
 
 def _remember(key: tuple[bytes, int, bool, int], domain: Domain | None) -> None:

@@ -90,12 +90,15 @@ class Domain:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @classmethod
-    def _from_span(cls, span: bytes, width: int) -> "Domain":
-        """The domain whose xml is ``span`` (UTF-8, already checked) with ``width`` spaces of
-        indentation taken off every line: made when first read."""
+    def _from_span(cls, span: bytes, width: int, xml: str | None = None) -> "Domain":
+        """The domain whose xml is ``span`` (UTF-8, already checked; each line complete markup,
+        indented ``width`` spaces more than in ``xml``) with ``width`` spaces of indentation taken
+        off every line: made when first read unless given. The writer writes from the span."""
         domain = _new(cls)
         _D_FACTS(domain, None)
         _D_SOURCE(domain, (span, width))
+        if xml is not None:
+            _D_XML(domain, xml)
         return domain
 
     def _get_facts(self) -> Any:
@@ -294,7 +297,7 @@ def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Any, ...]:
 
 
 _new = object.__new__
-_D_FACTS, _D_SOURCE = _slot_setters(Domain, ("_facts", "_source"))
+_D_XML, _D_FACTS, _D_SOURCE = _slot_setters(Domain, ("xml", "_facts", "_source"))
 (_C_NAME, _C_DESCRIPTION, _C_PARENT, _C_TIME, _C_DOMAIN, _C_ORIGIN, _C_DISKS, _C_ACTIVE) = _slot_setters(
     Checkpoint, ("name", "description", "parent", "creation_time", "domain", "origin", "disks", "active")
 )

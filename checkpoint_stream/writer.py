@@ -41,7 +41,7 @@ from itertools import repeat
 from typing import IO, Any, Iterable, Iterator
 
 from .domain import indent
-from .records import Checkpoint
+from .records import Checkpoint, Domain
 
 __all__ = ["escape", "iter_xml", "dumps", "write", "strip_secrets"]
 
@@ -381,8 +381,20 @@ def _indent2(xml: str) -> str:
     return indent(xml, 2)
 
 
-def _domain(record: Checkpoint, secure: bool) -> str:
-    xml = record.domain.xml  # type: ignore[union-attr]
+def _domain(domain: Domain, secure: bool) -> str:
+    """The domain's lines, two spaces in. A domain the parser kept as a span of its document is
+    written from that span: the fast path proved each of its lines complete markup (fastpath's
+    line memory), so every line break is structural and re-indenting is one replace, or nothing
+    when it stood two spaces in, as libvirt writes it (no search for text line breaks)."""
+    source = domain._source
+    if source is not None:
+        span, width = source
+        if secure or (b"passwd" not in span and b"<cookies" not in span):  # as strip_secrets
+            text = span.decode("utf-8")
+            if width != 2:
+                text = text.replace("\n" + " " * width, "\n  ")
+            return f"  {text}\n"
+    xml = domain.xml
     if not secure:
         xml = strip_secrets(xml)
     return f"  {_indent2(xml)}\n"
@@ -404,7 +416,7 @@ def iter_xml(
     """
     yield _head(record, size)
     if record.domain is not None and not no_domain:
-        yield _domain(record, secure)
+        yield _domain(record.domain, secure)
     if internal and record.active is not None:
         yield "  <active>1</active>\n" if record.active else "  <active>0</active>\n"
     yield _TAIL
@@ -424,10 +436,7 @@ def dumps(
         rest = ("  <active>1</active>\n" if record.active else "  <active>0</active>\n") + rest
     domain = record.domain
     if domain is not None and not no_domain:
-        xml = domain.xml
-        if not secure:
-            xml = strip_secrets(xml)
-        rest = f"  {_indent2(xml)}\n{rest}"
+        rest = _domain(domain, secure) + rest
     return _head(record, size, rest)
 
 

@@ -342,3 +342,44 @@ def test_hot_paths_write_what_the_escaping_path_writes(nasty: str) -> None:
             Checkpoint(parent=nasty, creation_time=9),
         ):
             assert dumps(record) == _head_escaped(record, False) + _TAIL
+
+
+def _reindented(doc: str, delta: int) -> str:
+    """The document with every line but the first and last moved ``delta`` columns (the domain
+    then stands 2 + delta columns in)."""
+    lines = doc.split("\n")
+    body = [(" " * delta + line) if delta >= 0 else line[-delta:] for line in lines[1:-2]]
+    return "\n".join([lines[0], *body, *lines[-2:]])
+
+
+@pytest.mark.parametrize("delta", [0, 2, -2, 5])
+def test_domain_written_from_its_span_as_from_its_text(delta: int) -> None:
+    """A domain the fast path keeps as a span of its document (its lines proven to be complete
+    markup) is written from that span: the same text the writer makes from the domain's xml, at
+    every indentation it stood at, with '?' and '!' in values, with and without SECURE."""
+    import dataclasses
+
+    from checkpoint_stream import fastpath
+
+    base = (CASES / "checkpoint/out/redefine.xml").read_text()
+    variants = [
+        base,
+        base.replace("    <name>QEMUGuest1</name>\n", "    <name>QEMUGuest1</name>\n    <title>why? now!</title>\n"),
+        base.replace("    </devices>\n", "      <graphics type='vnc' port='5900' autoport='no' passwd='s?!'/>\n    </devices>\n"),
+    ]
+    fastpath.forget()
+    for doc in variants:
+        data = _reindented(doc, delta)
+        from_span = 0
+        for _ in range(3):  # cold (the full path), then warm (the line memory)
+            record = parse(data)
+            if record.domain._source is not None:
+                from_span += 1
+            as_text = dataclasses.replace(record, domain=Domain(record.domain.xml))
+            assert as_text.domain._source is None
+            for secure in (True, False):
+                assert dumps(record, secure=secure) == dumps(as_text, secure=secure)
+                assert "".join(iter_xml(record, secure=secure)) == dumps(as_text, secure=secure)
+            if delta == 0:
+                assert dumps(record, secure=True) == data
+        assert from_span >= 1
