@@ -334,6 +334,9 @@ def test_hot_paths_write_what_the_escaping_path_writes(nasty: str) -> None:
     disk_sets = [
         (CheckpointDisk("vda", "bitmap", nasty), CheckpointDisk("/" + nasty, "no")),
         tuple(CheckpointDisk(f"vd{i}", "bitmap", nasty if i % 2 else None) for i in range(20)),
+        tuple(CheckpointDisk(f"vd{i}", "bitmap", f"b{i % 3}" if i % 2 else None) for i in range(20)),
+        (CheckpointDisk("vda", "bitmap", "b"), CheckpointDisk("vdb", "no")),  # only the head may need escaping
+        (),
     ]
     for disks in disk_sets:
         for record in (
@@ -383,3 +386,15 @@ def test_domain_written_from_its_span_as_from_its_text(delta: int) -> None:
             if delta == 0:
                 assert dumps(record, secure=True) == data
         assert from_span >= 1
+
+
+def test_shared_disk_tails_stay_bounded() -> None:
+    """The tails of long disk lists are remembered across records (a chain's records each bring
+    a bitmap name of their own): the memory stays bounded and every record is still right."""
+    from checkpoint_stream.writer import _TAILS, _TAILS_MAX
+
+    for i in range(3 * _TAILS_MAX):
+        disks = tuple(CheckpointDisk(f"vd{k}", "bitmap", f"c{i}") for k in range(17))
+        text = dumps(Checkpoint(name=f"c{i}", disks=disks))
+        assert text.count(f" bitmap='c{i}'/>\n") == 17
+        assert len(_TAILS["bitmap"]) <= _TAILS_MAX
