@@ -245,13 +245,24 @@ _MISSING: Any = object()
 def _new_domain(raw_span: bytes, column: int, redefine: bool, max_attributes: int) -> Domain | None:
     """A domain not in the cache: judged from its lines when their layout is known, else expat
     checks it is well formed and :func:`_domain` judges it (and its lines are remembered)."""
+    memory = _memory[0]
+    # Learning a domain (and reading one line by line) pays only where structures recur; in a
+    # stream of domains that each differ in structure it costs more than it saves. So both are
+    # done while a fair share of recent domains was recognised (a moving average), and otherwise
+    # for one domain in _PROBE_EVERY, so that structures that start to recur are still learnt.
+    # (A heuristic: a lost update between threads does no harm.)
+    rate = memory.rate
+    memory.count += 1
+    probe = rate >= _RATE_TRUSTED or memory.count % _PROBE_EVERY == 0
     if b"\r" not in raw_span:
         tail = raw_span[raw_span.rfind(b"\n") + 1 :]
         stripped = tail.lstrip(b" ")
         width = len(tail) - len(stripped) if stripped.startswith(b"</") else column  # base_indent
-        domain = _domain_by_lines(raw_span, width, redefine)
+        domain = _domain_by_lines(raw_span, width, redefine, probe)
         if domain is not None:
+            memory.rate = rate * _RATE_KEEP + (1 - _RATE_KEEP)
             return domain
+    memory.rate = rate * _RATE_KEEP
     parser = ParserCreate("UTF-8")
     try:
         parser.Parse(raw_span, True)
@@ -264,7 +275,8 @@ def _new_domain(raw_span: bytes, column: int, redefine: bool, max_attributes: in
     domain = _domain(span, width, redefine, max_attributes)
     if domain is None:
         return None
-    _learn(raw_span, width, redefine)
+    if probe:
+        _learn(raw_span, width, redefine)
     return Domain._from_span(raw_span, width, domain.xml)  # _LINES proved the span's lines
 
 
@@ -309,7 +321,7 @@ class _LineMemory:
     """What the line path remembers. Replaced whole when full (never cleared in place), so a
     reader that bound the old one keeps a consistent view: ids, lines and verdicts of one epoch."""
 
-    __slots__ = ("lines", "size", "tokens", "token_of", "next_id", "verdicts", "layouts", "varying", "builds")
+    __slots__ = ("lines", "size", "tokens", "token_of", "next_id", "verdicts", "layouts", "varying", "builds", "rate", "count")
 
     def __init__(self) -> None:
         self.lines: dict[int, dict[bytes, int]] = {}  # by indentation width: line -> token id
@@ -318,9 +330,12 @@ class _LineMemory:
         self.token_of: dict[int, Any] = {}  # id -> token
         self.next_id = count()
         self.verdicts: set[tuple[Any, ...]] = set()
-        self.layouts: dict[int, list[Any]] = {}  # by width: the latest _Layouts, most recent first
+        # by (width, number of lines): the latest _Layouts, most recent first
+        self.layouts: dict[tuple[int, int], list[Any]] = {}
         self.varying: dict[tuple[int, tuple[int, ...]], frozenset[int]] = {}  # lines seen to change
         self.builds = 0
+        self.rate = 1.0  # moving average of the share of new domains recognised
+        self.count = 0
 
     def token_id(self, token: Any) -> int:
         """The token's id. Threads may share the memory: next() and setdefault() are each one
@@ -428,7 +443,7 @@ class _Layout:
         return pos == len(span)
 
 
-_LAYOUTS_PER_WIDTH = 4
+_LAYOUTS_PER_PLACE = 4  # per indentation and number of lines
 _LAYOUT_CHARS = 64 * 1024  # larger domains are not worth a layout of their own
 _LAYOUT_BUILDS = 256  # layouts made per memory epoch, at most
 _VARYING_MAX = 64  # lines of one layout that may change
@@ -480,21 +495,30 @@ def _new_layout(memory: _LineMemory, lines: list[bytes], ids: tuple[int, ...], c
         last = k + 1
     segments.append(b"\n" + b"\n".join(lines[last:]))
     layout = _Layout(segments, patterns, ids)
-    layouts = [x for x in memory.layouts.get(width, ()) if x.ids != ids]
-    memory.layouts[width] = [layout] + layouts[: _LAYOUTS_PER_WIDTH - 1]
+    where = (width, len(lines))
+    layouts = [x for x in memory.layouts.get(where, ()) if x.ids != ids]
+    memory.layouts[where] = [layout] + layouts[: _LAYOUTS_PER_PLACE - 1]
 
 
-def _domain_by_lines(raw_span: bytes, width: int, redefine: bool) -> Domain | None:
-    """A domain judged from what is remembered of its lines, or None (then the full path runs)."""
+_RATE_KEEP = 0.99  # the average's memory: about the last hundred domains
+_RATE_TRUSTED = 0.25
+_PROBE_EVERY = 32
+
+
+def _domain_by_lines(raw_span: bytes, width: int, redefine: bool, by_lines: bool = True) -> Domain | None:
+    """A domain judged from what is remembered of its lines, or None (then the full path runs).
+    Known layouts are always tried (cheap); the line-by-line reading only when ``by_lines``."""
     memory = _memory[0]
     table = memory.lines.get(width)
     if table is None:
         return None
-    for layout in memory.layouts.get(width, ()):
+    for layout in memory.layouts.get((width, raw_span.count(b"\n") + 1), ()):
         if layout.fits(raw_span):
             if (width, redefine, layout.ids) in memory.verdicts:
                 return Domain._from_span(raw_span, width)
             break
+    if not by_lines:
+        return None
     lines = raw_span.split(b"\n")
     ids = list(map(table.get, lines))
     if None in ids:

@@ -478,6 +478,11 @@ def _forget() -> None:
     fastpath.forget()
 
 
+def _domain_lines(doc: bytes) -> int:
+    """The number of lines of the document's domain (layouts are kept by it)."""
+    return doc[doc.index(b"<domain ") : doc.index(b"</domain>")].count(b"\n") + 1
+
+
 def _warm(*docs: bytes) -> None:
     _forget()
     for doc in docs:
@@ -672,7 +677,7 @@ def test_layout_path_values_and_refusals(monkeypatch):
     second = corpus.full_doc(2).encode()
     _warm(first)
     assert fast_parse(_cut(second), Options(), DEFAULT_LIMITS) is not None  # per line: makes the layout
-    assert fastpath._memory[0].layouts.get(2), "no layout was remembered"
+    assert fastpath._memory[0].layouts.get((2, _domain_lines(second))), "no layout was remembered"
 
     def no_expat(*args, **kwargs):
         raise AssertionError("expat ran")
@@ -743,3 +748,25 @@ def iterparse_records(data: bytes):
     from checkpoint_stream import iterparse
 
     return list(iterparse(data))
+
+
+def test_learning_backs_off_where_structures_do_not_recur_and_resumes_where_they_do():
+    """A stream whose domains each have a structure of their own (1, 2, 3, ... disks) is not
+    learnt domain after domain (learning costs more than it can save there): once few recent
+    domains were recognised, only one in _PROBE_EVERY is learnt. When structures recur again
+    (new VMs with 1 to 4 disks), the probes find them and recognising resumes. Every record is
+    the general path's."""
+    _forget()
+    unique = [corpus.full_doc(i, ndisks=i).encode() for i in range(1, 241)]
+    for doc in unique:
+        check_same(_cut(doc), "default")
+    memory = fastpath._memory[0]
+    assert memory.rate < fastpath._RATE_TRUSTED
+    import math
+
+    trusted = math.ceil(math.log(fastpath._RATE_TRUSTED) / math.log(fastpath._RATE_KEEP))  # misses before backing off
+    assert len(memory.verdicts) <= trusted + 240 // fastpath._PROBE_EVERY + 1 < 240
+    recurring = [corpus.full_doc(1000 + i, ndisks=1 + i % 4).encode() for i in range(400)]
+    for doc in recurring:
+        check_same(_cut(doc), "default")
+    assert fastpath._memory[0].rate >= fastpath._RATE_TRUSTED
