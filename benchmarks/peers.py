@@ -39,7 +39,7 @@ import corpus  # noqa: E402
 import checkpoint_stream as cs  # noqa: E402
 from checkpoint_stream.fastpath import forget  # noqa: E402
 
-COUNTS = {"small": 20000, "full": 4000, "vm": 4000, "disks20k": 1}
+COUNTS = {"small": 20000, "full": 4000, "vm": 4000, "disks20k": 1, "mixed": 4000, "unique": 4000}
 
 
 # -- contestants: each takes (docs, stream) and returns the number of records -----------------------

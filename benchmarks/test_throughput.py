@@ -16,7 +16,7 @@ import pytest
 import corpus
 import checkpoint_stream as cs
 
-SHAPES = {"small": 20000, "full": 4000, "vm": 4000, "disks20k": 1}
+SHAPES = {"small": 20000, "full": 4000, "vm": 4000, "disks20k": 1, "mixed": 4000, "unique": 4000}
 
 
 @pytest.fixture(scope="module", params=list(SHAPES))
