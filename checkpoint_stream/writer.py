@@ -266,12 +266,7 @@ def _head_plain(record: Checkpoint, rest: str) -> str | None:
     if _NEEDS_ESCAPE.search(f"{name or ''}{description or ''}{parent or ''}{values}") is not None:
         if _NEEDS_ESCAPE.search(values) is not None:
             return None
-        out = _head_lines(
-            None if name is None else escape(name),
-            description and escape(description),
-            None if parent is None else escape(parent),
-            created,
-        )
+        out = _escaped_head_lines(record)
     if disks:
         return f"{out}  <disks>\n{lines}  </disks>\n{rest}"
     return out + rest
@@ -289,6 +284,20 @@ def _head_lines(name: str | None, description: str | None, parent: str | None, c
     if created:
         out += f"  <creationTime>{int(created)}</creationTime>\n"
     return out
+
+
+def _escaped_head_lines(record: Checkpoint) -> str:
+    """_head_lines with the head's values escaped. libvirt's escaper skips only NULL strings: an
+    empty parent name prints as ``<name></name>``."""
+    name = record.name
+    description = record.description
+    parent = record.parent
+    return _head_lines(
+        None if name is None else escape(name),
+        description and escape(description),
+        None if parent is None else escape(parent),
+        record.creation_time,
+    )
 
 
 def _few_disk_lines(disks: tuple[Any, ...]) -> tuple[str, str]:
@@ -327,20 +336,7 @@ def _many_disk_lines(disks: tuple[Any, ...]) -> tuple[str, str]:
 def _head_escaped(record: Checkpoint, size: bool) -> str:
     """Everything before ``<domain>`` with each value escaped, the ``size`` flag, and the errors
     for records built by hand."""
-    out = _HEAD
-    name = record.name
-    if name is not None:
-        out += f"  <name>{escape(name)}</name>\n"
-    description = record.description
-    if description:
-        out += f"  <description>{escape(description)}</description>\n"
-    parent = record.parent
-    if parent is not None:
-        # libvirt's escaper skips only NULL strings: an empty parent name prints as <name></name>
-        out += f"  <parent>\n    <name>{escape(parent)}</name>\n  </parent>\n"
-    created = record.creation_time
-    if created:
-        out += f"  <creationTime>{int(created)}</creationTime>\n"
+    out = _escaped_head_lines(record)
     disks = record.disks
     if disks:
         out += "  <disks>\n"
