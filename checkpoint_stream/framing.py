@@ -3,7 +3,8 @@
 The framing rule (also in the README):
 
 * Between documents, and before the first, the framer skips XML whitespace, comments, processing
-  instructions other than an XML declaration, and UTF-8 byte order marks.
+  instructions other than an XML declaration, and UTF-8 byte order marks. A comment or PI longer
+  than ``max_text`` is garbage (below), finished or not: it could not be waited for unfinished.
 * A document starts at an XML declaration (``<?xml ...?>``), a ``<!DOCTYPE`` (which the security
   policy then refuses) or an element start tag, and ends with the end tag of its root element.
   Its lines and columns count from its first byte, and each document gets a fresh expat parser.
@@ -63,6 +64,9 @@ Item = Union[Checkpoint, CheckpointError]
 
 _SKIP = re.compile(  # a NUL byte is in no XML construct: a comment or PI holding one is garbage
     rb"(?:[ \t\r\n]+|\xef\xbb\xbf|<!--(?:[^-\x00]|-(?!->))*+-->|<\?(?!xml[ \t\r\n?])(?:[^?\x00]|\?(?!>))*+\?>)*+"
+)
+_SKIP_ONE = re.compile(  # one construct of _SKIP
+    rb"[ \t\r\n]+|\xef\xbb\xbf|<!--(?:[^-\x00]|-(?!->))*+-->|<\?(?!xml[ \t\r\n?])(?:[^?\x00]|\?(?!>))*+\?>"
 )
 _WHITESPACE = re.compile(rb"[ \t\r\n]*")
 _END = re.compile(rb"</domaincheckpoint[ \t\r\n]*>")
@@ -365,6 +369,8 @@ class Framer:
         """Skip what may stand between documents. True when a document starts at ``pos``."""
         buf = self.buf
         pos = _SKIP.match(buf, self.pos).end()  # type: ignore[union-attr]
+        if pos - self.pos > self.limits.max_text:
+            pos = self._bounded_skip(self.pos, pos)
         self.pos = pos
         n = len(buf)
         if pos >= n:
@@ -395,6 +401,21 @@ class Framer:
             return False
         self._garbage(out, pos, final)
         return False
+
+    def _bounded_skip(self, pos: int, end: int) -> int:
+        """Where skipping must stop in ``buf[pos:end]``: at the first comment or PI longer than
+        ``max_text``, which is garbage. An unfinished one is garbage once it is longer than that
+        (_may_wait), so a finished one must be too, or whether it is skipped would depend on where
+        the stream was cut."""
+        buf = self.buf
+        limit = self.limits.max_text
+        while pos < end:
+            m = _SKIP_ONE.match(buf, pos)
+            assert m is not None  # buf[pos:end] is a run of these constructs
+            if m.end() - pos > limit and buf[pos] == 0x3C:  # '<': a comment or a PI
+                return pos
+            pos = m.end()
+        return end
 
     def _may_wait(self, pos: int) -> bool:
         """Whether an unfinished comment or PI between documents may still be waited for: not

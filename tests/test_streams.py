@@ -187,3 +187,27 @@ def test_ten_thousand_documents_with_broken_ones_in_skip_mode():
     assert [r.origin.index for r in records] == [i for i in range(total) if i not in broken]
     assert [e.document for e in errors] == sorted(broken)
     assert all(e.line == 1 for e in errors)
+
+
+@pytest.mark.parametrize("construct", [b"<!--%s-->", b"<?pi %s?>"])
+def test_a_comment_or_pi_between_documents_longer_than_max_text_is_garbage_however_cut(construct: bytes) -> None:
+    """An unfinished comment or PI between documents is garbage once it runs past max_text (it
+    cannot be waited for without bound); a finished one that long is garbage too, so that what
+    comes out does not depend on where the stream was cut. One within the limit is skipped."""
+    limit = 64
+    for size, expect_garbage in ((limit - 10, False), (limit + 10, True)):
+        filler = b"x" * (size - len(construct % b""))
+        stream = VALID[0] + b"\n" + construct % filler + b"\n" + VALID[1]
+        outcomes = []
+        for cut in (len(stream), 1, 7):
+            pieces = [stream[i : i + cut] for i in range(0, len(stream), cut)]
+            items: list = []
+            for record in iterparse(pieces, on_error="skip", on_error_callback=items.append, max_text=limit):
+                items.append(record)
+            outcomes.append([(type(x).__name__, getattr(x, "message", None), getattr(x, "name", None)) for x in items])
+        assert outcomes[0] == outcomes[1] == outcomes[2], outcomes
+        errors = [x for x in outcomes[0] if x[0] != "Checkpoint"]
+        assert [x[2] for x in outcomes[0] if x[0] == "Checkpoint"] == ["a", "c1"]
+        assert bool(errors) == expect_garbage, outcomes[0]
+        if expect_garbage:
+            assert errors[0][1].startswith("garbage between documents")
