@@ -38,10 +38,10 @@ from .domain import (
 from .errors import CheckpointError
 from .limits import Limits
 from .machine import Options, build_checkpoint
-from .records import Checkpoint, CheckpointDisk, Domain, Origin, _slot_setters
+from .records import _C_DOMAIN, Checkpoint, CheckpointDisk, Domain, Origin, _slot_setters
 from .schema import DISK_NAME, NAME, ULONG_MAX
 
-__all__ = ["fast_parse", "fast_parse_at", "fast_parse_ready", "forget", "PAUSE_GC_BYTES"]
+__all__ = ["fast_parse", "fast_parse_at", "fast_parse_ready", "fast_parse_requoted", "forget", "PAUSE_GC_BYTES"]
 
 _WS = r"[ \t\r\n]*+"
 
@@ -693,8 +693,41 @@ def forget(domains: bool = True, disks: bool = True) -> None:
 
 
 def fast_parse(doc: bytes, options: Options, limits: Limits, origin: Origin | None = None) -> Checkpoint | None:
-    """Parse one complete document in libvirt's layout, or return None to use the general path."""
-    return fast_parse_at(doc, 0, len(doc), options, limits, origin)
+    """Parse one complete document in libvirt's layout, or return None to use the general path.
+    A document in that layout but with double-quoted attributes is read too."""
+    record = fast_parse_at(doc, 0, len(doc), options, limits, origin)
+    if record is None and b'"' in doc:
+        return fast_parse_requoted(doc, options, limits, origin)
+    return record
+
+
+# Documents written by other tools (lxml's pretty printer, for one) are libvirt's layout with
+# double-quoted attributes. When a document holds no apostrophe at all and none of its double
+# quotes stands in text (after a '>' before the next '<'), every double quote delimits an attribute
+# value or the XML declaration's (the fast path admits no comment, PI or CDATA: their quotes would
+# lie in a refused document either way). Turning them into apostrophes then changes no value (a
+# value holds no quote of either kind; expat reads both delimiters alike) and no offset, so the
+# fast path reads the result as it would the original; the domain keeps its text as written: every
+# apostrophe in it was a double quote.
+_QUOTE_IN_TEXT = re.compile(rb'>[^<"]*+"')
+
+
+def fast_parse_requoted(doc: bytes, options: Options, limits: Limits, origin: Origin | None = None) -> Checkpoint | None:
+    """:func:`fast_parse` of a document in libvirt's layout written with double quotes (see above),
+    or None."""
+    if b"'" in doc or _QUOTE_IN_TEXT.search(doc) is not None:
+        return None
+    record = fast_parse_at(doc.replace(b'"', b"'"), 0, len(doc), options, limits, origin)
+    if record is None or record.domain is None:
+        return record
+    domain = record.domain
+    source = domain._source
+    if source is not None:
+        domain = Domain._from_span(source[0].replace(b"'", b'"'), source[1])
+    else:
+        domain = Domain(domain.xml.replace("'", '"'))
+    _C_DOMAIN(record, domain)  # the record was just made, for this document alone
+    return record
 
 
 def fast_parse_at(
@@ -769,6 +802,17 @@ def _fast_parse_at(
         if not options.internal:
             return None
         active = active.decode("ascii")
+    if raw_block is not None:
+        # Inside tags ']]>' is allowed, and between them _read_disks admits only whitespace: the
+        # list needs decoding only (UTF-8, and XML's two non-characters).
+        block = raw_block.decode("ascii") if raw_block.isascii() else _utf8_text(raw_block)
+        disks = None if block is None else _read_disks(block, limits)
+        if disks is None:
+            return None
+    else:
+        disks = ()
+    # The domain after the disks: a document whose disk list the fast path cannot read (written
+    # with double quotes, say) is refused before its domain costs anything.
     if raw_span is not None:
         begin = m.start(6)
         line_start = buf.rfind(b"\n", start, begin) + 1
@@ -786,15 +830,6 @@ def _fast_parse_at(
             return None
     else:
         domain = None
-    if raw_block is not None:
-        # Inside tags ']]>' is allowed, and between them _read_disks admits only whitespace: the
-        # list needs decoding only (UTF-8, and XML's two non-characters).
-        block = raw_block.decode("ascii") if raw_block.isascii() else _utf8_text(raw_block)
-        disks = None if block is None else _read_disks(block, limits)
-        if disks is None:
-            return None
-    else:
-        disks = ()
     try:
         return build_checkpoint(
             None if raw_name is None else raw_name.decode("ascii"),

@@ -770,3 +770,68 @@ def test_learning_backs_off_where_structures_do_not_recur_and_resumes_where_they
     for doc in recurring:
         check_same(_cut(doc), "default")
     assert fastpath._memory[0].rate >= fastpath._RATE_TRUSTED
+
+
+# -- libvirt's layout written with double quotes (lxml's pretty printer) ------------------------
+
+
+def _double_quoted(doc: bytes) -> bytes:
+    return doc.replace(b"'", b'"')
+
+
+@pytest.mark.parametrize("memory", ["warm", "cold"])
+@pytest.mark.parametrize("mode", ["default", "redefine"])
+def test_double_quoted_documents_agree_with_the_general_path(mode, memory):
+    """Every mutation, written with double quotes, gets the general path's answer; the valid ones
+    are read by the fast path (quotes turned into apostrophes, offsets kept), and a record's
+    domain keeps its text as written: double quotes."""
+    taken = 0
+    for name, data in mutations().items():
+        if memory == "warm":
+            _warm(BASE.encode())
+        else:
+            _forget()
+        doc = _double_quoted(_cut(data))
+        try:
+            if check_same(doc, mode):
+                taken += 1
+                record = fast_parse(doc, _options(mode), DEFAULT_LIMITS)
+                if record.domain is not None:
+                    assert "'" not in record.domain.xml and '"' in record.domain.xml
+        except AssertionError as exc:
+            raise AssertionError(f"mutation {name!r} with double quotes ({memory} memory): {exc}") from None
+    _forget()
+    assert check_same(_double_quoted(_cut(BASE.encode())), mode), "the fast path declined the base document"
+    assert taken > 1
+
+
+def test_double_quoted_documents_that_cannot_be_requoted_go_the_general_way():
+    """An apostrophe anywhere, or a double quote in text, leaves the quotes as they are (turning
+    them would change a value): the fast path declines and the general path answers."""
+    doc = _double_quoted(_cut(corpus.full_doc(3).encode()))
+    with_apostrophe = doc.replace(b"<name>c3</name>", b"<name>c3</name>\n  <description>it's</description>", 1)
+    quote_in_text = doc.replace(b"<name>c3</name>", b'<name>c3</name>\n  <description>say "hi"</description>', 1)
+    for data in (with_apostrophe, quote_in_text):
+        assert fast_parse(data, _options("default"), DEFAULT_LIMITS) is None
+        slow = general(data, _options("default"))
+        assert isinstance(slow, Checkpoint) and slow.description in ("it's", 'say "hi"')
+        assert parse(data) == slow
+
+
+def test_a_stream_of_double_quoted_documents_is_read_in_the_hot_loop(monkeypatch):
+    """The framer's hot loop reads double-quoted documents itself (no general path), and gives
+    the records the general path gives, domains as written, origins in order."""
+    import checkpoint_stream.framing as framing
+    from checkpoint_stream import iterparse
+
+    docs = [_double_quoted(corpus.full_doc(i).encode()) for i in range(1, 30)]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the general path ran")
+
+    monkeypatch.setattr(framing.Framer, "_feed_general", refuse)
+    records = list(iterparse(b"".join(docs)))
+    assert [r.origin.index for r in records] == list(range(len(docs)))
+    for doc, record in zip(docs, records):
+        slow = general(_cut(doc), _options("default"))
+        assert record == slow and record.domain.xml == slow.domain.xml
