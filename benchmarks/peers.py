@@ -222,6 +222,8 @@ def bench_writer(rounds: int, shapes: list[str]) -> None:
             funcs["lxml.etree.tostring"] = lambda: [LET.tostring(t) for t in ltrees]
         except ImportError:
             print("note: lxml is not installed: skipped")
+        for f in funcs.values():  # warm up, as the parsers are (the first large allocation after the
+            f()  # previous shape's objects were freed can cost one contestant tens of milliseconds)
         reps = rounds if shape != "disks20k" else rounds * 3
         res = measure(funcs, reps, "checkpoint_stream.writer.dumps")
         size = len(stream)
