@@ -41,7 +41,7 @@ from .machine import Options, build_checkpoint
 from .records import _C_DOMAIN, Checkpoint, CheckpointDisk, Domain, Origin, _slot_setters
 from .schema import DISK_NAME, NAME, ULONG_MAX
 
-__all__ = ["fast_parse", "fast_parse_at", "fast_parse_ready", "fast_parse_requoted", "forget", "PAUSE_GC_BYTES"]
+__all__ = ["fast_parse", "fast_parse_at", "fast_parse_ready", "fast_parse_variant", "forget", "PAUSE_GC_BYTES"]
 
 _WS = r"[ \t\r\n]*+"
 
@@ -694,11 +694,27 @@ def forget(domains: bool = True, disks: bool = True) -> None:
 
 def fast_parse(doc: bytes, options: Options, limits: Limits, origin: Origin | None = None) -> Checkpoint | None:
     """Parse one complete document in libvirt's layout, or return None to use the general path.
-    A document in that layout but with double-quoted attributes is read too."""
+    That layout with CR LF line ends or double-quoted attributes is read too."""
     record = fast_parse_at(doc, 0, len(doc), options, limits, origin)
-    if record is None and b'"' in doc:
-        return fast_parse_requoted(doc, options, limits, origin)
+    if record is None and (b'"' in doc or b"\r" in doc):
+        return fast_parse_variant(doc, options, limits, origin)
     return record
+
+
+def fast_parse_variant(doc: bytes, options: Options, limits: Limits, origin: Origin | None = None) -> Checkpoint | None:
+    """:func:`fast_parse` of a document in libvirt's layout written with CR LF (or CR) line ends,
+    with double-quoted attributes (see _requoted), or both; None for anything else.
+
+    XML reads every CR LF and lone CR as LF before anything else (end-of-line handling, which the
+    general path applies to the domain's text too), so the document with LF line ends reads alike:
+    the same values, the same domain text. Only offsets inside the document differ, and a record
+    holds none (errors are left to the general path, on the original bytes)."""
+    if b"\r" in doc:
+        doc = doc.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        record = fast_parse_at(doc, 0, len(doc), options, limits, origin)
+        if record is not None or b'"' not in doc:
+            return record
+    return _requoted(doc, options, limits, origin) if b'"' in doc else None
 
 
 # Documents written by other tools (lxml's pretty printer, for one) are libvirt's layout with
@@ -712,9 +728,7 @@ def fast_parse(doc: bytes, options: Options, limits: Limits, origin: Origin | No
 _QUOTE_IN_TEXT = re.compile(rb'>[^<"]*+"')
 
 
-def fast_parse_requoted(doc: bytes, options: Options, limits: Limits, origin: Origin | None = None) -> Checkpoint | None:
-    """:func:`fast_parse` of a document in libvirt's layout written with double quotes (see above),
-    or None."""
+def _requoted(doc: bytes, options: Options, limits: Limits, origin: Origin | None) -> Checkpoint | None:
     if b"'" in doc or _QUOTE_IN_TEXT.search(doc) is not None:
         return None
     record = fast_parse_at(doc.replace(b'"', b"'"), 0, len(doc), options, limits, origin)

@@ -52,7 +52,7 @@ from typing import Union
 
 from .errors import CheckpointError, LimitError, NotWellFormedError
 from .expat_driver import GeneralDocument
-from .fastpath import PAUSE_GC_BYTES, fast_parse, fast_parse_at, fast_parse_ready, fast_parse_requoted
+from .fastpath import PAUSE_GC_BYTES, fast_parse, fast_parse_at, fast_parse_ready, fast_parse_variant
 from .limits import DEFAULT_LIMITS, Limits
 from .machine import Options
 from .records import Checkpoint, Origin, make_origin
@@ -336,9 +336,9 @@ class Framer:
                 record = (parse if end - start < PAUSE_GC_BYTES else fast_parse_at)(buf, start, end, options, limits, origin)
                 if record is None:
                     # What _document would do next for this document, without leaving the loop.
-                    if buf.find(b'"', start, end) < 0:
+                    if buf.find(b'"', start, end) < 0 and buf.find(b"\r", start, end) < 0:
                         return
-                    record = fast_parse_requoted(bytes(buf[start:end]), options, limits, origin)
+                    record = fast_parse_variant(bytes(buf[start:end]), options, limits, origin)
                     if record is None:
                         return
                 out.append(record)

@@ -772,36 +772,47 @@ def test_learning_backs_off_where_structures_do_not_recur_and_resumes_where_they
     assert fastpath._memory[0].rate >= fastpath._RATE_TRUSTED
 
 
-# -- libvirt's layout written with double quotes (lxml's pretty printer) ------------------------
+# -- libvirt's layout written with double quotes (lxml's pretty printer), or CR LF line ends -----
 
 
 def _double_quoted(doc: bytes) -> bytes:
     return doc.replace(b"'", b'"')
 
 
+VARIANTS = {
+    "double quotes": _double_quoted,
+    "CR LF": lambda doc: doc.replace(b"\n", b"\r\n"),
+    "CR": lambda doc: doc.replace(b"\n", b"\r"),
+    "CR LF and double quotes": lambda doc: _double_quoted(doc).replace(b"\n", b"\r\n"),
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
 @pytest.mark.parametrize("memory", ["warm", "cold"])
 @pytest.mark.parametrize("mode", ["default", "redefine"])
-def test_double_quoted_documents_agree_with_the_general_path(mode, memory):
-    """Every mutation, written with double quotes, gets the general path's answer; the valid ones
-    are read by the fast path (quotes turned into apostrophes, offsets kept), and a record's
-    domain keeps its text as written: double quotes."""
+def test_variant_documents_agree_with_the_general_path(mode, memory, variant):
+    """Every mutation, written with double quotes and/or CR LF (or CR) line ends, gets the general
+    path's answer; the valid ones are read by the fast path (quotes turned into apostrophes, line
+    ends into LF), and a record's domain keeps the text the general path keeps: its quotes as
+    written, its line ends LF (XML's end-of-line handling)."""
+    make = VARIANTS[variant]
     taken = 0
     for name, data in mutations().items():
         if memory == "warm":
             _warm(BASE.encode())
         else:
             _forget()
-        doc = _double_quoted(_cut(data))
+        doc = make(_cut(data))
         try:
             if check_same(doc, mode):
                 taken += 1
                 record = fast_parse(doc, _options(mode), DEFAULT_LIMITS)
-                if record.domain is not None:
+                if record.domain is not None and "double quotes" in variant:
                     assert "'" not in record.domain.xml and '"' in record.domain.xml
         except AssertionError as exc:
-            raise AssertionError(f"mutation {name!r} with double quotes ({memory} memory): {exc}") from None
+            raise AssertionError(f"mutation {name!r} with {variant} ({memory} memory): {exc}") from None
     _forget()
-    assert check_same(_double_quoted(_cut(BASE.encode())), mode), "the fast path declined the base document"
+    assert check_same(make(_cut(BASE.encode())), mode), "the fast path declined the base document"
     assert taken > 1
 
 
@@ -818,13 +829,14 @@ def test_double_quoted_documents_that_cannot_be_requoted_go_the_general_way():
         assert parse(data) == slow
 
 
-def test_a_stream_of_double_quoted_documents_is_read_in_the_hot_loop(monkeypatch):
-    """The framer's hot loop reads double-quoted documents itself (no general path), and gives
-    the records the general path gives, domains as written, origins in order."""
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_a_stream_of_variant_documents_is_read_in_the_hot_loop(monkeypatch, variant):
+    """The framer's hot loop reads such documents itself (no general path), and gives the records
+    the general path gives, domains as it keeps them, origins in order."""
     import checkpoint_stream.framing as framing
     from checkpoint_stream import iterparse
 
-    docs = [_double_quoted(corpus.full_doc(i).encode()) for i in range(1, 30)]
+    docs = [VARIANTS[variant](corpus.full_doc(i).encode()) for i in range(1, 30)]
 
     def refuse(*args, **kwargs):
         raise AssertionError("the general path ran")
