@@ -696,25 +696,32 @@ def fast_parse(doc: bytes, options: Options, limits: Limits, origin: Origin | No
     """Parse one complete document in libvirt's layout, or return None to use the general path.
     That layout with CR LF line ends or double-quoted attributes is read too."""
     record = fast_parse_at(doc, 0, len(doc), options, limits, origin)
-    if record is None and (b'"' in doc or b"\r" in doc):
-        return fast_parse_variant(doc, options, limits, origin)
+    if record is None:
+        return fast_parse_variant(doc, 0, len(doc), options, limits, origin)
     return record
 
 
-def fast_parse_variant(doc: bytes, options: Options, limits: Limits, origin: Origin | None = None) -> Checkpoint | None:
-    """:func:`fast_parse` of a document in libvirt's layout written with CR LF (or CR) line ends,
-    with double-quoted attributes (see _requoted), or both; None for anything else.
+def fast_parse_variant(
+    buf: bytes | bytearray, start: int, end: int, options: Options, limits: Limits, origin: Origin | None = None
+) -> Checkpoint | None:
+    """:func:`fast_parse` of ``buf[start:end]``, a document in libvirt's layout written with CR LF
+    (or CR) line ends, with double-quoted attributes (see _requoted), or both; None for anything
+    else (without a copy when it has neither).
 
     XML reads every CR LF and lone CR as LF before anything else (end-of-line handling, which the
     general path applies to the domain's text too), so the document with LF line ends reads alike:
     the same values, the same domain text. Only offsets inside the document differ, and a record
     holds none (errors are left to the general path, on the original bytes)."""
-    if b"\r" in doc:
+    cr = buf.find(b"\r", start, end) >= 0
+    if not cr and buf.find(b'"', start, end) < 0:
+        return None
+    doc = bytes(buf[start:end])
+    if cr:
         doc = doc.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         record = fast_parse_at(doc, 0, len(doc), options, limits, origin)
         if record is not None or b'"' not in doc:
             return record
-    return _requoted(doc, options, limits, origin) if b'"' in doc else None
+    return _requoted(doc, options, limits, origin)  # it holds a double quote: checked above
 
 
 # Documents written by other tools (lxml's pretty printer, for one) are libvirt's layout with

@@ -336,9 +336,7 @@ class Framer:
                 record = (parse if end - start < PAUSE_GC_BYTES else fast_parse_at)(buf, start, end, options, limits, origin)
                 if record is None:
                     # What _document would do next for this document, without leaving the loop.
-                    if buf.find(b'"', start, end) < 0 and buf.find(b"\r", start, end) < 0:
-                        return
-                    record = fast_parse_variant(bytes(buf[start:end]), options, limits, origin)
+                    record = fast_parse_variant(buf, start, end, options, limits, origin)
                     if record is None:
                         return
                 out.append(record)
@@ -695,6 +693,6 @@ def fast_single(data: bytes, options: Options, limits: Limits) -> Checkpoint | N
     parse = fast_parse_ready(limits)
     if parse is None:
         return None
-    return (parse if end - start < PAUSE_GC_BYTES else fast_parse_at)(
-        data, start, end, options, limits, make_origin(None, None, 0, start)
-    )
+    origin = make_origin(None, None, 0, start)
+    record = (parse if end - start < PAUSE_GC_BYTES else fast_parse_at)(data, start, end, options, limits, origin)
+    return record if record is not None else fast_parse_variant(data, start, end, options, limits, origin)
