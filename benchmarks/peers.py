@@ -37,7 +37,9 @@ sys.path.insert(0, str(HERE.parent))
 
 import corpus  # noqa: E402
 import checkpoint_stream as cs  # noqa: E402
-from checkpoint_stream.fastpath import forget  # noqa: E402
+from checkpoint_stream.readers import DEFAULT_READER  # noqa: E402
+
+forget = DEFAULT_READER.forget
 
 COUNTS = {"small": 20000, "full": 4000, "vm": 4000, "disks20k": 1, "mixed": 4000, "unique": 4000}
 

@@ -1,16 +1,29 @@
 """checkpoint_stream: stream-parse, validate and write libvirt ``<domaincheckpoint>`` XML.
 
-The pieces, from the inside out: :mod:`.schema` (the grammar, as data), :mod:`.machine` (the
-handler state machine), :mod:`.expat_driver` and :mod:`.fastpath` (the two event sources),
-:mod:`.framing` (many documents in one byte stream), :mod:`.api` (parse / iterparse /
-aiterparse / CheckpointParser), :mod:`.writer`, :mod:`.align`, :mod:`.sources` and :mod:`.cli`.
+The layers, from the bottom up (each imports only from the layers below it):
+
+* :mod:`.errors`, :mod:`.limits`, :mod:`.positions` -- the error family, resource limits, and the
+  one place where a byte offset becomes a line and a column;
+* :mod:`.grammar` -- every rule, as data: values, elements, the checkpoint grammar with its field
+  mapping and libvirt's layout, the nested domain's top;
+* :mod:`.markup` -- the defused expat parser, a domain's indentation, its top and its facts;
+* :mod:`.records` -- what a document is (``Checkpoint``, ``Domain``, ...);
+* :mod:`.readers` -- the general reader (expat events through a state machine) and the fast
+  reader (patterns generated from the grammar), both derived from one grammar;
+* :mod:`.framing` -- many documents in one byte stream, fed in chunks of any size;
+* :mod:`.sources` -- files, folders, compressed files, archives, pipes, standard input;
+* :mod:`.api` -- the faces: ``parse``, ``iterparse``, ``aiterparse``, ``CheckpointParser``,
+  ``iter_sources``, and the one on_error policy;
+* :mod:`.writer` and :mod:`.align` -- libvirt's output layout, and its disk alignment;
+* :mod:`.cli` -- the ``checkpoint-stream`` command.
 """
 
-from .api import CheckpointParser, aiterparse, iterparse, parse
+from .api import CheckpointParser, aiterparse, iter_sources, iterparse, parse
 from .errors import CheckpointError, LimitError, NotWellFormedError, SchemaError, SecurityError, SemanticError
 from .limits import DEFAULT_LIMITS, Limits
 from .records import Checkpoint, CheckpointDisk, Domain, DomainDisk, Moment, Origin
-from .sources import SourceError, iter_sources
+from .sources import SourceError
+from .version import __version__
 
 __all__ = [
     "parse",
@@ -33,6 +46,5 @@ __all__ = [
     "SecurityError",
     "Limits",
     "DEFAULT_LIMITS",
+    "__version__",
 ]
-
-__version__ = "0.1.0"

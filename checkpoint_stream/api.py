@@ -1,6 +1,7 @@
-"""The public faces over the push core: ``parse``, ``iterparse``, ``aiterparse`` and
-:class:`CheckpointParser`, in the manner of ijson: one core (:class:`.framing.Framer`), thin
-faces for pull, push and async use.
+"""The public faces over the push core: ``parse``, ``iterparse``, ``aiterparse``,
+:class:`CheckpointParser` and ``iter_sources``, in the manner of ijson: one core
+(:class:`.framing.Framer`), thin faces for pull, push and async use, and one :class:`ErrorPolicy`
+that decides, for every face and the command line, what becomes of a rejected document.
 """
 
 from __future__ import annotations
@@ -11,16 +12,29 @@ from typing import IO, Any, AsyncIterable, AsyncIterator, Callable, Iterable, It
 from .errors import CheckpointError, NotWellFormedError
 from .framing import Framer, Item, fast_single
 from .limits import DEFAULT_LIMITS, Limits
-from .machine import Options
+from .readers import DEFAULT_READER, Options, Reader
 from .records import Checkpoint
+from .sources import CHUNK_SIZE, SourceError, SourceLike, streams
 
-__all__ = ["parse", "iterparse", "aiterparse", "CheckpointParser", "make_options", "OnError", "Source"]
+__all__ = [
+    "parse",
+    "iterparse",
+    "aiterparse",
+    "iter_sources",
+    "CheckpointParser",
+    "ErrorPolicy",
+    "make_options",
+    "OnError",
+    "Source",
+    "CHUNK_SIZE",
+]
 
 OnError = Literal["raise", "skip"]
 Source = Union[str, "os.PathLike[str]", bytes, IO[bytes], Iterable[bytes]]
 
-CHUNK_SIZE = 1 << 16
 _BYTES_CHUNK = 1 << 18
+_MODE_KEYS = frozenset(Options.__dataclass_fields__)
+_DEFAULT_OPTIONS = Options()
 
 
 def make_options(
@@ -46,6 +60,70 @@ def _limits(limits: Limits | None, overrides: dict[str, Any]) -> Limits:
     return Limits(**values)
 
 
+# -- the one on_error dispatcher ----------------------------------------------------------------
+
+
+class ErrorPolicy:
+    """What becomes of a rejected document (a :class:`~.errors.CheckpointError`) or an input that
+    could not be read (a :class:`~.sources.SourceError`): every face and the command line decide it
+    here, and nowhere else.
+
+    ``on_error="raise"``: it is raised (the items before it have been delivered). ``"skip"``: it
+    is kept in ``errors`` (when given a list), passed to ``callback`` (when given), and delivered
+    as an item to callers that asked for errors; reading goes on.
+    """
+
+    __slots__ = ("skip", "callback", "errors")
+
+    def __init__(
+        self,
+        on_error: str = "raise",
+        callback: Callable[[Any], None] | None = None,
+        errors: list[Any] | None = None,
+    ) -> None:
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+        self.skip = on_error == "skip"
+        self.callback = callback
+        self.errors = errors
+
+    def rejected(self, error: CheckpointError | SourceError) -> None:
+        """Deal with one error: raise it, or record and report it."""
+        if not self.skip:
+            raise error
+        if self.errors is not None:
+            self.errors.append(error)
+        if self.callback is not None:
+            self.callback(error)
+
+    def deliver(self, items: Iterable[Any], yield_errors: bool) -> Iterator[Any]:
+        """The records of ``items``, errors dealt with in stream order (and passed on, when
+        ``yield_errors``)."""
+        for item in items:
+            if isinstance(item, (CheckpointError, SourceError)):
+                self.rejected(item)
+                if yield_errors:
+                    yield item
+            else:
+                yield item
+
+    def records(self, items: list[Item]) -> list[Checkpoint]:
+        """For push faces: the records of ``items``. When an error is raised, the records completed
+        before it in the same call ride on it as ``err.records``, so none is lost."""
+        records: list[Checkpoint] = []
+        for item in items:
+            if isinstance(item, CheckpointError):
+                if not self.skip:
+                    item.records = records  # type: ignore[attr-defined]
+                self.rejected(item)
+            else:
+                records.append(item)
+        return records
+
+
+# -- push ------------------------------------------------------------------------------------
+
+
 class CheckpointParser:
     """Push parser: ``feed(chunk)`` returns the records finished by that chunk; ``close()`` the rest.
 
@@ -53,6 +131,7 @@ class CheckpointParser:
     :class:`~.errors.CheckpointError`; the records completed earlier in the same call are on the
     exception as ``err.records``, so none is lost. With ``on_error="skip"`` bad documents are
     passed to ``on_error_callback`` (if given), kept in :attr:`errors`, and parsing goes on.
+    ``reader`` chooses the grammar and the fast reader's memory (:mod:`.readers`).
     """
 
     def __init__(
@@ -66,17 +145,23 @@ class CheckpointParser:
         on_error: OnError = "raise",
         on_error_callback: Callable[[CheckpointError], None] | None = None,
         limits: Limits | None = None,
+        reader: Reader | None = None,
         path: str | None = None,
         member: str | None = None,
         **limit_overrides: int,
     ) -> None:
-        if on_error not in ("raise", "skip"):
-            raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
-        options = make_options(redefine=redefine, create=create, internal=internal, require_domain=require_domain, clock=clock)
-        self._framer = Framer(options, _limits(limits, limit_overrides), path=path, member=member)
-        self.on_error = on_error
-        self.on_error_callback = on_error_callback
         self.errors: list[CheckpointError] = []
+        self.policy = ErrorPolicy(on_error, on_error_callback, self.errors)  # type: ignore[arg-type]
+        options = make_options(redefine=redefine, create=create, internal=internal, require_domain=require_domain, clock=clock)
+        self._framer = Framer(options, _limits(limits, limit_overrides), reader=reader, path=path, member=member)
+
+    @property
+    def on_error(self) -> str:
+        return "skip" if self.policy.skip else "raise"
+
+    @property
+    def on_error_callback(self) -> Callable[[CheckpointError], None] | None:
+        return self.policy.callback
 
     @property
     def documents(self) -> int:
@@ -90,10 +175,10 @@ class CheckpointParser:
     def feed(self, data: bytes | bytearray | memoryview) -> list[Checkpoint]:
         if isinstance(data, str):
             raise TypeError("feed() takes bytes; encode text as UTF-8 first")
-        return self._sort(self._framer.feed(bytes(data)))
+        return self.policy.records(self._framer.feed(bytes(data)))
 
     def close(self) -> list[Checkpoint]:
-        return self._sort(self._framer.close())
+        return self.policy.records(self._framer.close())
 
     def feed_items(self, data: bytes | memoryview) -> list[Item]:
         """Like :meth:`feed`, but errors come back interleaved with the records, never raised."""
@@ -102,38 +187,24 @@ class CheckpointParser:
     def close_items(self) -> list[Item]:
         return self._framer.close()
 
-    def _sort(self, items: list[Item]) -> list[Checkpoint]:
-        records: list[Checkpoint] = []
-        for item in items:
-            if isinstance(item, CheckpointError):
-                if self.on_error == "raise":
-                    item.records = records  # type: ignore[attr-defined]
-                    raise item
-                self.errors.append(item)
-                if self.on_error_callback is not None:
-                    self.on_error_callback(item)
-            else:
-                records.append(item)
-        return records
 
-
-_MODE_KEYS = frozenset(Options.__dataclass_fields__)
-_DEFAULT_OPTIONS = Options()
+# -- pull --------------------------------------------------------------------------------------
 
 
 def parse(data: bytes | str, **kwargs: Any) -> Checkpoint:
     """Parse exactly one document (bytes, or text which is encoded as UTF-8)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    if kwargs.keys() <= _MODE_KEYS and isinstance(data, bytes):
+    if isinstance(data, bytes) and (kwargs.keys() - {"reader"}) <= _MODE_KEYS:
         # The common call, one document in libvirt's layout: no push parser to set up for it.
-        record = fast_single(data, make_options(**kwargs) if kwargs else _DEFAULT_OPTIONS, DEFAULT_LIMITS)
+        modes = {k: v for k, v in kwargs.items() if k != "reader"}
+        record = fast_single(data, make_options(**modes) if modes else _DEFAULT_OPTIONS, DEFAULT_LIMITS, kwargs.get("reader"))
         if record is not None:
             return record
     parser = CheckpointParser(**kwargs)
     records = parser.feed(data) + parser.close()
     if parser.documents == 0:
-        raise NotWellFormedError("no document found: the input is empty or holds only whitespace and comments", document=0, line=1, column=1)
+        raise NotWellFormedError("no document found: the input is empty or holds only whitespace and comments", document=0, line=1, column=1, offset=0)
     if len(records) != 1:
         raise NotWellFormedError(f"expected one document, found {parser.documents}", document=1)
     return records[0]
@@ -147,15 +218,6 @@ def _chunks(source: Source, chunk_size: int) -> tuple[Iterator[bytes | memoryvie
         data = memoryview(source if type(source) is bytes else bytes(source))
         size = _BYTES_CHUNK if chunk_size == CHUNK_SIZE else chunk_size
         return (data[i : i + size] for i in range(0, max(len(data), 1), size)), None
-    if isinstance(source, (str, os.PathLike)):
-        path = os.fspath(source)
-
-        def read_file() -> Iterator[bytes]:
-            with open(path, "rb") as fh:
-                while chunk := fh.read(chunk_size):
-                    yield chunk
-
-        return read_file(), path
     read = getattr(source, "read", None)
     if read is not None:
 
@@ -168,8 +230,9 @@ def _chunks(source: Source, chunk_size: int) -> tuple[Iterator[bytes | memoryvie
                     raise TypeError("iterparse() needs a binary file: open it with 'rb'")
                 yield chunk
 
-        return read_stream(), getattr(source, "name", None) if isinstance(getattr(source, "name", None), str) else None
-    return (bytes(c) for c in source), None
+        name = getattr(source, "name", None)
+        return read_stream(), name if isinstance(name, str) else None
+    return (bytes(c) for c in source), None  # type: ignore[union-attr]
 
 
 def iterparse(
@@ -192,46 +255,95 @@ def iterparse(
     records in stream order; otherwise they go to ``on_error_callback``.
     """
     if isinstance(source, (str, os.PathLike)):
-        # A path may be a file, a directory, a compressed file or an archive: the source reader
-        # knows them all (and '-', standard input).
-        yield from _iter_path(os.fspath(source), chunk_size, yield_errors, kwargs)
+        # A path may be a file, a directory, a compressed file or an archive: the sources know
+        # them all (and '-', standard input).
+        yield from _iter_streams(os.fspath(source), chunk_size, yield_errors, kwargs)
         return
     chunks, path = _chunks(source, chunk_size)
     kwargs.setdefault("path", path)
     parser = CheckpointParser(**kwargs)
-    skip = parser.on_error == "skip"
+    policy = parser.policy
     for chunk in chunks:
-        yield from _deliver(parser, parser.feed_items(chunk), skip, yield_errors)
-    yield from _deliver(parser, parser.close_items(), skip, yield_errors)
+        yield from policy.deliver(parser.feed_items(chunk), yield_errors)
+    yield from policy.deliver(parser.close_items(), yield_errors)
 
 
-def _iter_path(path: str, chunk_size: int, yield_errors: bool, kwargs: dict[str, Any]) -> Iterator[Any]:
-    from .sources import iter_sources
+def iter_sources(
+    sources: SourceLike | list[Any] | tuple[Any, ...],
+    *,
+    on_error: str = "raise",
+    on_error_callback: Callable[[Any], None] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    before_read: Callable[[], None] | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+    **parse_kwargs: Any,
+) -> Iterator[Checkpoint | CheckpointError | SourceError]:
+    """Yield the records of every document of every stream of ``sources``, in order.
 
-    on_error = kwargs.pop("on_error", "raise")
-    callback = kwargs.pop("on_error_callback", None)
-    for item in iter_sources([path], on_error=on_error, chunk_size=chunk_size, **kwargs):
-        if isinstance(item, (CheckpointError, OSError)):
-            if callback is not None:
-                callback(item)
-            if yield_errors:
-                yield item
-        else:
-            yield item
+    ``on_error="raise"`` (default): the first rejected document raises its
+    :class:`~.errors.CheckpointError` (the records before it have been yielded), and an I/O
+    problem raises :class:`~.sources.SourceError`. ``on_error="skip"``: both are *yielded*,
+    interleaved with the records in stream order, and reading goes on (with the next stream,
+    after an I/O error).
+
+    ``before_read()`` is called before each read that may block (the CLI flushes its output there);
+    ``on_chunk(n)`` after each chunk of ``n`` bytes handed to the parser (progress). Other keyword
+    arguments go to :class:`CheckpointParser` (modes, ``limits``, ``reader``, limit overrides).
+    """
+    policy = ErrorPolicy(on_error, on_error_callback)
+    for key in ("path", "member"):
+        if key in parse_kwargs:
+            raise TypeError(f"iter_sources() sets {key!r} itself")
+    yield from policy.deliver(_items(sources, chunk_size, before_read, on_chunk, parse_kwargs), True)
 
 
-def _deliver(parser: CheckpointParser, items: list[Item], skip: bool, yield_errors: bool) -> Iterator[Any]:
-    for item in items:
-        if isinstance(item, CheckpointError):
-            if not skip:
-                raise item
-            parser.errors.append(item)
-            if parser.on_error_callback is not None:
-                parser.on_error_callback(item)
-            if yield_errors:
-                yield item
-        else:
-            yield item
+def _items(
+    sources: Any, chunk_size: int, before_read: Callable[[], None] | None, on_chunk: Callable[[int], None] | None, parse_kwargs: dict[str, Any]
+) -> Iterator[Any]:
+    """Records and errors of every stream, in order; never raises for a rejected document or an
+    unreadable input (the caller's policy decides)."""
+    pending = streams(sources, chunk_size)
+    dead: str | None = None  # an archive whose member could not be read: the rest of it is skipped
+    while True:
+        if before_read is not None:
+            before_read()
+        stream = next(pending, None)
+        if stream is None:
+            return
+        if isinstance(stream, SourceError):
+            if dead is None or stream.path != dead:
+                yield stream
+            continue
+        if dead is not None:
+            if stream.path == dead:
+                continue
+            dead = None
+        parser = CheckpointParser(on_error="skip", path=stream.path, member=stream.member, **parse_kwargs)
+        chunks = stream.chunks
+        try:
+            while True:
+                if before_read is not None:
+                    before_read()
+                chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                if on_chunk is not None:
+                    on_chunk(len(chunk))
+                yield from parser.feed_items(chunk)
+        except SourceError as err:
+            if stream.member is not None:
+                dead = stream.path
+            yield err
+            continue
+        yield from parser.close_items()
+
+
+def _iter_streams(path: str, chunk_size: int, yield_errors: bool, kwargs: dict[str, Any]) -> Iterator[Any]:
+    policy = ErrorPolicy(kwargs.pop("on_error", "raise"), kwargs.pop("on_error_callback", None))
+    yield from policy.deliver(_items([path], chunk_size, None, None, kwargs), yield_errors)
+
+
+# -- async -------------------------------------------------------------------------------------
 
 
 async def aiterparse(
@@ -244,18 +356,18 @@ async def aiterparse(
     """Async face: ``source`` is an async iterable of bytes or has an async ``read(n)``
     (an :class:`asyncio.StreamReader`, for example)."""
     parser = CheckpointParser(**kwargs)
-    skip = parser.on_error == "skip"
+    policy = parser.policy
     read = getattr(source, "read", None)
     if read is not None:
         while True:
             chunk = await read(chunk_size)
             if not chunk:
                 break
-            for item in _deliver(parser, parser.feed_items(chunk), skip, yield_errors):
+            for item in policy.deliver(parser.feed_items(chunk), yield_errors):
                 yield item
     else:
         async for chunk in source:
-            for item in _deliver(parser, parser.feed_items(chunk), skip, yield_errors):
+            for item in policy.deliver(parser.feed_items(chunk), yield_errors):
                 yield item
-    for item in _deliver(parser, parser.close_items(), skip, yield_errors):
+    for item in policy.deliver(parser.close_items(), yield_errors):
         yield item

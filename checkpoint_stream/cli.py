@@ -16,9 +16,14 @@ import sys
 import time
 from typing import IO, Any, Callable, Iterator
 
-from .errors import CheckpointError, SchemaError
+from .align import align_disks
+from .api import ErrorPolicy, iter_sources
+from .errors import CheckpointError, NotWellFormedError, SchemaError
 from .limits import Limits
 from .records import Checkpoint, Origin
+from .sources import CHUNK_SIZE, SourceError, streams
+from .version import __version__
+from .writer import dumps
 
 __all__ = ["main"]
 
@@ -136,10 +141,6 @@ class Reporter:
         self.rejected += 1
         self._say(format_error(err))
 
-    def line_error(self, path: str | None, member: str | None, line: int, message: str) -> None:
-        self.rejected += 1
-        self._say(f"{_where(path, member)}:{line}: error: {message}")
-
     def io_error(self, err: Exception) -> None:
         self.io_errors += 1
         path = getattr(err, "path", None)
@@ -198,8 +199,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Stream-parse, validate and write libvirt <domaincheckpoint> XML.",
         epilog="Exit status: 0 all documents good, 1 some rejected, 2 usage or I/O error.",
     )
-    from . import __version__
-
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -305,7 +304,15 @@ class Context:
         self.progress = Progress(bool(enabled), sys.stderr)
         self.report = Reporter(self.progress)
         self.stop = args.on_error == "stop"
+        self.policy = ErrorPolicy("raise" if self.stop else "skip", self.rejected)
         self.paths: list[str] = list(args.paths) or ["-"]
+
+    def rejected(self, err: Any) -> None:
+        """Report a rejected document or an unreadable input (the policy's callback)."""
+        if isinstance(err, SourceError):
+            self.report.io_error(err)
+        else:
+            self.report.document_error(err)
 
     def flush(self) -> None:
         self.out.flush()
@@ -319,14 +326,13 @@ def _isatty(stream: Any) -> bool:
 
 
 def _records(ctx: Context, align: bool) -> Iterator[Checkpoint]:
-    """The good records of the XML inputs; errors are reported on the way."""
-    from .sources import SourceError, iter_sources
-
+    """The good records of the XML inputs; errors are reported on the way, by the one policy
+    (:class:`~.api.ErrorPolicy`): with ``--on-error stop`` the first one ends the run."""
     kwargs = _parse_kwargs(ctx.args)
-    aligner = _aligner() if align else None
     items = iter_sources(
         ctx.paths,
         on_error="raise" if ctx.stop else "skip",
+        on_error_callback=ctx.rejected,
         before_read=ctx.flush,
         on_chunk=ctx.progress.chunk,
         **kwargs,
@@ -334,27 +340,22 @@ def _records(ctx: Context, align: bool) -> Iterator[Checkpoint]:
     try:
         for item in items:
             if isinstance(item, SourceError):
-                ctx.report.io_error(item)
-                continue
+                continue  # reported by the policy's callback
             ctx.progress.document()
             if isinstance(item, CheckpointError):
-                ctx.report.document_error(item)
-                continue
-            if aligner is not None:
+                continue  # reported by the policy's callback
+            if align:
                 try:
-                    item = aligner(item)
+                    item = align_disks(item)
                 except CheckpointError as err:
                     _locate(err, item.origin)
-                    ctx.report.document_error(err)
-                    if ctx.stop:
-                        return
+                    ctx.policy.rejected(err)
                     continue
             yield item
-    except SourceError as err:
-        ctx.report.io_error(err)
-    except CheckpointError as err:
-        ctx.progress.document()
-        ctx.report.document_error(err)
+    except (SourceError, CheckpointError) as err:  # --on-error stop: the first one ends the run
+        if isinstance(err, CheckpointError):
+            ctx.progress.document()
+        ctx.rejected(err)
 
 
 def _locate(err: CheckpointError, origin: Origin | None) -> None:
@@ -362,22 +363,6 @@ def _locate(err: CheckpointError, origin: Origin | None) -> None:
     if origin is not None:
         err.located(document=origin.index, source=origin.path, member=origin.member, offset=origin.offset)
     err.located(line=1, column=1)
-
-
-def _aligner() -> Callable[[Checkpoint], Checkpoint]:
-    try:
-        from .align import align_disks
-    except ImportError as err:
-        raise UsageError(f"--align is not available in this build ({err})") from None
-    return align_disks
-
-
-def _dumps() -> Callable[..., str]:
-    try:
-        from .writer import dumps
-    except ImportError as err:
-        raise UsageError(f"writing XML is not available in this build ({err})") from None
-    return dumps
 
 
 def cmd_parse(ctx: Context) -> None:
@@ -397,26 +382,26 @@ def _write_flags(args: argparse.Namespace, internal: bool) -> dict[str, bool]:
     return {"no_domain": args.no_domain, "secure": args.secure, "size": args.size, "internal": internal}
 
 
-def _emit_xml(ctx: Context, dumps: Callable[..., str], record: Checkpoint, flags: dict[str, bool]) -> bool:
+def _emit_xml(ctx: Context, record: Checkpoint, flags: dict[str, bool]) -> None:
     try:
         text = dumps(record, **flags)
     except (CheckpointError, ValueError) as err:
         if not isinstance(err, CheckpointError):
             err = SchemaError(str(err))
         _locate(err, record.origin)
-        ctx.report.document_error(err)
-        return False
+        ctx.policy.rejected(err)
+        return
     ctx.out.write(text if text.endswith("\n") else text + "\n")
     ctx.report.good += 1
-    return True
 
 
 def cmd_normalize(ctx: Context) -> None:
-    dumps = _dumps()
     flags = _write_flags(ctx.args, ctx.args.internal)
-    for record in _records(ctx, ctx.args.align):
-        if not _emit_xml(ctx, dumps, record, flags) and ctx.stop:
-            return
+    try:
+        for record in _records(ctx, ctx.args.align):
+            _emit_xml(ctx, record, flags)
+    except CheckpointError as err:  # --on-error stop
+        ctx.rejected(err)
 
 
 def cmd_validate(ctx: Context) -> None:
@@ -429,14 +414,11 @@ def cmd_validate(ctx: Context) -> None:
 
 
 def _json_lines(ctx: Context) -> Iterator[tuple[str | None, str | None, int, bytes]]:
-    """(path, member, line number, line) of every line of the inputs; I/O errors are reported."""
-    from .sources import SourceError, _streams
-
-    for stream in _streams(ctx.paths, 1 << 16):
+    """(path, member, line number, line) of every line of the inputs; an unreadable input goes to
+    the policy (and ends the run with --on-error stop)."""
+    for stream in streams(ctx.paths, CHUNK_SIZE):
         if isinstance(stream, SourceError):
-            ctx.report.io_error(stream)
-            if ctx.stop:
-                return
+            ctx.policy.rejected(stream)
             continue
         number = 0
         pending = b""
@@ -453,61 +435,53 @@ def _json_lines(ctx: Context) -> Iterator[tuple[str | None, str | None, int, byt
                     number += 1
                     yield stream.path, stream.member, number, line
         except SourceError as err:
-            ctx.report.io_error(err)
-            if ctx.stop:
-                return
+            ctx.policy.rejected(err)
             continue
         if pending:
             number += 1
             yield stream.path, stream.member, number, pending
 
 
+def _format_line(path: str | None, member: str | None, number: int, raw: bytes, flags: dict[str, bool], align: bool) -> str:
+    """One JSON line made a document; a bad line raises a CheckpointError placed at that line."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise NotWellFormedError(f"not UTF-8: {err.reason} at byte {err.start + 1}", line=number, source=path, member=member) from None
+    except json.JSONDecodeError as err:
+        raise NotWellFormedError(f"invalid JSON: {err.msg} (column {err.colno})", line=number, source=path, member=member) from None
+    source = data.get("source") if isinstance(data, dict) else None
+    origin = Origin(path, member, number - 1)
+    if isinstance(source, dict) and isinstance(source.get("index"), int):
+        origin = Origin(source.get("path"), source.get("member"), source["index"])
+    try:
+        record = Checkpoint.from_dict(data, origin=origin)
+        if align:
+            record = align_disks(record)
+        return dumps(record, **flags)
+    except (CheckpointError, ValueError, TypeError) as err:
+        message = getattr(err, "message", None) or str(err)
+        raise SchemaError(message, line=number, source=path, member=member) from None
+
+
 def cmd_format(ctx: Context) -> None:
-    dumps = _dumps()
-    aligner = _aligner() if ctx.args.align else None
     flags = _write_flags(ctx.args, ctx.args.internal)
-    for path, member, number, raw in _json_lines(ctx):
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        if not raw.strip():
-            continue
-        ctx.progress.document()
-        message: str | None
-        try:
-            text = raw.decode("utf-8")
-            data = json.loads(text)
-        except UnicodeDecodeError as err:
-            message = f"not UTF-8: {err.reason} at byte {err.start + 1}"
-        except json.JSONDecodeError as err:
-            message = f"invalid JSON: {err.msg} (column {err.colno})"
-        else:
-            message = None
-        record: Checkpoint | None = None
-        if message is None:
-            source = data.get("source") if isinstance(data, dict) else None
-            origin = Origin(path, member, number - 1)
-            if isinstance(source, dict) and isinstance(source.get("index"), int):
-                origin = Origin(source.get("path"), source.get("member"), source["index"])
+    try:
+        for path, member, number, raw in _json_lines(ctx):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw.strip():
+                continue
+            ctx.progress.document()
             try:
-                record = Checkpoint.from_dict(data, origin=origin)
-                if aligner is not None:
-                    record = aligner(record)
-            except (CheckpointError, ValueError, TypeError) as err:
-                message = getattr(err, "message", None) or str(err)
-        if record is None:
-            ctx.report.line_error(path, member, number, message or "invalid record")
-            if ctx.stop:
-                return
-            continue
-        try:
-            out = dumps(record, **flags)
-        except (CheckpointError, ValueError) as err:
-            ctx.report.line_error(path, member, number, getattr(err, "message", None) or str(err))
-            if ctx.stop:
-                return
-            continue
-        ctx.out.write(out if out.endswith("\n") else out + "\n")
-        ctx.report.good += 1
+                out = _format_line(path, member, number, raw, flags, ctx.args.align)
+            except CheckpointError as err:
+                ctx.policy.rejected(err)
+                continue
+            ctx.out.write(out if out.endswith("\n") else out + "\n")
+            ctx.report.good += 1
+    except (CheckpointError, SourceError) as err:  # --on-error stop
+        ctx.rejected(err)
 
 
 # -- entry point ----------------------------------------------------------------------------------

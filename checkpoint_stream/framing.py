@@ -47,30 +47,38 @@ bytes can differ too.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from typing import Union
 
 from .errors import CheckpointError, LimitError, NotWellFormedError
-from .expat_driver import GeneralDocument
-from .fastpath import PAUSE_GC_BYTES, fast_parse, fast_parse_at, fast_parse_ready, fast_parse_variant
-from .limits import DEFAULT_LIMITS, Limits
-from .machine import Options
+from .limits import DEFAULT_LIMITS, Limits, attribute_value_message, attributes_message
+from .positions import locate
+from .readers import DEFAULT_READER, GeneralDocument, Options, Reader
 from .records import Checkpoint, Origin, make_origin
 
-__all__ = ["Framer", "Item"]
+__all__ = ["Framer", "Item", "fast_single"]
 
 #: What the framer produces: records, and (in skip mode) the errors between them, in order.
 Item = Union[Checkpoint, CheckpointError]
 
-_SKIP = re.compile(  # a NUL byte is in no XML construct: a comment or PI holding one is garbage
-    rb"(?:[ \t\r\n]+|\xef\xbb\xbf|<!--(?:[^-\x00]|-(?!->))*+-->|<\?(?!xml[ \t\r\n?])(?:[^?\x00]|\?(?!>))*+\?>)*+"
-)
-_SKIP_ONE = re.compile(  # one construct of _SKIP
-    rb"[ \t\r\n]+|\xef\xbb\xbf|<!--(?:[^-\x00]|-(?!->))*+-->|<\?(?!xml[ \t\r\n?])(?:[^?\x00]|\?(?!>))*+\?>"
-)
+# Comments and PIs are spelled as unrolled loops ("normal* (special normal*)*"), which match in
+# linear time without possessive quantifiers (Python 3.10 has none, and Debian's 3.11.2 matches
+# some of them wrongly). A NUL byte is in no XML construct: a comment or PI holding one is garbage.
+_SKIP_COMMENT = rb"<!--[^-\x00]*(?:-(?!->)[^-\x00]*)*-->"
+_SKIP_PI = rb"<\?(?!xml[ \t\r\n?])[^?\x00]*(?:\?(?!>)[^?\x00]*)*\?>"
+_SKIP_ONE = re.compile(rb"[ \t\r\n]+|\xef\xbb\xbf|" + _SKIP_COMMENT + rb"|" + _SKIP_PI)  # one construct of _SKIP
+_SKIP = re.compile(rb"(?:[ \t\r\n]+|\xef\xbb\xbf|" + _SKIP_COMMENT + rb"|" + _SKIP_PI + rb")*")
 _WHITESPACE = re.compile(rb"[ \t\r\n]*")
-_END = re.compile(rb"</domaincheckpoint[ \t\r\n]*>")
-_RESYNC = re.compile(rb"<\?xml[ \t\r\n?]|<domaincheckpoint[ \t\r\n/>]")
+@functools.lru_cache(maxsize=8)
+def _root_patterns(root: bytes) -> tuple["re.Pattern[bytes]", "re.Pattern[bytes]"]:
+    """For a grammar's root tag: its end tag (a document's candidate end), and where the framer
+    resumes after garbage or a broken document (an XML declaration or that root's start tag)."""
+    tag = re.escape(root)
+    return re.compile(rb"</" + tag + rb"[ \t\r\n]*>"), re.compile(rb"<\?xml[ \t\r\n?]|<" + tag + rb"[ \t\r\n/>]")
+
+
+
 _ROOT = re.compile(
     rb"(?:<\?xml(?:[^?]|\?(?!>))*\?>)?(?:[ \t\r\n]+|<!--(?:[^-]|-(?!->))*-->|<\?(?:[^?]|\?(?!>))*\?>)*"
     rb"(?:<!DOCTYPE|<([^ \t\r\n/>!?]+)[ \t\r\n/>])"
@@ -83,20 +91,23 @@ _DECL_MAX = 4096  # an XML declaration longer than this is left to expat to judg
 
 # What may precede the root start tag, each construct also matching a prefix of itself at the end of
 # the buffer (so "the prolog is not complete yet" and "this is not a prolog" can be told apart).
-# A NUL byte can be in no XML construct: it always ends the prolog scan.
-_Q = rb"""(?:'[^'\x00]*+(?:'|\Z)|"[^"\x00]*+(?:"|\Z))"""
-_COMMENT = rb"<!--(?:[^-\x00]|-(?!->))*+(?:-->|\Z)"
-_PI = rb"<\?(?:[^?\x00]|\?(?!>))*+(?:\?>|\Z)"
+# A NUL byte can be in no XML construct: it always ends the prolog scan. Unrolled loops, and no
+# two alternatives that can match the same text (a '<' in an internal subset is a comment's, or
+# alone), so matching stays linear without possessive quantifiers.
+_Q = rb"""(?:'[^'\x00]*(?:'|\Z)|"[^"\x00]*(?:"|\Z))"""
+_COMMENT = rb"<!--[^-\x00]*(?:-(?!->)[^-\x00]*)*(?:-->|\Z)"
+_PI = rb"<\?[^?\x00]*(?:\?(?!>)[^?\x00]*)*(?:\?>|\Z)"
+_SUBSET = rb"\[[^\]'\"<\x00]*(?:(?:" + _COMMENT + rb"|<(?!!--)|" + _Q + rb")[^\]'\"<\x00]*)*(?:\][ \t\r\n]*(?:>|\Z)|\Z)"
 _PROLOG = re.compile(
-    rb"(?:[ \t\r\n]++|\xef\xbb\xbf|" + _COMMENT + rb"|" + _PI
-    + rb"|<!DOCTYPE(?:[^\[>'\"\x00]++|" + _Q + rb")*+(?:\[(?:" + _COMMENT + rb"|[^\]'\"\x00]++|" + _Q
-    + rb")*+(?:\][ \t\r\n]*+(?:>|\Z)|\Z)|>|\Z))*+"
+    rb"(?:[ \t\r\n]+|\xef\xbb\xbf|" + _COMMENT + rb"|" + _PI
+    + rb"|<!DOCTYPE[^\[>'\"\x00]*(?:" + _Q + rb"[^\[>'\"\x00]*)*(?:" + _SUBSET + rb"|>|\Z))*"
 )
 _ROOT_START = re.compile(rb"<[^!?/ \t\r\n<>]")
 _BIG_TOKEN = 4096  # an unfinished token longer than this is followed by the framer, not re-fed
 _QUOTE_OR_GT = re.compile(rb"[>'\"]")
 _REF = re.compile(rb"&[^;&<'\"]*;")
 _CONTINUATION = bytes(range(0x80, 0xC0))
+_TAG_NAME = re.compile(rb"<([^ \t\r\n/>]+)")
 _TAIL_KEEP = 32  # enough of a buffer's end to hold a split '<domaincheckpoint' or '<?xml '
 
 
@@ -191,10 +202,7 @@ class _Token:
                 quote = c
                 self.attrs += 1
                 if self.attrs > limits.max_attributes:
-                    raise LimitError(
-                        f"an element has more than {limits.max_attributes} attributes (limit max_attributes)",
-                        offset=self.rel,
-                    )
+                    raise LimitError(attributes_message(self._tag(buf, doc), limits), offset=self.rel)
                 self.value_from = i
                 self.check_at = limits.max_text
         self.scanned, self.quote = i, quote
@@ -208,10 +216,13 @@ class _Token:
             return
         self.check_at = 2 * size  # counted again only once it has doubled: linear in all
         if _chars_at_least(bytes(buf[doc + self.value_from : end])) > limits.max_text:
-            raise LimitError(
-                f"an attribute value is longer than {limits.max_text} characters (limit max_text)",
-                offset=self.value_from,
-            )
+            raise LimitError(attribute_value_message(self._tag(buf, doc), limits), offset=self.value_from)
+
+    def _tag(self, buf: bytearray, doc: int) -> str:
+        """The name of the tag followed (the words of the limit errors name it, as the expat reader
+        does once a tag is complete)."""
+        m = _TAG_NAME.match(buf, doc + self.rel)
+        return m.group(1).decode("utf-8", "replace") if m is not None else "?"
 
 
 class Framer:
@@ -226,13 +237,19 @@ class Framer:
         options: Options | None = None,
         limits: Limits | None = None,
         *,
+        reader: Reader | None = None,
         path: str | None = None,
         member: str | None = None,
         first_index: int = 0,
     ) -> None:
         self.options = options or Options()
         self.limits = limits or DEFAULT_LIMITS
-        self.fast = fast_parse_ready(self.limits)  # None: these limits rule the fast scanner out
+        self.reader = reader = reader or DEFAULT_READER
+        fast = reader.fast
+        self.fast_reader = fast
+        self.fast = fast.ready(self.limits) if fast is not None else None  # None: no fast reader for these limits
+        self.root = reader.grammar.checkpoint.root.encode()
+        self.end_tag, self.resync = _root_patterns(self.root)
         self.path = path
         self.member = member
         self.buf = bytearray()
@@ -287,7 +304,7 @@ class Framer:
             if self.prolog_from is not None and not self._skip_prolog(final):
                 return
             if self.resyncing:
-                m = _RESYNC.search(buf, self.pos)
+                m = self.resync.search(buf, self.pos)
                 if m is None:
                     self.pos = max(self.pos, len(buf) - _TAIL_KEEP) if not final else len(buf)
                     return
@@ -317,10 +334,11 @@ class Framer:
         options, limits = self.options, self.limits
         max_bytes = limits.max_document_bytes
         path, member, base = self.path, self.member, self.base
-        skip, search = _WHITESPACE.match, _END.search
+        skip, search = _WHITESPACE.match, self.end_tag.search
         parse = self.fast
         if parse is None:
             return
+        variant = self.fast_reader.parse_variant  # type: ignore[union-attr]
         try:
             while True:
                 start = skip(buf, pos).end()  # type: ignore[union-attr]
@@ -333,10 +351,10 @@ class Framer:
                 if end - start > max_bytes:
                     return
                 origin = make_origin(path, member, index, base + start)
-                record = (parse if end - start < PAUSE_GC_BYTES else fast_parse_at)(buf, start, end, options, limits, origin)
+                record = parse(buf, start, end, options, limits, origin)
                 if record is None:
                     # What _document would do next for this document, without leaving the loop.
-                    record = fast_parse_variant(buf, start, end, options, limits, origin)
+                    record = variant(buf, start, end, options, limits, origin)
                     if record is None:
                         return
                 out.append(record)
@@ -428,7 +446,7 @@ class Framer:
 
     def _garbage(self, out: list[Item], pos: int, final: bool) -> None:
         buf = self.buf
-        m = _RESYNC.search(buf, pos + 1)
+        m = self.resync.search(buf, pos + 1)
         if m is None and not final and len(buf) - pos < 24 + _TAIL_KEEP:
             return  # wait for more bytes: the sample quoted must not depend on how the stream was cut
         end = m.start() if m else len(buf)
@@ -444,7 +462,7 @@ class Framer:
             what = f"NUL bytes {sample!r}"
         else:
             what = repr(sample.decode("utf-8", "replace"))
-        err = NotWellFormedError(f"garbage between documents: {what}", line=1, column=1)
+        err = NotWellFormedError(f"garbage between documents: {what}", offset=0)
         self._emit_error(out, err, pos)
         self._after_error(pos + 1)
 
@@ -471,8 +489,6 @@ class Framer:
                 shown = v.group(group).decode("utf-8", "replace")[:40]
                 return NotWellFormedError(
                     f"unsupported XML version {shown!r}: only XML 1.x documents are read (as libvirt reads them)",
-                    line=1,
-                    column=v.start(group) - pos + 1,
                     offset=v.start(group) - pos,
                 )
         m = _ENCODING.match(self.buf, pos, end + 2)
@@ -486,8 +502,6 @@ class Framer:
             return NotWellFormedError(
                 f"unknown encoding {shown!r} in the XML declaration: documents are read as UTF-8 "
                 "whatever they declare, as libvirt reads them, but the name must be a known encoding",
-                line=1,
-                column=m.start(1 if m.group(1) is not None else 2) - pos + 1,
                 offset=m.start(1 if m.group(1) is not None else 2) - pos,
             )
         return "utf-8"
@@ -513,14 +527,14 @@ class Framer:
                     return False  # the declaration is not complete yet
             if final or len(buf) >= self.route_retry:
                 m = _ROOT.match(buf, start)
-                if m is not None and m.group(1) != b"domaincheckpoint":
+                if m is not None and m.group(1) != self.root:
                     return self._feed_general(out, final, len(buf), may_wait=True)
                 if m is None:  # the prolog is not complete: look again once it has doubled
                     self.route_retry = len(buf) + max(len(buf) - start, 64)
                 else:
                     self.route_retry = 1 << 62
         while True:
-            m = _END.search(buf, self.scan_from)
+            m = self.end_tag.search(buf, self.scan_from)
             if m is None:
                 self.scan_from = max(start, len(buf) - 20)
                 if len(buf) - start > limits.max_document_bytes:
@@ -541,9 +555,9 @@ class Framer:
             self.scan_from = end
             if end - start > limits.max_document_bytes:
                 return self._too_large(out, start)
-            if self.general is None:
+            if self.general is None and self.fast_reader is not None:
                 origin = Origin(self.path, self.member, self.index, self.base + start)
-                record = fast_parse(bytes(buf[start:end]), self.options, limits, origin)
+                record = self.fast_reader.parse(bytes(buf[start:end]), self.options, limits, origin)
                 if record is not None:
                     out.append(record)
                     self._done(end)
@@ -558,7 +572,7 @@ class Framer:
         limit = self.limits.max_document_bytes
         if self._feed_general(out, False, start + limit + 1):
             return True
-        err = LimitError(f"document is larger than {limit} bytes (limit max_document_bytes)", line=1, column=1)
+        err = LimitError(f"document is larger than {limit} bytes (limit max_document_bytes)", offset=0)
         self._emit_error(out, err, start)
         self._after_error(start + limit + 1)
         return True
@@ -571,7 +585,7 @@ class Framer:
         if self.general is None:
             start = self.doc_start
             assert start is not None
-            self.general = GeneralDocument(self.options, self.limits, self.buf, start, "utf-8")
+            self.general = self.reader.general(self.options, self.limits, self.buf, start)
             self.token = None
         general = self.general
         start = self.doc_start
@@ -583,17 +597,15 @@ class Framer:
             closed = general.feed(end, at_end)
             if not closed:
                 if at_end:  # expat accepted the end of input without the root closing
-                    raise NotWellFormedError("not well-formed XML: no element found", line=1, column=1)
+                    raise NotWellFormedError("not well-formed XML: no element found", offset=0)
                 return False
             root_end = general.root_end
             assert root_end is not None
             record = general.finish(Origin(self.path, self.member, self.index, self.base + start))
         except CheckpointError as err:
+            if type(err) is LimitError and err.path is None and general.machine.path:
+                err.path = general.machine.path  # a limit the framer found in a tag: where the reader stands
             where = start + (err.offset if err.offset is not None else 0)
-            if err.line is None and err.offset is not None:  # found by the framer: count lines once
-                line_start = self.buf.rfind(b"\n", start, where) + 1 or start
-                err.line = self.buf.count(b"\n", start, where) + 1
-                err.column = where - line_start + 1
             if (
                 type(err) is NotWellFormedError
                 and err.message.endswith("(invalid token)")
@@ -651,8 +663,12 @@ class Framer:
         self.resyncing = True
 
     def _emit_error(self, out: list[Item], err: CheckpointError, start: int, relative: bool = True) -> None:
-        offset = self.base + start + (err.offset or 0)
-        err.offset = offset
+        """Report an error found in the document (or garbage) starting at buffer index ``start``,
+        its ``offset`` relative to that start: the one place where lines and columns are worked
+        out (:func:`.positions.locate`), from the bytes, once."""
+        rel = err.offset or 0
+        err.line, err.column = locate(self.buf, start, rel)
+        err.offset = self.base + start + rel
         err.located(document=self.index, source=self.path, member=self.member)
         out.append(err)
 
@@ -679,20 +695,23 @@ class Framer:
             self.general.start -= keep_from
 
 
-def fast_single(data: bytes, options: Options, limits: Limits) -> Checkpoint | None:
+def fast_single(data: bytes, options: Options, limits: Limits, reader: Reader | None = None) -> Checkpoint | None:
     """One whole document in libvirt's layout, alone in ``data`` but for whitespace around it:
-    the record the framer would produce for it (same start, end, scanner and origin), without
+    the record the framer would produce for it (same start, end, reader and origin), without
     setting a framer up. None for anything else, which then goes through a framer."""
+    fast = (reader or DEFAULT_READER).fast
+    if fast is None:
+        return None
+    parse = fast.ready(limits)
+    if parse is None:
+        return None
     start = _WHITESPACE.match(data).end()  # type: ignore[union-attr]
-    m = _END.search(data, start)
+    m = _root_patterns(fast.grammar.checkpoint.root.encode())[0].search(data, start)
     if m is None:
         return None
     end = m.end()
     if end - start > limits.max_document_bytes or _WHITESPACE.match(data, end).end() != len(data):  # type: ignore[union-attr]
         return None
-    parse = fast_parse_ready(limits)
-    if parse is None:
-        return None
     origin = make_origin(None, None, 0, start)
-    record = (parse if end - start < PAUSE_GC_BYTES else fast_parse_at)(data, start, end, options, limits, origin)
-    return record if record is not None else fast_parse_variant(data, start, end, options, limits, origin)
+    record = parse(data, start, end, options, limits, origin)
+    return record if record is not None else fast.parse_variant(data, start, end, options, limits, origin)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-__all__ = ["Limits", "DEFAULT_LIMITS"]
+__all__ = ["Limits", "DEFAULT_LIMITS", "start_tag_problem", "attributes_message", "attribute_value_message", "text_message"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +45,30 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+def start_tag_problem(tag: str, attrs: dict[str, str], depth: int, limits: Limits) -> tuple[str, str | None] | None:
+    """The limit a start tag breaks, as ``(message, the attribute concerned or None)``, or None.
+
+    The one wording of these limits, whoever finds the breach: the expat reader at a complete
+    tag, or the framer while a huge tag is still arriving (it says the same, at the same place)."""
+    if depth > limits.max_depth:
+        return (f"elements nest deeper than {limits.max_depth} levels (limit max_depth)", None)
+    if len(attrs) > limits.max_attributes:
+        return (attributes_message(tag, limits), None)
+    if attrs and max(map(len, attrs.values())) > limits.max_text:
+        name = next(name for name, value in attrs.items() if len(value) > limits.max_text)
+        return (attribute_value_message(tag, limits), name)
+    return None
+
+
+def attributes_message(tag: str, limits: Limits) -> str:
+    return f"<{tag}> has more than {limits.max_attributes} attributes (limit max_attributes)"
+
+
+def attribute_value_message(tag: str, limits: Limits) -> str:
+    return f"<{tag}> has an attribute value longer than {limits.max_text} characters (limit max_text)"
+
+
+def text_message(limits: Limits) -> str:
+    return f"a text node is longer than {limits.max_text} characters (limit max_text)"

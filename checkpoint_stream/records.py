@@ -6,7 +6,8 @@ compared across runs and shared between threads without copies. Where a record c
 archives is the same checkpoint.
 
 ``to_dict`` / ``from_dict`` speak the XML vocabulary (``creationTime``, ``checkpoint``), so the
-JSON Lines the CLI prints read like the documents they came from.
+JSON Lines the CLI prints read like the documents they came from. ``from_dict`` judges every
+value by the grammar's own rules (:mod:`.grammar`), the same ones the readers apply.
 """
 
 from __future__ import annotations
@@ -14,10 +15,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from .errors import SchemaError
-from .schema import CHECKPOINT_TYPE, DISK_NAME, NAME, ULONG
+from .errors import CheckpointError, SchemaError
+from .grammar import GRAMMAR, Grammar
+from .grammar.elements import ElementRule
+from .limits import DEFAULT_LIMITS
+from .markup.domain_scan import scan_domain_text
+from .markup.facts import RawFacts, read_facts
 
-__all__ = ["Origin", "DomainDisk", "Domain", "Moment", "CheckpointDisk", "Checkpoint"]
+__all__ = [
+    "Origin",
+    "DomainDisk",
+    "Domain",
+    "Moment",
+    "CheckpointDisk",
+    "Checkpoint",
+    "make_checkpoint",
+    "make_origin",
+    "record_attribute",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +72,18 @@ class DomainDisk:
         if self.storage == "network":
             return self.protocol is None
         return self.storage == "none"
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    type: str | None
+    name: str | None
+    uuid: str | None
+    disks: tuple[DomainDisk, ...]
+
+
+def _facts(raw: RawFacts) -> _Facts:
+    return _Facts(raw.type, raw.name, raw.uuid, tuple(DomainDisk(*d) for d in raw.disks))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +128,12 @@ class Domain:
             _D_XML(domain, xml)
         return domain
 
-    def _get_facts(self) -> Any:
+    def _get_facts(self) -> _Facts:
         facts = self._facts
         if facts is None:
-            from .domain import read_facts
-
-            facts = read_facts(self.xml)
+            facts = _facts(read_facts(self.xml))
             object.__setattr__(self, "_facts", facts)
-        return facts
+        return facts  # type: ignore[no-any-return]
 
     @property
     def type(self) -> str | None:
@@ -127,12 +152,20 @@ class Domain:
         return self._get_facts().disks
 
     @classmethod
-    def from_xml(cls, xml: str) -> "Domain":
-        """Build a domain from standalone XML, checking what libvirt checks at its top."""
-        from .domain import validate_domain_text
-
-        validate_domain_text(xml)
-        return cls(xml.strip())
+    def from_xml(cls, xml: str, *, grammar: Grammar = GRAMMAR) -> "Domain":
+        """Build a domain from standalone XML, judged by exactly the rules a nested domain meets
+        (well-formedness, the security policy and limits, the domain grammar's top)."""
+        text = xml.strip()
+        if not text.startswith("<domain") or text[7:8] not in (" ", "\t", "\r", "\n", ">", "/"):
+            raise SchemaError(f"expected a <domain> element, not {text[:20]!r}")
+        try:
+            top = scan_domain_text(text, grammar.domain, DEFAULT_LIMITS)
+        except CheckpointError as err:
+            raise type(err)(f"domain XML: {err.message}") from None
+        problem = grammar.domain.check(top)
+        if problem:
+            raise SchemaError(f"domain XML: {problem[0]}")
+        return cls(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +183,7 @@ class Moment:
 @dataclass(frozen=True, slots=True)
 class CheckpointDisk:
     """One ``<disk>`` of a checkpoint. ``size`` is kept only in the default (document) mode:
-    libvirt never reads it back."""
+    libvirt never reads it back. Fields follow ``grammar.checkpoint.DISK.fields``."""
 
     name: str
     checkpoint: str = "bitmap"
@@ -158,21 +191,35 @@ class CheckpointDisk:
     size: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "checkpoint": self.checkpoint, "bitmap": self.bitmap, "size": self.size}
+        return {f.field: getattr(self, f.field) for f in GRAMMAR.checkpoint.rules["disk"].fields}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "CheckpointDisk":
-        _only_keys(data, ("name", "checkpoint", "bitmap", "size"), "disk")
-        name = _str(data, "name", "disk", required=True)
-        assert name is not None
-        _check(DISK_NAME, name, "disk name")
-        checkpoint = _str(data, "checkpoint", "disk") or "bitmap"
-        _check(CHECKPOINT_TYPE, checkpoint, "checkpoint")
-        bitmap = _str(data, "bitmap", "disk")
-        size = _int(data, "size", "disk")
-        if checkpoint == "no" and (bitmap is not None or size is not None):
-            raise SchemaError(f"disk {name!r}: 'bitmap' and 'size' are not allowed with checkpoint='no'")
-        return cls(name, checkpoint, bitmap, size)
+    def from_dict(cls, data: Mapping[str, Any], *, grammar: Grammar = GRAMMAR) -> "CheckpointDisk":
+        """Inverse of :meth:`to_dict`, each value judged by the grammar's ``<disk>`` rule."""
+        rule = grammar.checkpoint.rules["disk"]
+        _only_keys(data, [f.field for f in rule.fields], "disk")
+        attrs: dict[str, str] = {}
+        for f in rule.fields:
+            value = data.get(f.field)
+            if value is not None:
+                attrs[f.attribute] = _text(value, f.convert is int, f.field, "disk")
+        for name in rule.required_attributes:
+            if name not in attrs:
+                raise SchemaError(f"disk field {name!r} is required")
+        problem = rule.check_attributes(attrs)
+        if problem:
+            raise SchemaError(problem)
+        return cls(*rule.record_values(attrs))
+
+
+#: Record attribute for a field of the XML vocabulary, where the two differ.
+_ATTRIBUTE = {"creationTime": "creation_time"}
+
+
+def record_attribute(field: str) -> str:
+    """The record's attribute for a field of the XML vocabulary (``creationTime`` ->
+    ``creation_time``; the others are spelled alike)."""
+    return _ATTRIBUTE.get(field, field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,48 +243,48 @@ class Checkpoint(Moment):
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, origin: Origin | None = None) -> "Checkpoint":
-        """Inverse of :meth:`to_dict`; values are checked against the schema's rules, so a record
-        built this way always writes a document libvirt accepts."""
+    def from_dict(cls, data: Mapping[str, Any], *, origin: Origin | None = None, grammar: Grammar = GRAMMAR) -> "Checkpoint":
+        """Inverse of :meth:`to_dict`. Every value is judged by the grammar's rule for its element
+        (the rule the readers apply), so a record built this way writes a document libvirt
+        accepts."""
         if not isinstance(data, Mapping):
             raise SchemaError(f"a checkpoint must be a JSON object, not {type(data).__name__}")
-        _only_keys(
-            data,
-            ("type", "name", "description", "parent", "creationTime", "disks", "domain", "active", "source"),
-            "checkpoint",
-        )
+        leaves = _leaves(grammar)
+        _only_keys(data, ["type", "source", "disks", *leaves], "checkpoint")
         if data.get("type", "checkpoint") != "checkpoint":
             raise SchemaError(f"'type' must be 'checkpoint', not {data.get('type')!r}")
-        name = _str(data, "name", "checkpoint")
-        if name is not None:
-            _check(NAME, name, "name")
-        parent = _str(data, "parent", "checkpoint")
-        if parent is not None:
-            _check(NAME, parent, "parent")
-        creation = _int(data, "creationTime", "checkpoint")
+        values: dict[str, Any] = {}
+        for key, rule in leaves.items():
+            value = data.get(key)
+            if value is None:
+                continue
+            if rule.opaque:
+                values[key] = Domain.from_xml(_text(value, False, key, "checkpoint"), grammar=grammar)
+                continue
+            if rule.kind == "flag":
+                if isinstance(value, bool) or (value in (0, 1) and not isinstance(value, float)):
+                    values[key] = bool(value)
+                    continue
+                raise SchemaError(f"{key!r} must be true, false or null, not {value!r}")
+            text = _text(value, rule.kind == "integer", key, "checkpoint")
+            problem = rule.text.check(text) if rule.text is not None else None
+            if problem:
+                raise SchemaError(f"field {key!r}: {problem}")
+            values[key] = value
         disks_raw = data.get("disks")
         if disks_raw is None:
             disks_raw = []
         if not isinstance(disks_raw, list):
             raise SchemaError("'disks' must be a list of objects")
-        disks = tuple(CheckpointDisk.from_dict(d) if isinstance(d, Mapping) else _bad_disk(d) for d in disks_raw)
-        domain_xml = _str(data, "domain", "checkpoint")
-        active = data.get("active")
-        if active is not None and not isinstance(active, bool):
-            if active in (0, 1) and not isinstance(active, float):
-                active = bool(active)
-            else:
-                raise SchemaError(f"'active' must be true, false or null, not {active!r}")
-        return cls(
-            name=name,
-            description=_str(data, "description", "checkpoint") or None,
-            parent=parent,
-            creation_time=creation,
-            domain=None if domain_xml is None else Domain.from_xml(domain_xml),
-            disks=disks,
-            active=active,
-            origin=origin,
-        )
+        disks = tuple(CheckpointDisk.from_dict(d, grammar=grammar) if isinstance(d, Mapping) else _bad_disk(d) for d in disks_raw)
+        if "description" in values:
+            values["description"] = values["description"] or None  # libvirt: empty text means absent
+        return cls(**{_ATTRIBUTE.get(k, k): v for k, v in values.items()}, disks=disks, origin=origin)
+
+
+def _leaves(grammar: Grammar) -> dict[str, ElementRule]:
+    """JSON key -> rule, for every element of the checkpoint grammar that fills a record field."""
+    return {rule.field: rule for rule in grammar.checkpoint.rules.values() if rule.field is not None}
 
 
 def _bad_disk(value: object) -> CheckpointDisk:
@@ -250,45 +297,27 @@ def _only_keys(data: Mapping[str, Any], allowed: Iterable[str], what: str) -> No
         raise SchemaError(f"unknown {what} field(s): {', '.join(map(repr, unknown))}")
 
 
-def _str(data: Mapping[str, Any], key: str, what: str, *, required: bool = False) -> str | None:
-    value = data.get(key)
-    if value is None:
-        if required:
-            raise SchemaError(f"{what} field {key!r} is required")
-        return None
+def _text(value: Any, integer: bool, key: str, what: str) -> str:
+    """A JSON value as the text an XML document would hold, type-checked."""
+    if integer:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SchemaError(f"{what} field {key!r} must be an integer, not {type(value).__name__}")
+        return str(value)
     if not isinstance(value, str):
         raise SchemaError(f"{what} field {key!r} must be a string, not {type(value).__name__}")
     return value
 
 
-def _int(data: Mapping[str, Any], key: str, what: str) -> int | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SchemaError(f"{what} field {key!r} must be an integer, not {type(value).__name__}")
-    if value < 0 or value > (ULONG.maximum or 0):
-        raise SchemaError(f"{what} field {key!r} = {value} is out of range 0..{ULONG.maximum}")
-    return value
-
-
-def _check(rule: Any, value: str, key: str) -> None:
-    problem = rule.check(value)
-    if problem:
-        raise SchemaError(f"field {key!r}: {problem}")
-
-
-
 # -- building records in bulk --------------------------------------------------------------------
 # A frozen dataclass's generated __init__ sets each field through object.__setattr__ (to get past
 # its own frozen __setattr__): about 0.1 us a field, which is most of what a record costs when a
-# stream holds hundreds of thousands of them. The parsers build records through the slots' own
+# stream holds hundreds of thousands of them. The readers build records through the slots' own
 # descriptors instead: the very same objects (same type, same slots, equal and hashable as usual)
-# in half the time. The values are the parsers' (already checked); hand-built records keep using
+# in half the time. The values are the readers' (already checked); hand-built records keep using
 # the classes themselves.
 
 
-def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Any, ...]:
+def slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Any, ...]:
     setters = []
     for name in names:
         owner = next(k for k in cls.__mro__ if name in k.__dict__)
@@ -297,11 +326,13 @@ def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Any, ...]:
 
 
 _new = object.__new__
-_D_XML, _D_FACTS, _D_SOURCE = _slot_setters(Domain, ("xml", "_facts", "_source"))
-(_C_NAME, _C_DESCRIPTION, _C_PARENT, _C_TIME, _C_DOMAIN, _C_ORIGIN, _C_DISKS, _C_ACTIVE) = _slot_setters(
+_D_XML, _D_FACTS, _D_SOURCE = slot_setters(Domain, ("xml", "_facts", "_source"))
+(_C_NAME, _C_DESCRIPTION, _C_PARENT, _C_TIME, _C_DOMAIN, _C_ORIGIN, _C_DISKS, _C_ACTIVE) = slot_setters(
     Checkpoint, ("name", "description", "parent", "creation_time", "domain", "origin", "disks", "active")
 )
-_O_PATH, _O_MEMBER, _O_INDEX, _O_OFFSET = _slot_setters(Origin, ("path", "member", "index", "offset"))
+_O_PATH, _O_MEMBER, _O_INDEX, _O_OFFSET = slot_setters(Origin, ("path", "member", "index", "offset"))
+#: Sets a record's domain (a reader's own, just made record only).
+set_domain = _C_DOMAIN
 
 
 def make_checkpoint(

@@ -1,6 +1,7 @@
-"""Sources: where byte streams of checkpoint documents come from.
+"""Sources: where byte streams of checkpoint documents come from. Only I/O happens here: the
+faces (:mod:`.api`) parse what these streams deliver.
 
-:func:`iter_sources` reads records from any mix of:
+:func:`open_streams` gives the byte streams of any mix of:
 
 * paths to files (plain XML, or ``.gz`` / ``.xz`` / ``.bz2`` compressed XML: detected by their
   magic bytes, not their names);
@@ -15,8 +16,9 @@
 Streams that can stay open (stdin, FIFOs, sockets, file objects with ``read1``) are read with
 ``read1``: a record comes out as soon as its end tag has arrived, never waiting for a full chunk.
 
-Every stream gets its own :class:`~.api.CheckpointParser` (``path=``, ``member=``), so records
-carry ``Origin(path, member, index)`` and errors carry ``source`` / ``member`` / ``document``.
+Each stream is named by its ``path`` and ``member``, so the parser given each one makes records
+that carry ``Origin(path, member, index)`` and errors that carry ``source`` / ``member`` /
+``document``.
 
 I/O problems (a missing file, a corrupt archive, a read error) are :class:`SourceError`, an
 :class:`OSError`: never a :class:`~.errors.CheckpointError`, so callers can tell "the input could
@@ -29,6 +31,7 @@ import bz2
 import gzip
 import lzma
 import os
+import select
 import stat
 import sys
 import tarfile
@@ -37,11 +40,10 @@ import zlib
 from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterable, Iterator, Union
 
-from .api import CHUNK_SIZE, CheckpointParser
-from .errors import CheckpointError
-from .records import Checkpoint
+__all__ = ["SourceError", "Stream", "open_streams", "streams", "STDIN_NAME", "SourceLike", "CHUNK_SIZE"]
 
-__all__ = ["SourceError", "Stream", "open_streams", "iter_sources", "STDIN_NAME", "SourceLike"]
+#: Bytes read at a time.
+CHUNK_SIZE = 1 << 16
 
 #: The name standard input goes by in origins and error messages.
 STDIN_NAME = "<stdin>"
@@ -106,8 +108,6 @@ def _read_chunks(fh: Any, chunk_size: int, path: str | None, member: str | None,
                 raise
             raise SourceError(f"read error: {_os_message(err)}", path=path, member=member) from err
         if chunk is None:  # a non-blocking file with nothing yet: wait for it like a blocking one
-            import select
-
             try:
                 select.select([fh], [], [])
             except (OSError, ValueError, TypeError):
@@ -337,7 +337,9 @@ def _is_many(sources: Any) -> bool:
     return isinstance(sources, (list, tuple))
 
 
-def _streams(sources: Any, chunk_size: int) -> Iterator[Stream | SourceError]:
+def streams(sources: Any, chunk_size: int = CHUNK_SIZE) -> Iterator[Stream | SourceError]:
+    """Like :func:`open_streams`, but an I/O problem comes out as an item (the source it concerns
+    ends there; the next one is read)."""
     items = list(sources) if _is_many(sources) else [sources]
     for source in items:
         yield from _guard(_one_source(source, chunk_size))  # type: ignore[arg-type]
@@ -350,80 +352,7 @@ def open_streams(sources: SourceLike | list[Any] | tuple[Any, ...], *, chunk_siz
     byte chunks. Each stream must be consumed before the next one is pulled (archives are read in
     one pass). An I/O problem raises :class:`SourceError`.
     """
-    for item in _streams(sources, chunk_size):
+    for item in streams(sources, chunk_size):
         if isinstance(item, SourceError):
             raise item
         yield item
-
-
-def iter_sources(
-    sources: SourceLike | list[Any] | tuple[Any, ...],
-    *,
-    on_error: str = "raise",
-    chunk_size: int = CHUNK_SIZE,
-    before_read: Callable[[], None] | None = None,
-    on_chunk: Callable[[int], None] | None = None,
-    **parse_kwargs: Any,
-) -> Iterator[Checkpoint | CheckpointError | SourceError]:
-    """Yield the records of every document of every stream of ``sources``, in order.
-
-    ``on_error="raise"`` (default): the first rejected document raises its
-    :class:`~.errors.CheckpointError` (the records before it have been yielded), and an I/O
-    problem raises :class:`SourceError`. ``on_error="skip"``: both are *yielded*, interleaved with
-    the records in stream order, and reading goes on (with the next stream, after an I/O error).
-
-    ``before_read()`` is called before each read that may block (the CLI flushes its output there);
-    ``on_chunk(n)`` after each chunk of ``n`` bytes handed to the parser (progress). Other keyword
-    arguments go to :class:`~.api.CheckpointParser` (modes, ``limits``, limit overrides).
-    """
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
-    skip = on_error == "skip"
-    for key in ("path", "member", "on_error_callback"):
-        if key in parse_kwargs:
-            raise TypeError(f"iter_sources() sets {key!r} itself")
-    streams = _streams(sources, chunk_size)
-    dead: str | None = None  # an archive whose member could not be read: the rest of it is skipped
-    while True:
-        if before_read is not None:
-            before_read()
-        stream = next(streams, None)
-        if stream is None:
-            return
-        if isinstance(stream, SourceError):
-            if dead is not None and stream.path == dead:
-                continue
-            if not skip:
-                raise stream
-            yield stream
-            continue
-        if dead is not None:
-            if stream.path == dead:
-                continue
-            dead = None
-        parser = CheckpointParser(on_error="skip", path=stream.path, member=stream.member, **parse_kwargs)
-        chunks = stream.chunks
-        try:
-            while True:
-                if before_read is not None:
-                    before_read()
-                chunk = next(chunks, None)
-                if chunk is None:
-                    break
-                if on_chunk is not None:
-                    on_chunk(len(chunk))
-                for item in parser.feed_items(chunk):
-                    if not skip and isinstance(item, CheckpointError):
-                        raise item
-                    yield item
-        except SourceError as err:
-            if not skip:
-                raise
-            if stream.member is not None:
-                dead = stream.path
-            yield err
-            continue
-        for item in parser.close_items():
-            if not skip and isinstance(item, CheckpointError):
-                raise item
-            yield item

@@ -17,6 +17,10 @@ order was::
       <active>0|1</active>                           only with internal=True
     </domaincheckpoint>
 
+That layout is the grammar's (:mod:`.grammar.checkpoint`: element order, attribute order, when
+each is printed); a :class:`Writer` generates its formatting code from it, so a rule changed there
+(an attribute added, say) is printed with no change here.
+
 Escaping (libvirt's ``virBufferEscapeString``) is the same for text and attribute values:
 ``& < > " '`` become entities; TAB, LF and CR are copied raw (even inside attributes, so such
 output does not round-trip); U+0001-U+0008, U+000B, U+000C and U+000E-U+0019 are dropped; every
@@ -37,12 +41,15 @@ from __future__ import annotations
 
 import io
 import re
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator
 
-from .domain import indent
-from .records import Checkpoint, Domain
+from .grammar import GRAMMAR, Grammar
+from .grammar.elements import ElementRule, Printing
+from .markup.indentation import indent
+from .markup.safe_expat import new_expat_parser
+from .records import Checkpoint, Domain, record_attribute
 
-__all__ = ["escape", "iter_xml", "dumps", "write", "strip_secrets"]
+__all__ = ["escape", "iter_xml", "dumps", "write", "strip_secrets", "Writer", "DEFAULT_WRITER"]
 
 # -- escaping -------------------------------------------------------------------------------------
 
@@ -56,8 +63,6 @@ _TABLE: dict[int, str | None] = {
     ord("'"): "&apos;",
     **{ord(c): None for c in _DROPPED},
 }
-
-
 _DROPS = re.compile("[" + "".join(f"\\x{ord(c):02x}" for c in _DROPPED) + "]")
 
 
@@ -93,8 +98,6 @@ def strip_secrets(xml: str) -> str:
     """
     if ("passwd" not in xml and "<cookies" not in xml) or _SECRET_HINT.search(xml) is None:
         return xml
-    from .expat_driver import new_expat_parser
-
     data = xml.encode("utf-8")
     parser = new_expat_parser()
     stack: list[str] = []
@@ -176,198 +179,17 @@ def _char_index(data: bytes, byte_index: int) -> int:
     return len(data[:byte_index].decode("utf-8"))
 
 
-# -- formatting -----------------------------------------------------------------------------------
-
-_HEAD = "<domaincheckpoint>\n"
-_TAIL = "</domaincheckpoint>\n"
-_CHECKPOINT_ATTR = {"bitmap": " checkpoint='bitmap'", "no": " checkpoint='no'", None: "", "default": ""}
-_DISK_OPEN = "    <disk name='"
-
-
-def _head(record: Checkpoint, size: bool, rest: str = "") -> str:
-    """Everything before ``<domain>``, followed by ``rest``, as one string."""
-    if not size:
-        out = _head_plain(record, rest)
-        if out is not None:
-            return out
-    return _head_escaped(record, size) + rest
-
-
-class _NeedsEscaping(Exception):
-    """A bitmap name needs escaping: _head_escaped writes the record."""
-
-
-class _KindTails(dict[Any, str]):
-    """Bitmap name -> the rest of a ``<disk/>`` line after the disk's name, for one checkpoint
-    type; made the first time a pair is met. A record's disks mostly share one bitmap name (the
-    checkpoint's), so a line of a long list costs its name and one lookup. Bounded: cleared
-    when full."""
-
-    __slots__ = ("after",)
-
-    def __init__(self, after: str) -> None:
-        self.after = after
-
-    def __missing__(self, bitmap: Any) -> str:
-        if bitmap is None:
-            tail = f"{self.after}/>\n"
-        elif type(bitmap) is not str:
-            raise TypeError(bitmap)
-        elif _NEEDS_ESCAPE.search(bitmap) is not None:
-            raise _NeedsEscaping
-        else:
-            tail = f"{self.after} bitmap='{bitmap}'/>\n"
-        if len(self) >= _TAILS_MAX:
-            self.clear()  # another thread's lookup at worst makes its tail again
-        self[bitmap] = tail
-        return tail
-
-
-class _Tails(dict[Any, _KindTails]):
-    """Checkpoint type -> its _KindTails; KeyError for an unknown type."""
-
-    __slots__ = ()
-
-    def __missing__(self, kind: Any) -> _KindTails:
-        tails = self[kind] = _KindTails("'" + _CHECKPOINT_ATTR[kind])
-        return tails
-
-
-_TAILS = _Tails()
-_TAILS_MAX = 1024
-_BULK_DISKS = 16
-
-
-def _head_plain(record: Checkpoint, rest: str) -> str | None:
-    """The hot path: values written as is, then one C-level search over all of them (escaping is
-    per character, so a concatenation needs it exactly when some value does); when only the
-    head's values need it (an apostrophe in a description), the head is made again from them
-    escaped. None when a disk's value needs escaping, a checkpoint type is unknown or a value has
-    the wrong type: then _head_escaped writes the record or reports the error."""
-    name = record.name
-    description = record.description
-    parent = record.parent
-    created = record.creation_time
-    if name is not None and description and parent is not None and created:
-        # The most common record (a chain's checkpoint): its head made by one f-string.
-        out = (
-            f"<domaincheckpoint>\n  <name>{name}</name>\n  <description>{description}</description>\n"
-            f"  <parent>\n    <name>{parent}</name>\n  </parent>\n  <creationTime>{int(created)}</creationTime>\n"
-        )
-    else:
-        out = _head_lines(name, description, parent, created)
-    disks = record.disks
-    lines = values = ""
-    if disks:
-        try:
-            lines, values = _many_disk_lines(disks) if len(disks) > _BULK_DISKS else _few_disk_lines(disks)
-        except (KeyError, TypeError, _NeedsEscaping):
-            return None
-    if _NEEDS_ESCAPE.search(f"{name or ''}{description or ''}{parent or ''}{values}") is not None:
-        if _NEEDS_ESCAPE.search(values) is not None:
-            return None
-        out = _escaped_head_lines(record)
-    if disks:
-        return f"{out}  <disks>\n{lines}  </disks>\n{rest}"
-    return out + rest
-
-
-def _head_lines(name: str | None, description: str | None, parent: str | None, created: int | None) -> str:
-    """The document's start and its head elements, from values ready to write."""
-    out = _HEAD
-    if name is not None:
-        out += f"  <name>{name}</name>\n"
-    if description:
-        out += f"  <description>{description}</description>\n"
-    if parent is not None:
-        out += f"  <parent>\n    <name>{parent}</name>\n  </parent>\n"
-    if created:
-        out += f"  <creationTime>{int(created)}</creationTime>\n"
-    return out
-
-
-def _escaped_head_lines(record: Checkpoint) -> str:
-    """_head_lines with the head's values escaped. libvirt's escaper skips only NULL strings: an
-    empty parent name prints as ``<name></name>``."""
-    name = record.name
-    description = record.description
-    parent = record.parent
-    return _head_lines(
-        None if name is None else escape(name),
-        description and escape(description),
-        None if parent is None else escape(parent),
-        record.creation_time,
-    )
-
-
-def _few_disk_lines(disks: tuple[Any, ...]) -> tuple[str, str]:
-    """The ``<disk/>`` lines of a few disks, written as is, and their values concatenated (for the
-    one escape check). KeyError for an unknown checkpoint type, TypeError for a value of the wrong
-    type: the escaping path then reports it."""
-    kinds = _CHECKPOINT_ATTR
-    out = ""
-    values = ""
-    for d in disks:
-        bitmap = d.bitmap
-        if bitmap is None:
-            out += f"    <disk name='{d.name}'{kinds[d.checkpoint]}/>\n"
-            values += d.name
-        else:
-            out += f"    <disk name='{d.name}'{kinds[d.checkpoint]} bitmap='{bitmap}'/>\n"
-            values += d.name + bitmap
-    return out, values
-
-
-def _many_disk_lines(disks: tuple[Any, ...]) -> tuple[str, str]:
-    """_few_disk_lines for a long list, made by one join of pieces: each disk's name and a tail
-    shared by the disks of the same type and bitmap (bitmap names checked when their tail is
-    made; the names are the values returned). The records of a large document may lie scattered
-    in memory, and there every pass over the disks or per-disk string costs a cache miss per
-    disk; so there are no per-disk strings and two passes (C-level comprehensions)."""
-    names = [d.name for d in disks]
-    tails = _TAILS
-    after = [tails[d.checkpoint][d.bitmap] for d in disks]
-    parts = [_DISK_OPEN] * (3 * len(names))
-    parts[1::3] = names
-    parts[2::3] = after
-    return "".join(parts), "".join(names)
-
-
-def _head_escaped(record: Checkpoint, size: bool) -> str:
-    """Everything before ``<domain>`` with each value escaped, the ``size`` flag, and the errors
-    for records built by hand."""
-    out = _escaped_head_lines(record)
-    disks = record.disks
-    if disks:
-        out += "  <disks>\n"
-        for disk in disks:
-            try:
-                kind = _CHECKPOINT_ATTR[disk.checkpoint]
-            except KeyError:
-                raise ValueError(f"disk {disk.name!r}: checkpoint must be 'bitmap' or 'no', not {disk.checkpoint!r}") from None
-            dname = escape(disk.name)
-            bitmap = disk.bitmap
-            if bitmap is None:
-                out += f"    <disk name='{dname}'{kind}/>\n"
-                continue
-            bitmap = escape(bitmap)
-            if size and disk.size is not None:
-                out += f"    <disk name='{dname}'{kind} bitmap='{bitmap}' size='{int(disk.size)}'/>\n"
-            else:
-                out += f"    <disk name='{dname}'{kind} bitmap='{bitmap}'/>\n"
-        out += "  </disks>\n"
-    return out
-
+# -- the nested domain ----------------------------------------------------------------------------
 
 # A line break that is not between '>' and indentation followed by '<' (text spans lines).
-_NL_NOT_STRUCTURAL = re.compile(r"\n(?:(?<!>\n)|[ \t]*+(?!<))")
+_NL_NOT_STRUCTURAL = re.compile(r"\n(?:(?<!>\n)|[ \t]*(?![ \t<]))")
 
 
 def _indent2(xml: str) -> str:
-    """``domain.indent(xml, 2)``, with a fast exact path for libvirt's own layout: every line
-    break follows a '>' and precedes indentation and a '<', and there is no '!' or '?' at all (so
-    no comment, CDATA section or PI). Then every line break is structural and a plain replace
-    gives what :func:`.domain.indent` gives."""
+    """``indent(xml, 2)``, with a fast exact path for libvirt's own layout: every line break
+    follows a '>' and precedes indentation and a '<', and there is no '!' or '?' at all (so no
+    comment, CDATA section or PI). Then every line break is structural and a plain replace
+    gives what :func:`.markup.indentation.indent` gives."""
     if "!" not in xml and "?" not in xml and _NL_NOT_STRUCTURAL.search(xml) is None:
         return xml.replace("\n", "\n  ")
     return indent(xml, 2)
@@ -375,9 +197,9 @@ def _indent2(xml: str) -> str:
 
 def _domain(domain: Domain, secure: bool) -> str:
     """The domain's lines, two spaces in. A domain the parser kept as a span of its document is
-    written from that span: the fast path proved each of its lines complete markup (fastpath's
-    line memory), so every line break is structural and re-indenting is one replace, or nothing
-    when it stood two spaces in, as libvirt writes it (no search for text line breaks)."""
+    written from that span: the fast reader proved each of its lines complete markup, so every
+    line break is structural and re-indenting is one replace, or nothing when it stood two
+    spaces in, as libvirt writes it (no search for text line breaks)."""
     source = domain._source
     if source is not None:
         span, width = source
@@ -390,6 +212,292 @@ def _domain(domain: Domain, secure: bool) -> str:
     if not secure:
         xml = strip_secrets(xml)
     return f"  {_indent2(xml)}\n"
+
+
+# -- the formatter, generated from the grammar ------------------------------------------------------
+
+
+class _NeedsEscaping(Exception):
+    """A list item's value needs escaping: the escaping path writes the record."""
+
+
+_TAILS_MAX = 1024  # tails remembered per level of a Writer's tail table, at most
+
+
+class _Tails(dict):  # type: ignore[type-arg]
+    """The rest of a list item's line after its first attribute, by the values of the attributes
+    printed without a flag (for ``<disk>``: checkpoint type, then bitmap name), one dict level per
+    attribute; made the first time a combination is met. A record's disks mostly share one tail
+    (``checkpoint='bitmap' bitmap='<the checkpoint's name>'``), so a line of a long list costs its
+    name and two lookups. Bounded: a level is cleared when full."""
+
+    __slots__ = ("prefix", "make", "depth")
+
+    def __init__(self, prefix: tuple[Any, ...], make: Callable[[tuple[Any, ...]], str], depth: int) -> None:
+        self.prefix = prefix
+        self.make = make
+        self.depth = depth
+
+    def __missing__(self, value: Any) -> Any:
+        key = self.prefix + (value,)
+        if self.depth == 1:
+            made: Any = self.make(key)
+        else:
+            made = _Tails(key, self.make, self.depth - 1)
+        if len(self) >= _TAILS_MAX:
+            self.clear()  # another thread's lookup at worst makes its entry again
+        self[value] = made
+        return made
+
+
+def _value_text(rule: ElementRule, value: Any, escaped: bool) -> str:
+    if rule.kind == "integer":
+        return str(int(value))
+    if rule.kind == "flag":
+        return "1" if value else "0"
+    return escape(value) if escaped else value
+
+
+def _printed(printing: Printing, value: Any, flags: dict[str, bool]) -> bool:
+    if printing.flag is not None and not flags.get(printing.flag):
+        return False
+    if printing.when == "nonempty":
+        return bool(value)
+    return value is not None
+
+
+class Writer:
+    """libvirt's output layout for one grammar. The hot paths (a record whose values need no
+    escaping, a long disk list) are generated code; :meth:`escaped` is the value-by-value path,
+    which every record can take and which reports records built by hand with bad values."""
+
+    def __init__(self, grammar: Grammar = GRAMMAR) -> None:
+        cg = grammar.checkpoint
+        self.grammar = grammar
+        rules = cg.rules
+        root = cg.root_rule(True)
+        ind = cg.indent
+        self.head = f"<{cg.root}>\n"
+        self.tail = f"</{cg.root}>\n"
+        self.head_elements: list[tuple[ElementRule, ElementRule, str]] = []  # (element, leaf, opening)
+        self.after: list[tuple[ElementRule, str]] = []  # elements after the list: (rule, record attribute)
+        self.list_rule: ElementRule | None = None
+        self.item_rule: ElementRule | None = None
+        for tag in cg.layout:
+            key = root.children.get(tag)
+            if key is None:
+                continue
+            rule = rules[key]
+            if self.list_rule is None and rule.text is None and not rule.opaque and len(rule.children) == 1 and next(iter(rule.children)) in rule.repeatable:
+                self.list_rule = rule
+                self.item_rule = rules[next(iter(rule.children.values()))]
+                self.list_tag = tag
+                continue
+            if self.list_rule is None and not rule.opaque and (rule.text is not None or len(rule.children) == 1):
+                leaf = rule if rule.text is not None else rules[next(iter(rule.children.values()))]
+                self.head_elements.append((rule, leaf, tag))
+            else:
+                self.after.append((rule, record_attribute(rule.field or tag)))
+        self._lines: list[tuple[str, str]] = []  # (before the value, after it) of each head element
+        for rule, leaf, tag in self.head_elements:
+            if rule is leaf:
+                self._lines.append((f"{ind}<{tag}>", f"</{tag}>\n"))
+            else:
+                ctag = next(iter(rule.children))
+                self._lines.append((f"{ind}<{tag}>\n{ind * 2}<{ctag}>", f"</{ctag}>\n{ind}</{tag}>\n"))
+        self._item_setup(ind)
+        self._generate()
+
+    # -- list items ---------------------------------------------------------------------------------
+
+    def _item_setup(self, ind: str) -> None:
+        item = self.item_rule
+        if item is None:
+            self.item_open = ""
+            return
+        fields = {f.attribute: f.field for f in item.fields}
+        attrs = list(item.attributes)
+        self.item_first = attrs[0]
+        self.item_first_field = fields.get(attrs[0], attrs[0])
+        self.item_others = [(a, fields.get(a, a)) for a in attrs[1:]]
+        self.item_open = f"{ind * 2}<{item.tag} {attrs[0]}='"
+        # Attributes a tail is keyed by: those printed without a flag (the rest take the escaping path).
+        self.tail_keys = [(a, f) for a, f in self.item_others if item.attribute_printing.get(a, Printing()).flag is None]
+        self.tails = _Tails((), self._make_tail, len(self.tail_keys)) if self.tail_keys else None
+
+    def _attribute_text(self, attribute: str, value: Any) -> str:
+        item = self.item_rule
+        assert item is not None
+        rule = item.attributes[attribute]
+        if rule.choices:
+            if value not in rule.choices:
+                raise ValueError(f"{attribute} must be {' or '.join(repr(c) for c in rule.choices)}, not {value!r}")
+            return str(value)
+        if rule.maximum is not None and not isinstance(value, str):
+            return str(int(value))
+        if not isinstance(value, str):
+            raise TypeError(f"{attribute} must be a string, not {type(value).__name__}")
+        return escape(value)
+
+    def _item_rest(self, values: dict[str, Any], flags: dict[str, bool]) -> str:
+        """The attributes after the first, as libvirt prints them (escaped), then the tag's end."""
+        item = self.item_rule
+        assert item is not None
+        out = ""
+        printed: set[str] = set()
+        for attribute, field in self.item_others:
+            value = values.get(field)
+            printing = item.attribute_printing.get(attribute, Printing())
+            if value is None or value in printing.omit or not _printed(printing, value, flags):
+                continue
+            if printing.requires is not None and printing.requires not in printed:
+                continue
+            out += f" {attribute}='{self._attribute_text(attribute, value)}'"
+            printed.add(attribute)
+        return out + "/>\n"
+
+    def _make_tail(self, key: tuple[Any, ...]) -> str:
+        values = dict(zip((f for _, f in self.tail_keys), key))
+        for (attribute, _), value in zip(self.tail_keys, key):
+            rule = self.item_rule.attributes[attribute]  # type: ignore[union-attr]
+            if rule.choices:
+                if value not in rule.choices and value is not None and value not in self.item_rule.attribute_printing.get(attribute, Printing()).omit:  # type: ignore[union-attr]
+                    raise KeyError(value)  # the escaping path words it
+            elif value is not None and not isinstance(value, str):
+                raise TypeError(value)
+            elif value is not None and _NEEDS_ESCAPE.search(value) is not None:
+                raise _NeedsEscaping
+        return "'" + self._item_rest(values, {})
+
+    def item_line(self, item: Any, flags: dict[str, bool]) -> str:
+        """One list item's line, every value escaped (the escaping path)."""
+        values = {f: getattr(item, f) for f in [self.item_first_field] + [f for _, f in self.item_others]}
+        first = values[self.item_first_field]
+        try:
+            return self.item_open + escape(first) + "'" + self._item_rest(values, flags)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{self.item_rule.tag} {first!r}: {err}") from None  # type: ignore[union-attr]
+
+    # -- generated hot paths ------------------------------------------------------------------------
+
+    def _generate(self) -> None:
+        """The head as one f-string when every head element is printed (a chain's checkpoint), else
+        line by line; the list's lines from the shared tails; one search for anything to escape."""
+        n = len(self.head_elements)
+        v = [f"v{k}" for k in range(n)]
+        conds = []
+        pieces = []
+        for k, (rule, leaf, _) in enumerate(self.head_elements):
+            printing = rule.printing
+            cond = f"{v[k]}" if printing.when == "nonempty" else f"{v[k]} is not None"
+            if printing.flag is not None:
+                cond = f"flags.get({printing.flag!r}) and {cond}"
+            conds.append(cond)
+            value = f"{{int({v[k]})}}" if leaf.kind == "integer" else f"{{{v[k]}}}"
+            before, after = self._lines[k]
+            pieces.append((before + value + after).replace("\n", "\\n"))
+        ns: dict[str, Any] = {"HEAD": self.head, "NEEDS_ESCAPE": _NEEDS_ESCAPE, "escape": escape, "NeedsEscaping": _NeedsEscaping}
+        src = [f"def head_lines({', '.join(v + ['flags'])}):", "    out = HEAD"]
+        for k in range(n):
+            src.append(f"    if {conds[k]}:")
+            src.append(f"        out += f'{pieces[k]}'")
+        src.append("    return out")
+        # the plain path: values written as is, then one C-level search over all of them
+        text_values = [v[k] for k, (_, leaf, _) in enumerate(self.head_elements) if leaf.kind == "text"]
+        getters = [f"    {v[k]} = record.{record_attribute(leaf.field or '')}" for k, (_, leaf, _) in enumerate(self.head_elements)]
+        src += ["", "def head_plain(record, rest, flags):"] + getters
+        src.append(f"    if {' and '.join(conds) if conds else 'False'}:")
+        src.append(f"        out = f'{self.head.replace(chr(10), chr(92) + 'n')}{''.join(pieces)}'")
+        src.append("    else:")
+        src.append(f"        out = head_lines({', '.join(v + ['flags'])})")
+        if self.item_rule is not None and self.tails is not None:
+            ns.update(TAILS=self.tails, OPEN=self.item_open, BULK=16)
+            lookup = "TAILS" + "".join(f"[d.{f}]" for _, f in self.tail_keys)
+            first = self.item_first_field
+            lo, lc = f"{self.grammar.checkpoint.indent}<{self.list_tag}>\\n", f"{self.grammar.checkpoint.indent}</{self.list_tag}>\\n"
+            src.append(f"    items = record.{record_attribute(self.list_tag)}")
+            src.append("    lines = values = ''")
+            src.append("    if items:")
+            src.append("        try:")
+            src.append("            if len(items) > BULK:")
+            src.append(f"                names = [d.{first} for d in items]")
+            src.append(f"                after = [{lookup} for d in items]")
+            src.append("                parts = [OPEN] * (3 * len(names))")
+            src.append("                parts[1::3] = names")
+            src.append("                parts[2::3] = after")
+            src.append("                lines = ''.join(parts)")
+            src.append("                values = ''.join(names)")
+            src.append("            else:")
+            src.append("                for d in items:")
+            src.append(f"                    name = d.{first}")
+            src.append(f"                    lines += OPEN + name + {lookup}")
+            src.append("                    values += name")
+            src.append("        except (KeyError, TypeError, NeedsEscaping):")
+            src.append("            return None")
+        else:
+            src.append("    items = None")
+            src.append("    values = ''")
+        check = "".join(f"{{{x} or ''}}" for x in text_values)
+        src.append(f'    if NEEDS_ESCAPE.search(f"{check}{{values}}") is not None:')
+        src.append("        if NEEDS_ESCAPE.search(values) is not None:")
+        src.append("            return None")
+        escaped_args = [f"(None if {v[k]} is None else escape({v[k]}))" if leaf.kind == "text" else v[k] for k, (_, leaf, _) in enumerate(self.head_elements)]
+        src.append(f"        out = head_lines({', '.join(escaped_args + ['flags'])})")
+        if self.item_rule is not None:
+            src.append("    if items:")
+            src.append(f"        return f'{{out}}{lo}{{lines}}{lc}{{rest}}'")
+        src.append("    return out + rest")
+        self.source = "\n".join(src) + "\n"
+        exec(compile(self.source, "<checkpoint_stream writer>", "exec"), ns)
+        self.head_lines: Callable[..., str] = ns["head_lines"]
+        self.head_plain: Callable[..., str | None] = ns["head_plain"]
+
+    # -- documents --------------------------------------------------------------------------------
+
+    def escaped(self, record: Checkpoint, flags: dict[str, bool], rest: str = "") -> str:
+        """Everything before the elements after the list, each value escaped, then ``rest``: the
+        path every record can take (and the reference the generated paths are tested against)."""
+        values = []
+        for rule, leaf, _ in self.head_elements:
+            value = getattr(record, record_attribute(leaf.field or ""))
+            if leaf.kind == "text" and value is not None:
+                value = escape(value)
+            values.append(value)
+        out = self.head_lines(*values, flags)
+        items = getattr(record, record_attribute(self.list_tag)) if self.item_rule is not None else None
+        if items:
+            ind = self.grammar.checkpoint.indent
+            out += f"{ind}<{self.list_tag}>\n" + "".join(self.item_line(d, flags) for d in items) + f"{ind}</{self.list_tag}>\n"
+        return out + rest
+
+    def rest(self, record: Checkpoint, flags: dict[str, bool]) -> str:
+        """The elements after the list (the domain, ``<active>``), then the root's end tag."""
+        out = ""
+        ind = self.grammar.checkpoint.indent
+        for rule, attribute in self.after:
+            value = getattr(record, attribute)
+            if not _printed(rule.printing, value, flags):
+                continue
+            if rule.opaque:
+                out += _domain(value, flags.get("secure", False))
+            else:
+                out += f"{ind}<{rule.tag}>{_value_text(rule, value, True)}</{rule.tag}>\n"
+        return out + self.tail
+
+    def dumps(self, record: Checkpoint, flags: dict[str, bool]) -> str:
+        rest = self.rest(record, flags)
+        if not flags.get("size"):
+            out = self.head_plain(record, rest, flags)
+            if out is not None:
+                return out
+        return self.escaped(record, flags, rest)
+
+
+DEFAULT_WRITER = Writer()
+
+
+def _flags(no_domain: bool, secure: bool, size: bool, internal: bool) -> dict[str, bool]:
+    return {"domain": not no_domain, "secure": secure, "size": size, "internal": internal}
 
 
 def iter_xml(
@@ -406,12 +514,11 @@ def iter_xml(
     ``size`` (SIZE: print ``size=`` on bitmap disks that have one); ``internal`` adds the
     pre-merge ``<active>`` element for records read with ``internal=True``.
     """
-    yield _head(record, size)
-    if record.domain is not None and not no_domain:
-        yield _domain(record.domain, secure)
-    if internal and record.active is not None:
-        yield "  <active>1</active>\n" if record.active else "  <active>0</active>\n"
-    yield _TAIL
+    writer = DEFAULT_WRITER
+    flags = _flags(no_domain, secure, size, internal)
+    head = writer.head_plain(record, "", flags) if not size else None
+    yield head if head is not None else writer.escaped(record, flags)
+    yield writer.rest(record, flags)
 
 
 def dumps(
@@ -423,13 +530,7 @@ def dumps(
     internal: bool = False,
 ) -> str:
     """The whole document for ``record`` as one string (see :func:`iter_xml`)."""
-    rest = _TAIL
-    if internal and record.active is not None:
-        rest = ("  <active>1</active>\n" if record.active else "  <active>0</active>\n") + rest
-    domain = record.domain
-    if domain is not None and not no_domain:
-        rest = _domain(domain, secure) + rest
-    return _head(record, size, rest)
+    return DEFAULT_WRITER.dumps(record, _flags(no_domain, secure, size, internal))
 
 
 def _is_text_file(file: Any) -> bool:
@@ -460,9 +561,11 @@ def write(
     """
     put = file.write
     text = _is_text_file(file)
+    flags = _flags(no_domain, secure, size, internal)
+    writer = DEFAULT_WRITER
     count = 0
     for record in records:
-        doc = dumps(record, no_domain=no_domain, secure=secure, size=size, internal=internal)
+        doc = writer.dumps(record, flags)
         put(doc if text else doc.encode("utf-8"))  # type: ignore[arg-type]
         count += 1
     return count

@@ -1,6 +1,6 @@
-"""Atheris harness: the fast scanner against the general path, document by document.
+"""Atheris harness: the fast reader against the general reader, document by document.
 
-The fast scanner (``checkpoint_stream/fastpath.py``) remembers what it has proven (the lines of
+The fast reader (``checkpoint_stream/readers/fast/``) remembers what it has proven (the lines of
 domains it accepted, the verdicts on their layouts, disk tags) from one document to the next. This
 harness warms that memory with documents in libvirt's layout, then feeds each input as one
 document, in the default and redefine modes: whenever the fast scanner returns a record, the
@@ -8,7 +8,7 @@ general path (expat events through the state machine) must return an equal recor
 domain text, and the writer must write the record the same from the domain's span (kept by the
 fast scanner) as from its text. Anything else the fast scanner returns must be None (never an
 exception). The memory is kept in its trusting state (it would otherwise stop reading domains
-line by line after a run of inputs it did not recognise, see _RATE_TRUSTED).
+line by line after a run of inputs it did not recognise, see RATE_TRUSTED).
 
     cd fuzz
     python3 make_seeds.py corpus_fast --raw          # once: seeds without the chunk-size prefix
@@ -26,11 +26,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import atheris  # noqa: E402
 
 with atheris.instrument_imports():
-    from checkpoint_stream import fastpath
     from checkpoint_stream.errors import CheckpointError
-    from checkpoint_stream.expat_driver import GeneralDocument
     from checkpoint_stream.limits import Limits
-    from checkpoint_stream.machine import Options
+    from checkpoint_stream.readers import Options, Reader
     from checkpoint_stream.records import Domain, Origin
     from checkpoint_stream.writer import dumps
 
@@ -38,11 +36,12 @@ from corpus_seed import WARM  # noqa: E402
 
 LIMITS = Limits(max_document_bytes=1 << 16, max_text=4096, max_depth=64, max_attributes=32, max_disks=64)
 MODES = (Options(), Options(redefine=True))
+READER = Reader()
 
 
 def general(doc: bytes, options: Options):
     try:
-        g = GeneralDocument(options, LIMITS, doc, 0, "utf-8")
+        g = READER.general(options, LIMITS, doc, 0)
         if not g.feed(len(doc), True):
             return None
         return g.finish(Origin(None, None, 0, 0))
@@ -53,17 +52,16 @@ def general(doc: bytes, options: Options):
 def warm() -> None:
     for doc in WARM:
         for options in MODES:
-            assert fastpath.fast_parse(doc.rstrip(), options, LIMITS) is not None
-    fastpath._DOMAIN_CACHE.clear()
-    fastpath._cache_chars[0] = 0
+            assert READER.fast.parse(doc.rstrip(), options, LIMITS) is not None
+    READER.memory.domains = {}
 
 
 def test_one(data: bytes) -> None:
-    fastpath._DOMAIN_CACHE.clear()  # the whole-domain cache would answer before the line memory
-    fastpath._cache_chars[0] = 0
-    fastpath._memory[0].rate = 1.0
+    READER.memory.domains = {}  # the whole-domain cache would answer before the line memory
+    READER.memory.domain_chars = 0
+    READER.memory.lines.rate = 1.0
     for options in MODES:
-        fast = fastpath.fast_parse(data, options, LIMITS)
+        fast = READER.fast.parse(data, options, LIMITS)
         if fast is None:
             continue
         slow = general(data, options)

@@ -25,7 +25,7 @@ import pytest
 
 from checkpoint_stream import CheckpointError, parse
 from checkpoint_stream.align import align_disks
-from checkpoint_stream.domain import indent
+from checkpoint_stream.markup.indentation import indent
 from checkpoint_stream.writer import dumps
 
 HERE = Path(__file__).resolve().parent

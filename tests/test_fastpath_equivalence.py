@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 
 from checkpoint_stream import parse
 from checkpoint_stream.errors import CheckpointError
-from checkpoint_stream.expat_driver import GeneralDocument
-from checkpoint_stream.fastpath import fast_parse
 from checkpoint_stream.limits import DEFAULT_LIMITS, Limits
-from checkpoint_stream.machine import Options
+from checkpoint_stream.readers import Options
+from checkpoint_stream.readers.fast import lines as fast_lines
 from checkpoint_stream.records import Checkpoint, CheckpointDisk, Origin
+from readers_util import READER, fast_parse, forget, general
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "conformance" / "libvirt"
@@ -61,17 +61,6 @@ def _cut(data: bytes) -> bytes:
     data = data.lstrip(b" \t\r\n")
     end = data.rfind(b"</domaincheckpoint>")
     return data[: end + len(b"</domaincheckpoint>")] if end >= 0 else data
-
-
-def general(doc: bytes, options: Options, limits: Limits = DEFAULT_LIMITS) -> Checkpoint | CheckpointError:
-    """The general path alone, as framing._feed_general drives it for a whole document."""
-    try:
-        g = GeneralDocument(options, limits, doc, 0, "utf-8")
-        if not g.feed(len(doc), True):
-            return CheckpointError("no root end")
-        return g.finish(Origin(None, None, 0, 0))
-    except CheckpointError as err:
-        return err
 
 
 def check_same(doc: bytes, mode: str, limits: Limits = DEFAULT_LIMITS) -> bool:
@@ -471,11 +460,20 @@ def test_doctype_never_fast():
 # the line path) and against a cold memory (so it goes the full path): both must agree with the
 # general path.
 
-from checkpoint_stream import fastpath  # noqa: E402
-
-
 def _forget() -> None:
-    fastpath.forget()
+    forget()
+
+
+def _clear_domains() -> None:
+    """Empty the whole-domain cache (it would answer before the line memory for the same bytes)."""
+    READER.memory.domains = {}
+    READER.memory.domain_chars = 0
+
+
+def _domain_span(doc: bytes) -> bytes:
+    plan = READER.fast.plan
+    k = next(i for i, p in enumerate(plan.pieces) if p.kind == "opaque")
+    return plan.full.fullmatch(doc).group(k + 1)
 
 
 def _domain_lines(doc: bytes) -> int:
@@ -488,9 +486,8 @@ def _warm(*docs: bytes) -> None:
     for doc in docs:
         for mode in ("default", "redefine"):
             fast_parse(_cut(doc), _options(mode), DEFAULT_LIMITS)
-    assert fastpath._memory[0].verdicts, "nothing was learned"
-    fastpath._DOMAIN_CACHE.clear()  # the whole-domain cache would answer first for the same bytes
-    fastpath._cache_chars[0] = 0
+    assert READER.memory.lines.verdicts, "nothing was learned"
+    _clear_domains()  # the whole-domain cache would answer first for the same bytes
 
 
 @pytest.mark.parametrize("memory", ["warm", "cold"])
@@ -517,13 +514,13 @@ def test_line_path_is_taken_without_the_full_path(monkeypatch):
 
     other = corpus.full_doc(2).replace("<driver name='qemu' type='qcow2'/>", "<driver name='qemu' type='raw'/>", 1).encode()
     with monkeypatch.context() as m:
-        m.setattr(fastpath, "_domain", refuse)
-        m.setattr(fastpath, "_DOMAIN_CACHE", {})
+        m.setattr(READER.fast.domains, "full", refuse)
+        _clear_domains()
         fast = fast_parse(_cut(other), Options(), DEFAULT_LIMITS)
     assert fast is not None and fast == general(_cut(other), Options())
     # a line never seen that changes the domain's top (an unknown child) is not judged by the lines
     bogus = corpus.full_doc(3).replace("  <clock offset='utc'/>", "  <bogus/>\n    <clock offset='utc'/>").encode()
-    assert fastpath._domain_by_lines(fastpath._CHECKPOINT_BYTES.fullmatch(_cut(bogus)).group("domain"), 2, False) is None
+    assert READER.fast.domains.lines.judge(_domain_span(_cut(bogus)), 2, False) is False
     assert check_same(_cut(bogus), "default") is False
 
 
@@ -533,9 +530,9 @@ def test_line_path_checks_new_lines_with_expat():
     for bad in ("<name>guest\x0121</name>", "<name>guest&bogus;21</name>", "<name>guest&#0;21</name>",
                 "<name a='1' a='2'>guest21</name>", "<name>gu\udcffest</name>"):
         doc = BASE.replace("<name>guest21</name>", bad).encode("utf-8", "surrogateescape")
-        raw = fastpath._CHECKPOINT_BYTES.fullmatch(_cut(doc))
+        raw = READER.fast.plan.full.fullmatch(_cut(doc))
         if raw is not None:
-            assert fastpath._domain_by_lines(raw.group("domain"), 2, False) is None, bad
+            assert READER.fast.domains.lines.judge(_domain_span(_cut(doc)), 2, False) is False, bad
         assert check_same(_cut(doc), "default") is False, bad
         assert not isinstance(general(_cut(doc), Options()), Checkpoint), bad
 
@@ -557,9 +554,9 @@ _WARMED: list[object] = []
 def test_line_path_line_edits(data):
     """Random line-level edits of a known domain (replace a line by any line of the corpora at any
     indentation, drop, repeat, swap): with the memory warm, the fast path agrees with the general path."""
-    if not _WARMED or _WARMED[0] is not fastpath._memory[0]:
+    if not _WARMED or _WARMED[0] is not READER.memory.lines:
         _warm(*WARM, BASE.encode())
-        _WARMED[:] = [fastpath._memory[0]]
+        _WARMED[:] = [READER.memory.lines]
     lines = BASE.encode().split(b"\n")
     first = next(i for i, line in enumerate(lines) if line.startswith(b"  <domain "))
     last = next(i for i, line in enumerate(lines) if line == b"  </domain>")
@@ -580,8 +577,7 @@ def test_line_path_line_edits(data):
         else:
             lines[i] = b"  " + lines[i] if data.draw(st.booleans()) else lines[i][2:]
     doc = b"\n".join(lines)
-    fastpath._DOMAIN_CACHE.clear()
-    fastpath._cache_chars[0] = 0
+    _clear_domains()
     for mode in ("default", "redefine"):
         check_same(_cut(doc), mode)
 
@@ -677,15 +673,18 @@ def test_layout_path_values_and_refusals(monkeypatch):
     second = corpus.full_doc(2).encode()
     _warm(first)
     assert fast_parse(_cut(second), Options(), DEFAULT_LIMITS) is not None  # per line: makes the layout
-    assert fastpath._memory[0].layouts.get((2, _domain_lines(second))), "no layout was remembered"
+    assert READER.memory.lines.layouts.get((2, _domain_lines(second))), "no layout was remembered"
 
     def no_expat(*args, **kwargs):
         raise AssertionError("expat ran")
 
     third = corpus.full_doc(3).encode()
+    import checkpoint_stream.readers.fast.domain as fast_domain
+
     with monkeypatch.context() as m:
-        m.setattr(fastpath, "ParserCreate", no_expat)
-        m.setattr(fastpath, "_DOMAIN_CACHE", {})
+        m.setattr(fast_domain, "ParserCreate", no_expat)
+        m.setattr(fast_lines, "ParserCreate", no_expat)
+        _clear_domains()
         fast = fast_parse(_cut(third), Options(), DEFAULT_LIMITS)
     assert fast is not None and fast == general(_cut(third), Options())
     base = corpus.full_doc(4)
@@ -713,8 +712,7 @@ def test_layout_path_values_and_refusals(monkeypatch):
         assert old in base, name
         doc = base.replace(old, new, 1).encode("utf-8")
         for mode in ("default", "redefine"):
-            fastpath._DOMAIN_CACHE.clear()
-            fastpath._cache_chars[0] = 0
+            _clear_domains()
             try:
                 check_same(_cut(doc), mode)
             except AssertionError as exc:
@@ -760,16 +758,16 @@ def test_learning_backs_off_where_structures_do_not_recur_and_resumes_where_they
     unique = [corpus.full_doc(i, ndisks=i).encode() for i in range(1, 241)]
     for doc in unique:
         check_same(_cut(doc), "default")
-    memory = fastpath._memory[0]
-    assert memory.rate < fastpath._RATE_TRUSTED
+    memory = READER.memory.lines
+    assert memory.rate < fast_lines.RATE_TRUSTED
     import math
 
-    trusted = math.ceil(math.log(fastpath._RATE_TRUSTED) / math.log(fastpath._RATE_KEEP))  # misses before backing off
-    assert len(memory.verdicts) <= trusted + 240 // fastpath._PROBE_EVERY + 1 < 240
+    trusted = math.ceil(math.log(fast_lines.RATE_TRUSTED) / math.log(fast_lines.RATE_KEEP))  # misses before backing off
+    assert len(memory.verdicts) <= trusted + 240 // fast_lines.PROBE_EVERY + 1 < 240
     recurring = [corpus.full_doc(1000 + i, ndisks=1 + i % 4).encode() for i in range(400)]
     for doc in recurring:
         check_same(_cut(doc), "default")
-    assert fastpath._memory[0].rate >= fastpath._RATE_TRUSTED
+    assert READER.memory.lines.rate >= fast_lines.RATE_TRUSTED
 
 
 # -- libvirt's layout written with double quotes (lxml's pretty printer), or CR LF line ends -----

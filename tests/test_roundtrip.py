@@ -187,9 +187,13 @@ def long_disk_lists():
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(long_disk_lists(), st.one_of(st.none(), names))
 def test_long_disk_lists_write_as_the_escaping_path(disks: tuple[CheckpointDisk, ...], name: str | None) -> None:
-    from checkpoint_stream.writer import _TAIL, _head_escaped
+    from checkpoint_stream.writer import DEFAULT_WRITER, _flags
+
+    def _escaping_path(record):
+        flags = _flags(False, False, False, False)
+        return DEFAULT_WRITER.escaped(record, flags, DEFAULT_WRITER.rest(record, flags))
 
     record = Checkpoint(name=name, disks=disks)
-    assert dumps(record) == _head_escaped(record, False) + _TAIL
+    assert dumps(record) == _escaping_path(record)
     if all(d.checkpoint in ("bitmap", "no") and (d.checkpoint == "bitmap") == (d.bitmap is not None) for d in disks):
         assert parse(dumps(record, secure=True)) == record

@@ -15,7 +15,8 @@ import zipfile
 import pytest
 
 from checkpoint_stream import Checkpoint, CheckpointError
-from checkpoint_stream.sources import STDIN_NAME, SourceError, iter_sources, open_streams
+from checkpoint_stream.api import iter_sources
+from checkpoint_stream.sources import STDIN_NAME, SourceError, open_streams
 
 
 def doc(name: str, broken: bool = False) -> bytes:

@@ -288,7 +288,7 @@ def test_written_stream_parses_back() -> None:
     ],
 )
 def test_fast_indent_matches_domain_indent(xml: str) -> None:
-    from checkpoint_stream.domain import indent
+    from checkpoint_stream.markup.indentation import indent
     from checkpoint_stream.writer import _indent2
 
     assert _indent2(xml) == indent(xml, 2)
@@ -329,7 +329,11 @@ def test_many_disks_write_as_few(ndisks: int) -> None:
 def test_hot_paths_write_what_the_escaping_path_writes(nasty: str) -> None:
     """The writer's fast forms (the common full record, any record, many disks) give exactly what
     the value-by-value escaping path gives, for plain values and for values that need escaping."""
-    from checkpoint_stream.writer import _TAIL, _head_escaped
+    from checkpoint_stream.writer import DEFAULT_WRITER, _flags
+
+    def _escaping_path(record):
+        flags = _flags(False, False, False, False)
+        return DEFAULT_WRITER.escaped(record, flags, DEFAULT_WRITER.rest(record, flags))
 
     disk_sets = [
         (CheckpointDisk("vda", "bitmap", nasty), CheckpointDisk("/" + nasty, "no")),
@@ -344,7 +348,7 @@ def test_hot_paths_write_what_the_escaping_path_writes(nasty: str) -> None:
             Checkpoint(name="c", description=nasty, disks=disks),
             Checkpoint(parent=nasty, creation_time=9),
         ):
-            assert dumps(record) == _head_escaped(record, False) + _TAIL
+            assert dumps(record) == _escaping_path(record)
 
 
 def _reindented(doc: str, delta: int) -> str:
@@ -362,7 +366,7 @@ def test_domain_written_from_its_span_as_from_its_text(delta: int) -> None:
     every indentation it stood at, with '?' and '!' in values, with and without SECURE."""
     import dataclasses
 
-    from checkpoint_stream import fastpath
+    from checkpoint_stream.readers import DEFAULT_READER
 
     base = (CASES / "checkpoint/out/redefine.xml").read_text()
     variants = [
@@ -370,7 +374,7 @@ def test_domain_written_from_its_span_as_from_its_text(delta: int) -> None:
         base.replace("    <name>QEMUGuest1</name>\n", "    <name>QEMUGuest1</name>\n    <title>why? now!</title>\n"),
         base.replace("    </devices>\n", "      <graphics type='vnc' port='5900' autoport='no' passwd='s?!'/>\n    </devices>\n"),
     ]
-    fastpath.forget()
+    DEFAULT_READER.forget()
     for doc in variants:
         data = _reindented(doc, delta)
         from_span = 0
@@ -391,7 +395,9 @@ def test_domain_written_from_its_span_as_from_its_text(delta: int) -> None:
 def test_shared_disk_tails_stay_bounded() -> None:
     """The tails of long disk lists are remembered across records (a chain's records each bring
     a bitmap name of their own): the memory stays bounded and every record is still right."""
-    from checkpoint_stream.writer import _TAILS, _TAILS_MAX
+    from checkpoint_stream.writer import _TAILS_MAX, DEFAULT_WRITER
+
+    _TAILS = DEFAULT_WRITER.tails
 
     for i in range(3 * _TAILS_MAX):
         disks = tuple(CheckpointDisk(f"vd{k}", "bitmap", f"c{i}") for k in range(17))

@@ -1,0 +1,294 @@
+"""The fast reader's document pattern and per-document function, generated from the grammar.
+
+Walking the checkpoint grammar in libvirt's layout order, each child of the root becomes a piece
+of one pattern over the document's bytes, by the shape of its rule:
+
+* a **leaf** (text, no attributes): ``<tag>VALUE</tag>``, VALUE made from the leaf's value rule
+  (:func:`.regexgen.value_fragment`, ASCII only) or, where the rule cannot be carried into a
+  pattern, a loose capture that the generated code decodes and hands to the rule itself;
+* a **wrapper** (one required child, a leaf): ``<tag><child>VALUE</child></tag>``;
+* a **list** (one repeatable child with attributes only): ``<tag>...</tag>``, its content read by
+  :class:`.disks.DiskReader`;
+* the **opaque** element (the nested domain): its span, judged by :class:`.domain.DomainReader`.
+
+A child of another shape is left out of the pattern: documents holding it go to the general
+reader. Every piece is optional, separated by XML whitespace, in layout order; an XML
+declaration may come first. The per-document function is generated as straight-line code (one
+block per piece: decode, the residual check the pattern cannot make, such as a numeric maximum,
+the record's field), then the mode rules (:func:`..modes.build_checkpoint`) build the record.
+``Plan.source`` holds the generated code, for reading.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ...errors import CheckpointError
+from ...grammar import Grammar
+from ...grammar.elements import ElementRule
+from ..modes import build_checkpoint
+from .regexgen import value_fragment
+from .text import unescape, utf8_text, xml_text
+
+__all__ = ["Plan", "make_plan", "SPLIT_AT"]
+
+_WS = rb"[ \t\r\n]*"
+
+
+def _q(body: bytes) -> bytes:
+    """Either quote, as an XML declaration allows."""
+    return b"(?:'" + body + b"'|\"" + body + b"\")"
+
+
+_DECL = (
+    rb"(?:<\?xml[ \t\r\n]+version=" + _q(rb"1\.0")
+    + rb"(?:[ \t\r\n]+encoding=" + _q(rb"(?i:utf-?8)") + rb")?"
+    + rb"(?:[ \t\r\n]+standalone=" + _q(rb"(?:yes|no)") + rb")?" + _WS + rb"\?>" + _WS + rb")?"
+)
+#: What a leaf's text may hold raw for the fast reader (ASCII; values the rule judges).
+TEXT_EXCLUDED = "<>&\r" + "".join(chr(c) for c in range(0x20) if c not in (0x09, 0x0A))
+# Loose captures: character data with no markup, no CR (line ends would be rewritten) and no
+# control character; with references to the five predefined entities where the rule reads any text.
+_LOOSE_TEXT = rb"[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]*(?:&(?:amp|lt|gt|quot|apos);[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]*)*"
+_LOOSE_PLAIN = rb"[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]*"
+#: Documents at least this large are matched in two parts around their list (found by bytes.find).
+SPLIT_AT = 64 * 1024
+
+#: Parameters of build_checkpoint filled from a record field, by the field's name.
+_PARAMETER = {"name": "name", "description": "description", "parent": "parent", "creationTime": "created", "domain": "domain", "active": "active"}
+
+
+@dataclass
+class _Piece:
+    tag: str
+    kind: str  # leaf | wrapper | list | opaque
+    pattern: bytes  # with one capturing group
+    field: str | None = None
+    rule: ElementRule | None = None  # the leaf's rule
+    embedded: bool = False  # the value rule is in the pattern (else: loose capture, rule called)
+    modes: tuple[bool, bool] = (True, True)  # allowed (without, with) internal=True
+
+
+@dataclass
+class Plan:
+    """Everything generated for one grammar."""
+
+    full: "re.Pattern[bytes]"
+    head: "re.Pattern[bytes]"
+    tail: "re.Pattern[bytes]"
+    list_tag: bytes | None
+    pieces: list[_Piece]
+    source: str = ""
+    function: Callable[..., Any] | None = field(default=None, repr=False)
+
+
+def _shape(grammar: Grammar, tag: str, key: str) -> _Piece | None:
+    rules = grammar.checkpoint.rules
+    rule = rules[key]
+    t = re.escape(tag.encode())
+    if rule.opaque:
+        return _Piece(tag, "opaque", rb"(?:(<" + t + rb"[ \t\r\n>].*</" + t + rb">)" + _WS + rb")?", field=rule.field)
+    if rule.attributes or rule.required_attributes:
+        return None
+    if rule.text is not None and not rule.children:
+        value, embedded = _value(rule)
+        return _Piece(tag, "leaf", rb"(?:<" + t + rb">(" + value + rb")</" + t + rb">" + _WS + rb")?", rule.field, rule, embedded)
+    if rule.text is None and len(rule.children) == 1:
+        (ctag, ckey), = rule.children.items()
+        child = rules[ckey]
+        c = re.escape(ctag.encode())
+        if ctag not in rule.repeatable and rule.min_children.get(ctag) == 1 and child.text is not None and not child.children and not child.attributes and not child.required_attributes:
+            value, embedded = _value(child)
+            pattern = rb"(?:<" + t + rb">" + _WS + rb"<" + c + rb">(" + value + rb")</" + c + rb">" + _WS + rb"</" + t + rb">" + _WS + rb")?"
+            return _Piece(tag, "wrapper", pattern, child.field, child, embedded)
+        if ctag in rule.repeatable and child.text is None and not child.children and child.attributes:
+            block = rb"[^<]*(?:<(?!/" + t + rb">)[^<]*)*"
+            return _Piece(tag, "list", rb"(?:<" + t + rb">(" + block + rb")</" + t + rb">" + _WS + rb")?", rule=child)
+    return None
+
+
+def _value(rule: ElementRule) -> tuple[bytes, bool]:
+    vrule = rule.text
+    assert vrule is not None
+    frag = value_fragment(vrule, TEXT_EXCLUDED, ascii_only=True)
+    if frag is not None:
+        return frag.encode("ascii"), True
+    if vrule.pattern is None and not vrule.choices:
+        return _LOOSE_TEXT, False
+    return _LOOSE_PLAIN, False
+
+
+def make_plan(grammar: Grammar, read_disks: Callable[..., Any] | None, read_domain: Callable[..., Any]) -> Plan:
+    """Build the patterns and generate the per-document function for ``grammar``."""
+    cg = grammar.checkpoint
+    plain, internal = cg.root_rule(False), cg.root_rule(True)
+    pieces: list[_Piece] = []
+    lists = 0
+    for tag in cg.layout:
+        modes = (tag in plain.children, tag in internal.children)
+        if not any(modes):
+            continue
+        piece = _shape(grammar, tag, (internal if modes[1] else plain).children[tag])
+        if piece is None:
+            continue
+        if piece.kind == "list":
+            lists += 1
+            if lists > 1 or read_disks is None:
+                continue
+        if piece.kind in ("leaf", "wrapper") and piece.field not in _PARAMETER:
+            continue  # a field the mode rules do not know: such documents go the general way
+        piece.modes = modes
+        pieces.append(piece)
+    root = re.escape(cg.root.encode())
+    start = _DECL + rb"<" + root + rb">" + _WS
+    end = rb"</" + root + rb">"
+    full = re.compile(start + b"".join(p.pattern for p in pieces) + end, re.S)
+    at = next((i for i, p in enumerate(pieces) if p.kind == "list"), len(pieces))
+    list_tag = re.escape(pieces[at].tag.encode()) if at < len(pieces) else None
+    head = re.compile(start + b"".join(p.pattern for p in pieces[:at]) + (rb"(<" + list_tag + rb">)?" if list_tag else b""), re.S)
+    tail = re.compile(_WS + b"".join(p.pattern for p in pieces[at + 1 :]) + end, re.S)
+    plan = Plan(full, head, tail, pieces[at].tag.encode() if list_tag else None, pieces)
+    _generate(plan, read_disks, read_domain)
+    return plan
+
+
+def _generate(plan: Plan, read_disks: Callable[..., Any] | None, read_domain: Callable[..., Any]) -> None:
+    pieces = plan.pieces
+    n = len(pieces)
+    groups = [f"g{k}" for k in range(n)]
+    span_group = next((k for k, p in enumerate(pieces) if p.kind == "opaque"), None)
+    list_group = next((k for k, p in enumerate(pieces) if p.kind == "list"), None)
+    ns: dict[str, Any] = {
+        "FULL": plan.full.fullmatch,
+        "build": build_checkpoint,
+        "CheckpointError": CheckpointError,
+        "xml_text": xml_text,
+        "unescape": unescape,
+        "utf8_text": utf8_text,
+        "read_disks": read_disks,
+        "read_domain": read_domain,
+        "split_match": _splitter(plan),
+        "SPLIT_AT": SPLIT_AT,
+    }
+    src = ["def parse_at(buf, start, end, options, limits, origin):"]
+    src.append("    if end - start < SPLIT_AT:")
+    src.append("        m = FULL(buf, start, end)")
+    src.append("        if m is None:")
+    src.append("            return None")
+    src.append(f"        {', '.join(groups)}{',' if n == 1 else ''} = m.groups()")
+    if span_group is not None:
+        src.append(f"        span_at = m.start({span_group + 1})")
+    src.append("    else:")
+    src.append("        found = split_match(buf, start, end)")
+    src.append("        if found is None:")
+    src.append("            return None")
+    src.append(f"        ({', '.join(groups)}{',' if n == 1 else ''}), span_at = found")
+    # Byte lengths bound character lengths from above: a conservative max_text test (the list's
+    # own text nodes and values are measured by its reader).
+    block = f"(len({groups[list_group]}) if {groups[list_group]} is not None else 0)" if list_group is not None else "0"
+    src.append(f"    if end - start > limits.max_text and end - start - {block} > limits.max_text:")
+    src.append("        return None")
+    values: dict[str, str] = {}
+    for k, p in enumerate(pieces):
+        g = groups[k]
+        v = f"v{k}"
+        if p.modes != (True, True):
+            wanted = "options.internal" if p.modes[1] else "not options.internal"
+            src.append(f"    if {g} is not None and not ({wanted}):")
+            src.append("        return None")
+        if p.kind in ("leaf", "wrapper"):
+            rule = p.rule
+            assert rule is not None and rule.text is not None
+            ns[f"R{k}"] = rule.text
+            src.append(f"    if {g} is None:")
+            src.append(f"        {v} = None")
+            src.append("    else:")
+            vrule = rule.text
+            if p.embedded:
+                src.append(f"        {v} = {g}.decode('ascii')")
+                if vrule.maximum is not None:  # what the pattern cannot say: compared as digits
+                    top = str(vrule.maximum)
+                    src.append(f"        if not {v}.isdigit() or len({v}) > {len(top)} or len({v}) == {len(top)} and {v} > {top!r}:")
+                    src.append("            return None")
+            else:
+                # ASCII without ']]>' needs no more than decoding; anything else what expat checks
+                src.append(f"        if {g}.isascii() and b']]>' not in {g}:")
+                src.append(f"            {v} = {g}.decode('ascii')")
+                src.append(f"            if '&' in {v}:")
+                src.append(f"                {v} = unescape({v})")
+                src.append("        else:")
+                src.append(f"            {v} = xml_text({g})")
+                src.append(f"            if {v} is None:")
+                src.append("                return None")
+                if not (vrule.pattern is None and not vrule.choices and vrule.maximum is None):
+                    src.append(f"        if R{k}.check({v}) is not None:")
+                    src.append("            return None")
+            if rule.kind == "integer":
+                src.append(f"        {v} = int({v})")
+            values[_PARAMETER[p.field or ""]] = v
+        elif p.kind == "list":
+            src.append(f"    if {g} is None:")
+            src.append(f"        {v} = ()")
+            src.append("    else:")
+            src.append(f"        {v} = read_disks({g}, limits)")
+            src.append(f"        if {v} is None:")
+            src.append("            return None")
+            values["disks"] = v
+        elif p.kind == "opaque":
+            src.append(f"    if {g} is None:")
+            src.append(f"        {v} = None")
+            src.append("    else:")
+            src.append(f"        {v} = read_domain(buf, start, span_at, {g}, options.redefine, limits)")
+            src.append(f"        if {v} is None:")
+            src.append("            return None")
+            values["domain"] = v
+    args = ", ".join(values.get(name, "None" if name != "disks" else "()") for name in ("name", "description", "parent", "created", "domain", "active", "disks"))
+    src.append("    try:")
+    src.append(f"        return build({args}, options, origin)")
+    src.append("    except CheckpointError:")
+    src.append("        return None  # a mode's rule: the general reader words it")
+    plan.source = "\n".join(src) + "\n"
+    exec(compile(plan.source, "<checkpoint_stream fast document reader>", "exec"), ns)
+    plan.function = ns["parse_at"]
+
+
+def _splitter(plan: Plan) -> Callable[..., Any]:
+    """For large documents: the head matched up to the list's start tag, the list's end found by
+    bytes.find (no regex steps over its thousands of lines), then the tail. The same language as
+    the full pattern: the list's content is what lies before its first end tag."""
+    head, tail, tag = plan.head.match, plan.tail.fullmatch, plan.list_tag
+    pieces = plan.pieces
+    at = next((i for i, p in enumerate(pieces) if p.kind == "list"), len(pieces))
+    span_in_tail = next((k - at for k, p in enumerate(pieces) if p.kind == "opaque" and k > at), None)
+    span_in_head = next((k + 1 for k, p in enumerate(pieces) if p.kind == "opaque" and k < at), None)
+    close = b"</" + tag + b">" if tag is not None else b""
+
+    def split_match(buf: Any, start: int, end: int) -> tuple[tuple[Any, ...], int] | None:
+        m = head(buf, start, end)
+        if m is None:
+            return None
+        groups = m.groups()
+        block = None
+        after = m.end()
+        if tag is not None:
+            groups, opened = groups[:-1], groups[-1]
+            if opened is not None:
+                stop = buf.find(close, after, end)
+                if stop < 0:
+                    return None
+                block = bytes(buf[after:stop])
+                after = stop + len(close)
+            groups = groups + (block,)
+        t = tail(buf, after, end)
+        if t is None:
+            return None
+        span_at = -1
+        if span_in_tail is not None:
+            span_at = t.start(span_in_tail)
+        elif span_in_head is not None:
+            span_at = m.start(span_in_head)
+        return groups + t.groups(), span_at
+
+    return split_match

@@ -1,0 +1,274 @@
+"""The nested domain in libvirt's layout: proven well formed and judged without Python events.
+
+expat checks the domain's well-formedness with no Python callback at all; its top is then read
+from its lines, which the layout makes possible: every line is an open tag, a self-closing tag, a
+one-line leaf ``<a>text</a>`` or a close tag, indented by exactly two spaces per level.
+:data:`_LINES` spells that out level by level (up to ``DEPTH`` levels below ``<domain>``; deeper
+domains take the general path), so one fullmatch proves it. Soundness: expat has checked that the
+document is well formed, so its open and close tags nest; the pattern pairs every open line with
+the next close line at the same indentation, which is also a proper nesting of the same tokens,
+and a balanced sequence has only one proper nesting. So the depth the pattern assigns to a line
+is its depth in the XML tree, and the children of ``<domain>`` are exactly the lines indented by
+two spaces.
+
+From those lines :meth:`DomainReader.top` builds the very :class:`~...grammar.domain.DomainTop`
+the general reader's scanner collects (the same children, texts, nesting and grandchildren, as the
+domain grammar's tables say), and the grammar judges it. What was proven is remembered in the
+reader's :class:`~.memory.Memory`: a domain's verdict by its bytes, the verdict on a top, and the
+lines of accepted domains (:mod:`.lines`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from xml.parsers.expat import ParserCreate
+
+from ...grammar.domain import DomainChild, DomainGrammar, DomainTop
+from ...markup.indentation import base_indent, normalize_newlines
+from ...records import Domain
+from .lines import DEPTH, MAX_ATTRS, PROBE_EVERY, RATE_KEEP, RATE_TRUSTED, TAG, LinePath
+from .memory import Memory
+
+__all__ = ["DomainReader", "MAX_FAST_DEPTH", "MAX_ATTRS"]
+
+_ATTR = r" [^\s=/>'\"<]+='[^'<\t\n\r]*'"
+_ATTRS = rf"(?:{_ATTR}){{0,{MAX_ATTRS}}}"
+# Inside the domain the tags are matched loosely ([^<>\n]*): _domain first makes sure that '<' and
+# '>' occur only as tag delimiters (no comment, PI or CDATA; as many '>' as '<', and each tag has
+# one of each), so this is exact, and about a third cheaper than spelling out the attributes.
+_REST = r"(?: [^<>\n]*)?"
+_LEAF_TEXT = r"[^<\n\r]*"  # no newline (so dedent by str.replace is exact), no markup
+
+
+def _level(depth: int) -> str:
+    pad = "  " * depth
+    leaf_or_self = rf"<{TAG}{_REST}(?:/>|>{_LEAF_TEXT}</[^>\n]+>"
+    if depth >= DEPTH:
+        return leaf_or_self + ")"
+    return leaf_or_self + rf"|>(?:\n{pad}  {_level(depth + 1)})*\n{pad}</[^>\n]+>)"
+
+
+# No capturing group: with one, sre saves marks at every repetition (about 15% slower).
+_LINES = re.compile(rf"<domain{_REST}>(?:\n  {_level(1)})*\n</domain>")
+_HEAD = re.compile(rf"<domain{_ATTRS}>")
+# A child of <domain>: tag, attributes (single-quoted, nothing expat would rewrite), then its form:
+# '/>', a one-line leaf (text in group 4) or '>' followed by its own children on the next lines.
+_CHILD = re.compile(rf"\n  <({TAG})((?:{_ATTR})*)(/>|>(?=\n)|>({_LEAF_TEXT})</)")
+_DOMAIN_ATTR = re.compile(r"""([^\s=]+)='([^']*)'""")
+_NO_NAMESPACES: dict[str, str] = {}
+_MISSING: Any = object()
+
+#: The deepest element of a document the fast reader takes: the root, <domain>, then DEPTH levels.
+MAX_FAST_DEPTH = 2 + DEPTH
+
+
+def _attrs(raw: str) -> dict[str, str] | None:
+    attrs: dict[str, str] = {}
+    for name, value in _DOMAIN_ATTR.findall(raw):
+        if "&" in value or name in attrs:
+            return None
+        attrs[name] = value
+    return attrs
+
+
+_NO_INNER: dict[str, str] = {}
+
+
+def _child_at(xml: str, tag: str, at: dict[str, int]) -> int:
+    """Where the next child ``tag`` of the domain starts (its '\\n'), after the last one found."""
+    opener = "\n  <" + tag
+    i = at.get(tag, -1)
+    while True:
+        i = xml.find(opener, i + 1)
+        if xml[i + len(opener)] in " />":
+            at[tag] = i
+            return i
+
+
+def _direct_whitespace(xml: str, start: int, column: int, depth: int) -> str:
+    """The text directly inside the element whose open line starts at ``start`` (a ``\\n`` before
+    it) at ``depth`` and which holds elements: the line breaks and indentation (of the original
+    document, ``column`` spaces in) before each of its children and before its end tag, as the
+    general reader collects it."""
+    pad = "\n" + "  " * depth
+    inner = pad + "  "
+    close = xml.find(pad + "</", start + 1)
+    block = xml[start:close]
+    children = block.count(inner + "<") - block.count(inner + "</")
+    return ("\n" + " " * (column + 2 * depth + 2)) * children + "\n" + " " * (column + 2 * depth)
+
+
+class DomainReader:
+    """Judges nested domains in libvirt's layout for one grammar, remembering in ``memory``."""
+
+    def __init__(self, grammar: DomainGrammar, memory: Memory) -> None:
+        self.grammar = grammar
+        self.memory = memory
+        self.lines = LinePath(grammar, memory)
+        self.collects = frozenset(tag for tag in grammar.children if grammar.collects_text(tag))
+        self.inner_tags = {tag: grammar.inner_tags(tag) for tag in grammar.children if grammar.inner_tags(tag)}
+        self.inner_leaf = {
+            name: re.compile(rf"<{re.escape(name)}(?: [^<>\n]*)?>([^<\n]*)</{re.escape(name)}>").fullmatch
+            for name in grammar.all_inner_tags()
+        }
+
+    def read(self, raw_span: bytes, column: int, redefine: bool, max_attributes: int) -> Domain | None:
+        """The Domain of ``raw_span`` (``<domain`` to ``</domain>``, its first line ``column``
+        spaces in), or None to let the general reader decide. A domain seen before is not read
+        again: the verdict is a function of its bytes and where it stands."""
+        memory = self.memory
+        key = (raw_span, column, redefine, max_attributes)
+        domain = memory.domains.get(key, _MISSING)
+        if domain is _MISSING:
+            domain = self._new_domain(raw_span, column, redefine, max_attributes)
+            memory.remember_domain(key, domain)
+        return domain  # type: ignore[no-any-return]
+
+    def _new_domain(self, raw_span: bytes, column: int, redefine: bool, max_attributes: int) -> Domain | None:
+        """A domain not in the cache: judged from its lines when their layout is known, else expat
+        checks it is well formed and :meth:`full` judges it (and its lines are remembered)."""
+        lines = self.memory.lines
+        # Learning a domain (and reading one line by line) pays only where structures recur; in a
+        # stream of domains that each differ in structure it costs more than it saves. So both are
+        # done while a fair share of recent domains was recognised (a moving average), and
+        # otherwise for one domain in PROBE_EVERY, so that structures that start to recur are
+        # still learnt. (A heuristic: a lost update between threads does no harm.)
+        rate = lines.rate
+        lines.count += 1
+        probe = rate >= RATE_TRUSTED or lines.count % PROBE_EVERY == 0
+        width = column
+        if b"\r" not in raw_span:
+            tail = raw_span[raw_span.rfind(b"\n") + 1 :]
+            stripped = tail.lstrip(b" ")
+            width = len(tail) - len(stripped) if stripped.startswith(b"</") else column  # base_indent
+            if self.lines.judge(raw_span, width, redefine, probe):
+                lines.rate = rate * RATE_KEEP + (1 - RATE_KEEP)
+                return Domain._from_span(raw_span, width)
+        lines.rate = rate * RATE_KEEP
+        parser = ParserCreate("UTF-8")
+        try:
+            parser.Parse(raw_span, True)
+            span = raw_span.decode("utf-8")
+        except Exception:
+            return None
+        if "\r" in span:
+            span = normalize_newlines(span)
+            return self.full(span, base_indent(span, column), redefine, max_attributes)
+        domain = self.full(span, width, redefine, max_attributes)
+        if domain is None:
+            return None
+        if probe:
+            self.lines.learn(raw_span, width, redefine)
+        return Domain._from_span(raw_span, width, domain.xml)  # _LINES proved the span's lines
+
+    def full(self, span: str, column: int, redefine: bool, max_attributes: int) -> Domain | None:
+        """A well-formed domain's verdict from its text: the layout proven, the top read from its
+        lines and judged by the grammar."""
+        xml = span.replace("\n" + " " * column, "\n") if column else span
+        if xml.count("<") != xml.count(">") or _LINES.fullmatch(xml) is None:
+            return None
+        # limits.max_attributes: _LINES does not count the attributes of an element below <domain>.
+        # Every '<' now starts a tag and a tag's attributes (one '=' each) lie between its '<' and
+        # the next '<', so no piece of xml.split('<') holding at most max_attributes '=' means no
+        # element has more attributes than that (the whole text is counted first: cheap, and enough).
+        if xml.count("=") > max_attributes and max(piece.count("=") for piece in xml.split("<")) > max_attributes:
+            return None
+        head = _HEAD.match(xml)
+        if head is None:
+            return None
+        children = self._children(xml, column)
+        if children is None:
+            return None
+        key = (self.top_key(head.group(), children), redefine)
+        ok = self.memory.tops.get(key)
+        if ok is None:
+            top = self.top(head.group(), children)
+            ok = top is not None and self.grammar.judge(top, _NO_NAMESPACES, redefine)
+            self.memory.remember_top(key, ok)
+        return Domain(xml) if ok else None
+
+    def _children(self, xml: str, column: int) -> list[tuple[str, str, bool, str, dict[str, str]]] | None:
+        """(tag, raw attributes, nested, direct text as the grammar reads it, inner texts) of each
+        child of the domain, or None for a form the general reader must read."""
+        found = _CHILD.findall(xml)
+        # _LINES made every line indented by two spaces a child's start tag or a child's end tag:
+        # _CHILD must have read every start tag ('\n  <' not followed by '/').
+        if len(found) != xml.count("\n  <") - xml.count("\n  </"):
+            return None  # some child's attributes are not in the simple form: general path
+        collects = self.collects
+        inner_tags = self.inner_tags
+        children = []
+        at: dict[str, int] = {}  # where the last child of each tag was found (only when needed)
+        for tag, raw, form, text in found:
+            nested = form == ">"
+            inner: dict[str, str] = _NO_INNER
+            if tag in collects:
+                if nested:
+                    start = _child_at(xml, tag, at)
+                    text = _direct_whitespace(xml, start, column, 1)
+                elif "&" in text:
+                    return None
+            else:
+                text = ""  # the general reader does not collect it
+            wanted = inner_tags.get(tag)
+            if wanted and nested:
+                start = at[tag] if tag in collects else _child_at(xml, tag, at)
+                block = xml[start : xml.find("\n  </", start + 1)]
+                inner = {}
+                for name in wanted:
+                    got = self._inner(block, name)
+                    if got is _MISSING:
+                        continue
+                    if got is None:
+                        return None
+                    inner[name] = got
+            children.append((tag, raw, nested, text, inner))
+        return children
+
+    def _inner(self, block: str, name: str) -> Any:
+        """The direct text of the first grandchild ``name`` in a child's block (its lines at
+        depth 2), "" for a self-closing one, _MISSING when there is none, None for a form left to
+        the general reader (one holding elements, or a reference in its text)."""
+        at = 0
+        opener = "\n    <" + name
+        while True:
+            at = block.find(opener, at)
+            if at < 0:
+                return _MISSING
+            after = block[at + len(opener) : at + len(opener) + 1]
+            if after in (" ", ">", "/"):
+                break
+            at += 1
+        line_end = block.find("\n", at + 1)
+        line = block[at + 5 : line_end if line_end >= 0 else len(block)]
+        if line.endswith("/>"):
+            return ""
+        m = self.inner_leaf[name](line)
+        if m is None or "&" in m.group(1):
+            return None
+        return m.group(1)
+
+    def top_key(self, head: str, children: list[tuple[str, str, bool, str, dict[str, str]]]) -> tuple[Any, ...]:
+        """What the verdict on the domain's top depends on, with every text that value rules alone
+        read replaced by its class: another VM's name or uuid gives the same key."""
+        text_class = self.grammar.text_class
+        parts = []
+        for tag, raw, nested, text, inner in children:
+            cls = text_class(tag, text) if text else None
+            parts.append((tag, raw, nested, ("class", cls) if cls is not None else text, tuple(sorted(inner.items())) if inner else ()))
+        return (head, tuple(parts))
+
+    @staticmethod
+    def top(head: str, children: list[tuple[str, str, bool, str, dict[str, str]]]) -> DomainTop | None:
+        """The DomainTop the general reader's scanner would collect for this domain."""
+        attrs = _attrs(head[len("<domain") : -1])
+        if attrs is None:
+            return None
+        kids = []
+        for tag, raw, nested, text, inner in children:
+            cattrs = _attrs(raw)
+            if cattrs is None:
+                return None
+            kids.append(DomainChild(tag, cattrs, text, nested, inner))
+        return DomainTop(attrs, tuple(kids), None)

@@ -1,0 +1,109 @@
+"""What the fast reader remembers between documents: one object, owned by its reader, bounded.
+
+Checkpoints of one VM repeat its domain verbatim; a fleet's VMs share a few domain structures; a
+disk list repeats one tag tail. A :class:`Memory` keeps what was proven about them, so the next
+document costs less. Everything in it is a pure function of the bytes it was computed from (and
+of the reader's grammar), so results never depend on it: a reader with a cold memory gives the
+same records (the tests run both ways). It changes nothing outside itself.
+
+Bounds (each part is dropped whole when full, never grown past them):
+
+* domains by their bytes: 64 entries and 4 MiB of text;
+* verdicts on a domain's top: 4,096;
+* disk tag tails read: 4,096;
+* lines of domains and their tokens: 16,384 each, 4,096 verdicts on token sequences, 4 layouts per
+  indentation and number of lines, 256 layouts built per epoch (see :mod:`.lines`).
+
+Threads may share a memory: every update is a single dictionary operation or replaces a part
+whole, so a reader sees a consistent part (a lost update costs a recomputation, nothing else).
+"""
+
+from __future__ import annotations
+
+from itertools import count
+from typing import Any
+
+__all__ = ["Memory", "LineMemory"]
+
+DOMAINS_MAX = 64
+DOMAIN_CHARS_MAX = 4 * 1024 * 1024
+TOPS_MAX = 4096
+RESTS_MAX = 4096
+LINES_MAX = 1 << 14
+VERDICTS_MAX = 4096
+
+
+class LineMemory:
+    """What the line path remembers (see :mod:`.lines`). Replaced whole when full, never cleared
+    in place, so a reader that bound the old one keeps a consistent view: ids, lines and verdicts
+    of one epoch."""
+
+    __slots__ = ("lines", "size", "tokens", "token_of", "next_id", "verdicts", "layouts", "varying", "builds", "rate", "count")
+
+    def __init__(self) -> None:
+        self.lines: dict[int, dict[bytes, int]] = {}  # by indentation width: line -> token id
+        self.size = 0
+        self.tokens: dict[Any, int] = {}  # token -> id
+        self.token_of: dict[int, Any] = {}  # id -> token
+        self.next_id = count()
+        self.verdicts: set[tuple[Any, ...]] = set()
+        # by (width, number of lines): the latest layouts, most recent first
+        self.layouts: dict[tuple[int, int], list[Any]] = {}
+        self.varying: dict[tuple[int, tuple[int, ...]], frozenset[int]] = {}  # lines seen to change
+        self.builds = 0
+        self.rate = 1.0  # moving average of the share of new domains recognised
+        self.count = 0
+
+    def token_id(self, token: Any) -> int:
+        """The token's id. next() and setdefault() are each one C-level step, so two tokens never
+        get one id (an id may be drawn and left unused)."""
+        i = self.tokens.get(token)
+        if i is None:
+            i = self.tokens.setdefault(token, next(self.next_id))
+            self.token_of[i] = token
+        return i
+
+
+class Memory:
+    """Everything a fast reader remembers; see the module docstring for the bounds."""
+
+    __slots__ = ("domains", "domain_chars", "tops", "rests", "lines")
+
+    def __init__(self) -> None:
+        self.domains: dict[tuple[Any, ...], Any] = {}
+        self.domain_chars = 0
+        self.tops: dict[tuple[Any, ...], bool] = {}
+        self.rests: dict[str, Any] = {}
+        self.lines = LineMemory()
+
+    def forget(self, domains: bool = True, disks: bool = True) -> None:
+        """Drop what is remembered (as in a new reader)."""
+        if domains:
+            self.lines = LineMemory()
+            self.domains = {}
+            self.domain_chars = 0
+            self.tops = {}
+        if disks:
+            self.rests = {}
+
+    def remember_domain(self, key: tuple[Any, ...], domain: Any) -> None:
+        size = len(key[0])
+        if size > DOMAIN_CHARS_MAX // 4:
+            return
+        if len(self.domains) >= DOMAINS_MAX or self.domain_chars + size > DOMAIN_CHARS_MAX:
+            self.domains = {}
+            self.domain_chars = 0
+        self.domains[key] = domain
+        self.domain_chars += size
+
+    def remember_top(self, key: tuple[Any, ...], ok: bool) -> None:
+        tops = self.tops
+        if len(tops) >= TOPS_MAX:
+            tops = self.tops = {}
+        tops[key] = ok
+
+    def remember_rest(self, rest: str, fields: Any) -> None:
+        rests = self.rests
+        if len(rests) >= RESTS_MAX:
+            rests = self.rests = {}
+        rests[rest] = fields

@@ -1,0 +1,149 @@
+"""The fast reader: a document in libvirt's own layout, taken apart by patterns made from the grammar.
+
+Most documents in the wild were written by libvirt, so they share one layout: fixed element order,
+single-quoted attributes, two-space indentation, no comments. For such a document the generated
+per-document function (:mod:`.compile`) matches the checkpoint level with one pattern over the
+bytes, reads the disk list column-wise (:mod:`.disks`), lets expat check the nested domain's
+well-formedness with no Python callback at all and reads its top from its lines
+(:mod:`.domain`). What it has proven is remembered in the reader's :class:`~.memory.Memory`.
+
+It is an accelerator, not a second opinion: every pattern and residual check comes from the same
+rule objects the general reader walks, the domain is judged by the same grammar methods on the
+same :class:`~...grammar.domain.DomainTop`, the mode rules are the same function, and anything it
+does not recognise, or finds wrong, returns ``None`` so the caller runs the general reader, which
+produces the positioned error. Tests run both readers on every corpus, and on grammars changed
+rule by rule, and require identical results.
+
+Well-formedness: the pattern admits only a regular subset of XML (fixed tags, attributes and
+whitespace, no comment, PI, DOCTYPE or CDATA, '&' only in the five predefined entities of a text
+any value may hold), so what expat would still check outside the nested domain is checked on the
+captured values (:mod:`.text`): UTF-8, XML characters, no ']]>'. The nested domain is arbitrary
+XML: a bare expat parser checks it (as safe as the defused one, since the pattern lets nothing but
+an XML declaration precede the root, so no DTD can exist).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from ...grammar import Grammar
+from ...limits import Limits
+from ...records import Checkpoint, Domain, Origin, set_domain
+from ..modes import Options
+from .compile import SPLIT_AT, Plan, make_plan
+from .disks import DiskReader
+from .domain import MAX_ATTRS, MAX_FAST_DEPTH, DomainReader
+from .memory import Memory
+
+__all__ = ["FastReader"]
+
+# Documents written by other tools (lxml's pretty printer, for one) are libvirt's layout with
+# double-quoted attributes. When a document holds no apostrophe at all and none of its double
+# quotes stands in text (after a '>' before the next '<'), every double quote delimits an attribute
+# value or the XML declaration's (the fast reader admits no comment, PI or CDATA: their quotes
+# would lie in a refused document either way). Turning them into apostrophes then changes no value
+# (a value holds no quote of either kind; expat reads both delimiters alike) and no offset, so the
+# fast reader reads the result as it would the original; the domain keeps its text as written:
+# every apostrophe in it was a double quote.
+_QUOTE_IN_TEXT = re.compile(rb'>[^<"]*"')
+
+
+class FastReader:
+    """The fast reader for one grammar, remembering in ``memory``."""
+
+    def __init__(self, grammar: Grammar, memory: Memory) -> None:
+        self.grammar = grammar
+        self.memory = memory
+        self.domains = DomainReader(grammar.domain, memory)
+        plan_lists = [
+            (tag, grammar.checkpoint.rules[key])
+            for tag, key in grammar.checkpoint.root_rule(True).children.items()
+            if len(grammar.checkpoint.rules[key].children) == 1
+        ]
+        self.disks: DiskReader | None = None
+        for tag, rule in plan_lists:
+            ((child_tag, child_key),) = rule.children.items()
+            child = grammar.checkpoint.rules[child_key]
+            if child_tag in rule.repeatable and child.attributes:
+                reader = DiskReader(child_tag, child, memory)
+                self.disks = reader if reader.usable else None
+                break
+        self.plan: Plan = make_plan(grammar, self.disks.read if self.disks is not None else None, self._read_domain)
+        self._parse_at: Callable[..., Checkpoint | None] = self.plan.function  # type: ignore[assignment]
+
+    # -- the pieces the generated function calls ----------------------------------------------
+
+    def _read_domain(self, buf: Any, start: int, begin: int, raw_span: bytes, redefine: bool, limits: Limits) -> Domain | None:
+        line_start = buf.rfind(b"\n", start, begin) + 1
+        if line_start == 0:
+            line_start = start
+        column = begin - line_start if buf[line_start:begin].strip(b" ") == b"" else 0
+        return self.domains.read(raw_span, column, redefine, limits.max_attributes)
+
+    # -- entry points ---------------------------------------------------------------------------
+
+    def ready(self, limits: Limits) -> Callable[..., Checkpoint | None] | None:
+        """For a caller that runs the fast reader on many documents under the same limits (the
+        framer's hot loop): the per-document function ``(buf, start, end, options, limits,
+        origin)``, or None when these limits rule the fast reader out (documents it takes never
+        come near them)."""
+        if limits.max_depth < MAX_FAST_DEPTH or limits.max_attributes < MAX_ATTRS:
+            return None
+        return self._parse_at
+
+    def parse_at(self, buf: bytes | bytearray, start: int, end: int, options: Options, limits: Limits, origin: Origin | None = None) -> Checkpoint | None:
+        """One complete document, ``buf[start:end]``, in libvirt's layout, matched in place; None to
+        use the general reader."""
+        if limits.max_depth < MAX_FAST_DEPTH or limits.max_attributes < MAX_ATTRS:
+            return None
+        return self._parse_at(buf, start, end, options, limits, origin)
+
+    def parse(self, doc: bytes, options: Options, limits: Limits, origin: Origin | None = None) -> Checkpoint | None:
+        """One complete document in libvirt's layout (also with CR LF line ends or double-quoted
+        attributes, see :meth:`parse_variant`), or None to use the general reader."""
+        record = self.parse_at(doc, 0, len(doc), options, limits, origin)
+        if record is None:
+            return self.parse_variant(doc, 0, len(doc), options, limits, origin)
+        return record
+
+    def parse_variant(
+        self, buf: bytes | bytearray, start: int, end: int, options: Options, limits: Limits, origin: Origin | None = None
+    ) -> Checkpoint | None:
+        """``buf[start:end]``, a document in libvirt's layout written with CR LF (or CR) line ends,
+        with double-quoted attributes, or both; None for anything else (without a copy when it
+        has neither).
+
+        XML reads every CR LF and lone CR as LF before anything else (end-of-line handling, which
+        the general reader applies to the domain's text too), so the document with LF line ends
+        reads alike: the same values, the same domain text. Only offsets inside the document
+        differ, and a record holds none (errors are left to the general reader, on the original
+        bytes)."""
+        cr = buf.find(b"\r", start, end) >= 0
+        if not cr and buf.find(b'"', start, end) < 0:
+            return None
+        doc = bytes(buf[start:end])
+        if cr:
+            doc = doc.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            record = self.parse_at(doc, 0, len(doc), options, limits, origin)
+            if record is not None or b'"' not in doc:
+                return record
+        return self._requoted(doc, options, limits, origin)  # it holds a double quote: checked above
+
+    def _requoted(self, doc: bytes, options: Options, limits: Limits, origin: Origin | None) -> Checkpoint | None:
+        if b"'" in doc or _QUOTE_IN_TEXT.search(doc) is not None:
+            return None
+        record = self.parse_at(doc.replace(b'"', b"'"), 0, len(doc), options, limits, origin)
+        if record is None or record.domain is None:
+            return record
+        domain = record.domain
+        source = domain._source
+        if source is not None:
+            domain = Domain._from_span(source[0].replace(b"'", b'"'), source[1])
+        else:
+            domain = Domain(domain.xml.replace("'", '"'))
+        set_domain(record, domain)  # the record was just made, for this document alone
+        return record
+
+
+SMALL = SPLIT_AT  # documents below this size are matched by the full pattern in one call

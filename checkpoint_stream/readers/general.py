@@ -1,0 +1,246 @@
+"""The general reader: one expat parser per document, driving the state machine with events.
+
+Every document can go this way; the fast reader only takes libvirt's layout and leaves everything
+else here. Inside the nested ``<domain>`` the handlers switch to a :class:`~..markup.domain_scan.
+DomainScanner`, which collects the domain's top as the domain grammar says, and the byte span is
+kept, so the state machine sees one ``domain`` event however large the domain is.
+
+Positions are byte offsets from the document's first byte (expat's ``CurrentByteIndex``); lines
+and columns are worked out only when an error is reported (:mod:`..positions`).
+"""
+
+from __future__ import annotations
+
+import re
+from xml.parsers import expat
+
+from ..errors import CheckpointError, LimitError, NotWellFormedError, SecurityError
+from ..grammar import Grammar
+from ..limits import Limits, start_tag_problem, text_message
+from ..markup.domain_scan import DomainScanner
+from ..markup.indentation import base_indent, dedent, normalize_newlines
+from ..markup.safe_expat import SECURITY_ERRORS, expat_message, new_expat_parser, security_message
+from ..records import Checkpoint, Domain, Origin
+from .machine import CheckpointMachine
+from .modes import Options
+
+__all__ = ["GeneralDocument", "attribute_value_offset"]
+
+_TAG_END = re.compile(rb"</?[^\s/>]+(?:[^>'\"]|'[^']*'|\"[^\"]*\")*>")
+
+
+def attribute_value_offset(buffer: bytes | bytearray, tag_start: int, name: str) -> int:
+    """Where the value of attribute ``name`` of the start tag at ``tag_start`` begins (just after
+    its opening quote); ``tag_start`` when it cannot be found."""
+    m = re.compile(rb"[ \t\r\n]" + re.escape(name.encode("utf-8")) + rb"[ \t\r\n]*=[ \t\r\n]*['\"]").search(buffer, tag_start)
+    return m.end() if m is not None else tag_start
+
+
+class GeneralDocument:
+    """Feeds one document's bytes to expat with full handlers. ``feed`` returns True once the
+    root element has closed; ``root_end`` is then the document-relative end of its end tag."""
+
+    def __init__(self, grammar: Grammar, options: Options, limits: Limits, buffer: bytearray | bytes, start: int) -> None:
+        self.grammar = grammar
+        self.machine = CheckpointMachine(grammar, options)
+        self.limits = limits
+        self.buffer = buffer  # the framer's buffer; the document starts at ``start`` in it
+        self.start = start
+        self.root_end: int | None = None
+        self.fed = 0
+        p = self.parser = new_expat_parser()
+        p.ordered_attributes = False
+        self._depth = 0
+        self._set_checkpoint_handlers()
+
+    # -- handler sets -----------------------------------------------------------------------------
+
+    def _set_checkpoint_handlers(self) -> None:
+        p = self.parser
+        # Unbuffered: each piece of text then comes with its own position (a buffered run is
+        # reported where it ends), so an error points at the text itself. Inside the domain too:
+        # pyexpat flushes buffered text at the end of every feed but drops it at an error, so what
+        # a buffered handler sees before an error would depend on how the bytes were chunked.
+        p.buffer_text = False
+        self._text_run = 0
+        self._pending: list[str] | None = None  # held text of the run, from its first non-blank piece
+        p.StartElementHandler = self._start
+        p.EndElementHandler = self._end
+        p.CharacterDataHandler = self._text
+
+    def _limits(self, tag: str, attrs: dict[str, str]) -> None:
+        problem = start_tag_problem(tag, attrs, self._depth, self.limits)
+        if problem is not None:
+            at = self.parser.CurrentByteIndex
+            if problem[1] is not None:  # an attribute value: where it begins
+                at = attribute_value_offset(self.buffer, self.start + at, problem[1]) - self.start
+            raise LimitError(problem[0], offset=at, path=self.machine.path or None)
+
+    def _start(self, tag: str, attrs: dict[str, str]) -> None:
+        if self._pending is not None:
+            self._flush_text()
+        offset = self._last_start = self.parser.CurrentByteIndex
+        self._text_run = 0
+        self._depth += 1
+        self._limits(tag, attrs)
+        machine = self.machine
+        if machine.start(tag, attrs, offset):
+            self._enter_domain(attrs, offset)
+        elif len(machine.disks) > self.limits.max_disks:
+            raise LimitError(f"more than {self.limits.max_disks} disks in one checkpoint (limit max_disks)", offset=offset, path=machine.path)
+
+    def _end(self, tag: str) -> None:
+        if self._pending is not None:
+            self._flush_text()
+        self._text_run = 0
+        self._depth -= 1
+        machine = self.machine
+        machine.end(tag, self.parser.CurrentByteIndex)
+        if machine.done:
+            self.root_end = self._tag_end(self.parser.CurrentByteIndex)
+        self._last_start = None
+
+    def _text(self, data: str) -> None:
+        # Unbuffered, one text run comes in pieces that depend on how the bytes were chunked, and
+        # expat drops the data it has not reported yet when it meets ']]>' in text. So the run is
+        # held from its first non-blank piece on and given to the machine at the next tag (an
+        # expat error first wins), or when the run passes max_text: what is reported then depends
+        # on the run's first max_text+1 characters only, never on the chunking.
+        self._last_start = None
+        run = self._text_run
+        self._text_run = run + len(data)
+        pending = self._pending
+        if pending is not None:
+            pending.append(data)
+        else:
+            offset = self.parser.CurrentByteIndex
+            if not run:
+                self._run_offset = offset
+            if data.strip(" \t\r\n"):
+                self._pending = [data]
+                self._pending_offset = offset
+                self._pending_lead = run
+            else:
+                self.machine.text(data, offset)  # blank: kept where text is allowed, else ignored
+        if self._text_run > self.limits.max_text:
+            limit = self.limits.max_text
+            if self._pending is not None:  # stray text among the first max_text+1 characters wins
+                self._flush_text(limit + 1 - self._pending_lead)
+            raise LimitError(text_message(self.limits), offset=self._run_offset, path=self.machine.path or None)
+
+    def _flush_text(self, keep: int | None = None) -> None:
+        """Give the held text to the machine as one piece (``keep``: only its first characters)."""
+        rest = "".join(self._pending)  # type: ignore[arg-type]
+        self._pending = None
+        self.machine.text(rest if keep is None else rest[: max(0, keep)], self._pending_offset)
+
+    # -- the nested domain: one event for the machine --------------------------------------------
+
+    def _enter_domain(self, attrs: dict[str, str], offset: int) -> None:
+        self._dom_begin = offset
+        self._scanner = DomainScanner(self.grammar.domain, attrs)
+        self._last_start = self._drun_from = offset
+        self._drun = 0
+        p = self.parser
+        p.StartElementHandler = self._dstart
+        p.EndElementHandler = self._dend
+        p.CharacterDataHandler = self._dtext
+
+    def _dstart(self, tag: str, attrs: dict[str, str]) -> None:
+        offset = self._drun_from = self._last_start = self.parser.CurrentByteIndex
+        self._drun = 0
+        self._depth += 1
+        self._limits(tag, attrs)
+        self._scanner.start(tag, attrs, offset)
+
+    def _dtext(self, data: str) -> None:
+        self._last_start = None
+        self._drun += len(data)  # one text run comes in several pieces: count the run
+        if self._drun > self.limits.max_text:
+            raise self._long_text()
+        self._scanner.text(data)
+
+    def _dend(self, tag: str) -> None:
+        self._depth -= 1
+        scanner = self._scanner
+        if not scanner.end():
+            self._drun_from = self.parser.CurrentByteIndex
+            self._drun = 0
+            self._last_start = None
+            return
+        end = self._tag_end(self.parser.CurrentByteIndex)
+        begin = self._dom_begin
+        raw = normalize_newlines(bytes(self.buffer[self.start + begin : self.start + end]).decode("utf-8"))
+        domain = Domain(dedent(raw, base_indent(raw, _column_indent(self.buffer, self.start, begin))))
+        self.machine.domain(domain, scanner.top(), begin, scanner.offsets)
+        self._last_start = None
+        self._set_checkpoint_handlers()
+
+    def _tag_end(self, index: int) -> int:
+        """Document-relative end of the element whose end handler is running.
+
+        For an empty-element tag (``<x/>``) expat reports the end event at the byte *after* the
+        tag, with no event since its start; otherwise at the ``</x>`` token."""
+        buffer, start = self.buffer, self.start
+        begin = self._last_start
+        if begin is not None:
+            m = _TAG_END.match(buffer, start + begin)
+            if m is not None and buffer[m.end() - 2 : m.end()] == b"/>":
+                return m.end() - start
+        m = _TAG_END.match(buffer, start + index)
+        if m is None:  # cannot happen: expat has just reported this tag
+            raise NotWellFormedError("internal: end of tag not found")
+        return m.end() - start
+
+    _last_start: int | None = None
+
+    def _long_text(self) -> LimitError:
+        """max_text passed by a text run inside the domain, placed where the run starts: just after
+        the tag before it (whatever the pieces it came in)."""
+        at = self._drun_from
+        m = _TAG_END.match(self.buffer, self.start + at)
+        if m is not None:
+            at = m.end() - self.start
+        return LimitError(text_message(self.limits), offset=at, path=self.machine.path or None)
+
+    # -- feeding ----------------------------------------------------------------------------------
+
+    def feed(self, end: int, final: bool = False) -> bool:
+        """Feed the document bytes up to buffer index ``end``. Returns True once the root closed.
+        Errors carry document-relative byte offsets."""
+        if end - self.start > self.fed:
+            data = bytes(self.buffer[self.start + self.fed : end])
+            self.fed = end - self.start
+        else:
+            data = b""
+        p = self.parser
+        try:
+            p.Parse(data, final)
+        except expat.ExpatError as exc:
+            if self.root_end is not None:
+                return True  # the next document (or junk) begins after this one's root: not ours
+            raise NotWellFormedError(expat_message(exc), offset=p.ErrorByteIndex) from None
+        except SECURITY_ERRORS as exc:
+            raise SecurityError(security_message(exc), offset=p.CurrentByteIndex) from None
+        except CheckpointError as exc:
+            if exc.offset is None:
+                exc.located(offset=p.CurrentByteIndex, path=self.machine.path or None)
+            raise
+        except (LookupError, UnicodeError) as exc:  # bad bytes for the encoding
+            raise NotWellFormedError(f"cannot decode the document: {exc}", offset=p.CurrentByteIndex) from None
+        return self.root_end is not None
+
+    def finish(self, origin: Origin | None) -> Checkpoint:
+        return self.machine.finish(origin)
+
+
+def _column_indent(buffer: bytearray | bytes, start: int, begin: int) -> int:
+    """The indentation of the line on which the domain starts, if only spaces precede it."""
+    i = start + begin
+    j = i
+    while j > start and buffer[j - 1] == 0x20:
+        j -= 1
+    if j == start or buffer[j - 1] == 0x0A:
+        return i - j
+    return 0
+
