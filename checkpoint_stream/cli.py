@@ -2,8 +2,9 @@
 
 Exit status: 0 when every document was good, 1 when any was rejected, 2 for a usage error or an
 input that could not be read (an I/O error outranks a rejected document). Errors go to standard
-error as ``PATH[:MEMBER]:LINE:COL: error: MESSAGE (document N)``, N being the document's 0-based
-index in its stream (the ``source.index`` of the JSON output). Output is flushed before every read
+error as ``PATH[:MEMBER]:LINE:COL: error: MESSAGE (document N, offset K)``, N being the
+document's 0-based index in its stream (the ``source.index`` of the JSON output) and K the byte
+offset in the stream. Output is flushed before every read
 that may block, so the commands work as filters on a pipe that stays open.
 """
 
@@ -163,13 +164,19 @@ def _where(path: str | None, member: str | None) -> str:
 
 
 def format_error(err: CheckpointError) -> str:
-    """``PATH[:MEMBER]:LINE:COL: error: MESSAGE (document N)``; unknown parts are left out."""
+    """``PATH[:MEMBER]:LINE:COL: error: MESSAGE (document N, offset K)``; unknown parts are left
+    out. K is the byte offset in the file (or archive member, or standard input)."""
     where = _where(err.source, err.member)
     if err.line is not None:
         where += f":{err.line}"
         if err.column is not None:
             where += f":{err.column}"
-    tail = f" (document {err.document})" if err.document is not None else ""
+    notes = []
+    if err.document is not None:
+        notes.append(f"document {err.document}")
+    if err.offset is not None and err.document is not None:
+        notes.append(f"offset {err.offset}")
+    tail = f" ({', '.join(notes)})" if notes else ""
     return f"{where}: error: {err.message}{tail}"
 
 

@@ -19,7 +19,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 VM1 = EXAMPLES / "vm1" / "checkpoints"
-ERROR_LINE = re.compile(r"^(?P<where>.+?):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.+) \(document (?P<doc>\d+)\)$")
+ERROR_LINE = re.compile(r"^(?P<where>.+?):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.+) \(document (?P<doc>\d+), offset (?P<offset>\d+)\)$")
 KEYS = ["type", "name", "description", "parent", "creationTime", "disks", "domain", "source"]
 
 
@@ -366,7 +366,7 @@ def test_normalize_align_rejects_a_disk_the_domain_lacks():
     bad = src.replace("<disk name='vdb'", "<disk name='vdz'")
     proc = run("normalize", "--align", input=bad.encode())
     assert proc.returncode == 1
-    assert b"error:" in proc.stderr and b"(document 0)" in proc.stderr
+    assert b"error:" in proc.stderr and b"(document 0, offset " in proc.stderr
     assert run("normalize", input=bad.encode()).returncode == 0  # without --align it is kept as written
 
 

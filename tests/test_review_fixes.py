@@ -94,4 +94,4 @@ def test_align_error_has_the_positioned_format() -> None:
         timeout=60,
     )
     assert run.returncode == 1
-    assert run.stderr.decode().strip() == "<stdin>:1:1: error: no disk named 'vdz' (document 0)"
+    assert run.stderr.decode().strip() == "<stdin>:1:1: error: no disk named 'vdz' (document 0, offset 0)"

@@ -148,7 +148,10 @@ class ElementRule:
         """At the element's end: a required child missing?"""
         for child, minimum in self.min_children.items():
             if counts.get(child, 0) < minimum:
-                what = "at least one" if child in self.repeatable else "exactly one"
+                if child not in self.repeatable:
+                    what = "exactly one"
+                else:
+                    what = "at least one" if minimum == 1 else f"at least {minimum}"
                 return f"<{self.tag}> must hold {what} <{child}>"
         return None
 

@@ -56,9 +56,10 @@ class DiskReader:
     attributes (``<disk .../>``), for one element rule. ``usable`` is False when the rule has no
     attribute to split at (the list then always goes to the general reader)."""
 
-    def __init__(self, tag: str, rule: ElementRule, memory: Memory) -> None:
+    def __init__(self, tag: str, rule: ElementRule, memory: Memory, minimum: int = 1) -> None:
         self.rule = rule
         self.memory = memory
+        self.minimum = minimum  # items the list must hold (its rule's min_children)
         self.usable = False
         excluded = {a for ex in rule.exclusions for a in (ex.attribute, *ex.forbidden)}
         split = next((a for a in rule.attributes if a in rule.required_attributes and a not in excluded), None)
@@ -88,6 +89,7 @@ class DiskReader:
             "Record": CheckpointDisk,
             "SET_SPLIT": self.set_split,
             "FEW": FEW,
+            "MIN": max(self.minimum, 1),
             "memory": self.memory,
             "bulk": self._bulk,
             "split_check": self.split_check,
@@ -142,7 +144,7 @@ class DiskReader:
             "            return None",
             "    parts = SPLIT(block)",
             "    n = len(parts) // 2",
-            "    if n == 0 or n > limits.max_disks or parts[0].strip(' \\n'):",
+            "    if n < MIN or n > limits.max_disks or parts[0].strip(' \\n'):",
             "        return None",
         ]
         if self.split_check is not None:

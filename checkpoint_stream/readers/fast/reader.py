@@ -66,7 +66,7 @@ class FastReader:
             ((child_tag, child_key),) = rule.children.items()
             child = grammar.checkpoint.rules[child_key]
             if child_tag in rule.repeatable and child.attributes:
-                reader = DiskReader(child_tag, child, memory)
+                reader = DiskReader(child_tag, child, memory, rule.min_children.get(child_tag, 0))
                 self.disks = reader if reader.usable else None
                 break
         self.plan: Plan = make_plan(grammar, self.disks.read if self.disks is not None else None, self._read_domain)
