@@ -230,16 +230,17 @@ class Checkpoint(Moment):
     active: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "description": self.description,
-            "parent": self.parent,
-            "creationTime": self.creation_time,
-            "disks": [d.to_dict() for d in self.disks],
-            "domain": None if self.domain is None else self.domain.xml,
-        }
-        if self.active is not None:
-            out["active"] = self.active
+        """The record in the XML vocabulary, keys in libvirt's order (``active`` only when set)."""
+        out: dict[str, Any] = {}
+        for key in _JSON_KEYS:
+            value = getattr(self, record_attribute(key))
+            if key == "disks":
+                value = [d.to_dict() for d in value]
+            elif key == "domain":
+                value = None if value is None else value.xml
+            elif key == "active" and value is None:
+                continue
+            out[key] = value
         return out
 
     @classmethod
@@ -282,6 +283,21 @@ class Checkpoint(Moment):
         return cls(**{_ATTRIBUTE.get(k, k): v for k, v in values.items()}, disks=disks, origin=origin)
 
 
+def _json_keys(grammar: Grammar) -> tuple[str, ...]:
+    """The record's fields in the XML vocabulary, in libvirt's layout order."""
+    cg = grammar.checkpoint
+    root = cg.root_rule(True)
+    keys = []
+    for tag in cg.layout:
+        rule = cg.rules[root.children[tag]]
+        if rule.field is None and len(rule.children) == 1:
+            child = cg.rules[next(iter(rule.children.values()))]
+            keys.append(child.field if child.field is not None else tag)  # a wrapper (parent) or a list (disks)
+        else:
+            keys.append(rule.field or tag)
+    return tuple(keys)
+
+
 def _leaves(grammar: Grammar) -> dict[str, ElementRule]:
     """JSON key -> rule, for every element of the checkpoint grammar that fills a record field."""
     return {rule.field: rule for rule in grammar.checkpoint.rules.values() if rule.field is not None}
@@ -306,6 +322,9 @@ def _text(value: Any, integer: bool, key: str, what: str) -> str:
     if not isinstance(value, str):
         raise SchemaError(f"{what} field {key!r} must be a string, not {type(value).__name__}")
     return value
+
+
+_JSON_KEYS = _json_keys(GRAMMAR)
 
 
 # -- building records in bulk --------------------------------------------------------------------

@@ -230,6 +230,16 @@ class DomainGrammar:
         # The same judgements as fast as they come: a rule that is a pattern alone is that
         # pattern's fullmatch (None when it fails), any other rule is asked in full.
         object.__setattr__(self, "_text_tests", {tag: tuple(_passes(rule) for rule in rules) for tag, rules in readers.items() if rules})
+        # Children judged only by how often they occur: tag -> their maximum.
+        object.__setattr__(
+            self,
+            "_plain",
+            {
+                tag: rule.max
+                for tag, rule in self.children.items()
+                if rule.text is None and not rule.text_only and rule.attributes is None and not rule.inner and not rule.required_inner
+            },
+        )
 
     def collects_text(self, tag: str) -> bool:
         """Whether a child's direct text is read (so a reader must collect it)."""
@@ -258,6 +268,8 @@ class DomainGrammar:
         tests = self._text_tests.get(tag)  # type: ignore[attr-defined]
         if tests is None:
             return None
+        if len(tests) == 1:
+            return (tests[0](text) is not None,)
         return tuple([test(text) is not None for test in tests])
 
     # -- judging --------------------------------------------------------------------------------
@@ -288,7 +300,14 @@ class DomainGrammar:
         if top.stray_text is not None:
             return (f"text {top.stray_text!r} is not allowed directly in <{self.tag}>", -1)
         seen: dict[str, int] = {}
+        plain = self._plain  # type: ignore[attr-defined]
         for i, child in enumerate(top.children):
+            tag = child.tag
+            if tag in plain and "xmlns" not in child.attrs:  # nothing but how often it occurs
+                count = seen[tag] = seen.get(tag, 0) + 1
+                if count > 1 and plain[tag] is not None and count > plain[tag]:
+                    return (f"element <{tag}> appears more than once in <{self.tag}>", i)
+                continue
             problem = self._check_child(child, ns, seen)
             if problem:
                 return (problem, i)

@@ -107,6 +107,8 @@ class DomainReader:
         self.memory = memory
         self.lines = LinePath(grammar, memory)
         self.collects = frozenset(tag for tag in grammar.children if grammar.collects_text(tag))
+        self.classed = frozenset(tag for tag in grammar.children if grammar.text_readers(tag))
+        self.special = self.collects | self.classed | frozenset(self_inner for self_inner in grammar.children if grammar.inner_tags(self_inner))
         self.inner_tags = {tag: grammar.inner_tags(tag) for tag in grammar.children if grammar.inner_tags(tag)}
         self.inner_leaf = {
             name: re.compile(rf"<{re.escape(name)}(?: [^<>\n]*)?>([^<\n]*)</{re.escape(name)}>").fullmatch
@@ -177,10 +179,11 @@ class DomainReader:
         head = _HEAD.match(xml)
         if head is None:
             return None
-        children = self._children(xml, column)
-        if children is None:
+        found = self._children(xml, column)
+        if found is None:
             return None
-        key = (self.top_key(head.group(), children), redefine)
+        children, parts = found
+        key = (head.group(), parts, redefine)
         ok = self.memory.tops.get(key)
         if ok is None:
             top = self.top(head.group(), children)
@@ -188,9 +191,12 @@ class DomainReader:
             self.memory.remember_top(key, ok)
         return Domain(xml) if ok else None
 
-    def _children(self, xml: str, column: int) -> list[tuple[str, str, bool, str, dict[str, str]]] | None:
+    def _children(self, xml: str, column: int) -> tuple[list[tuple[str, str, bool, str, dict[str, str]]], tuple[Any, ...]] | None:
         """(tag, raw attributes, nested, direct text as the grammar reads it, inner texts) of each
-        child of the domain, or None for a form the general reader must read."""
+        child of the domain, or None for a form the general reader must read; and what the
+        verdict on the top depends on, with every text that value rules alone read replaced by
+        its class (:meth:`~...grammar.domain.DomainGrammar.text_class`): another VM's name or
+        uuid gives the same key."""
         found = _CHILD.findall(xml)
         # _LINES made every line indented by two spaces a child's start tag or a child's end tag:
         # _CHILD must have read every start tag ('\n  <' not followed by '/').
@@ -198,9 +204,18 @@ class DomainReader:
             return None  # some child's attributes are not in the simple form: general path
         collects = self.collects
         inner_tags = self.inner_tags
-        children = []
+        text_class = self.grammar.text_class
+        classed = self.classed
+        special = self.special
+        children: list[Any] = []
+        parts: list[Any] = []
         at: dict[str, int] = {}  # where the last child of each tag was found (only when needed)
         for tag, raw, form, text in found:
+            if tag not in special:  # neither its text nor its children are read: one entry for both
+                entry = (tag, raw, form == ">", "")
+                children.append(entry)
+                parts.append(entry)
+                continue
             nested = form == ">"
             inner: dict[str, str] = _NO_INNER
             if tag in collects:
@@ -211,12 +226,11 @@ class DomainReader:
                     return None
             else:
                 text = ""  # the general reader does not collect it
-            wanted = inner_tags.get(tag)
-            if wanted and nested:
+            if nested and tag in inner_tags:
                 start = at[tag] if tag in collects else _child_at(xml, tag, at)
                 block = xml[start : xml.find("\n  </", start + 1)]
                 inner = {}
-                for name in wanted:
+                for name in inner_tags[tag]:
                     got = self._inner(block, name)
                     if got is _MISSING:
                         continue
@@ -224,7 +238,9 @@ class DomainReader:
                         return None
                     inner[name] = got
             children.append((tag, raw, nested, text, inner))
-        return children
+            key_text = text_class(tag, text) if text and tag in classed else text
+            parts.append((tag, raw, nested, key_text, tuple(sorted(inner.items()))) if inner else (tag, raw, nested, key_text))
+        return children, tuple(parts)
 
     def _inner(self, block: str, name: str) -> Any:
         """The direct text of the first grandchild ``name`` in a child's block (its lines at
@@ -249,16 +265,6 @@ class DomainReader:
             return None
         return m.group(1)
 
-    def top_key(self, head: str, children: list[tuple[str, str, bool, str, dict[str, str]]]) -> tuple[Any, ...]:
-        """What the verdict on the domain's top depends on, with every text that value rules alone
-        read replaced by its class: another VM's name or uuid gives the same key."""
-        text_class = self.grammar.text_class
-        parts = []
-        for tag, raw, nested, text, inner in children:
-            cls = text_class(tag, text) if text else None
-            parts.append((tag, raw, nested, ("class", cls) if cls is not None else text, tuple(sorted(inner.items())) if inner else ()))
-        return (head, tuple(parts))
-
     @staticmethod
     def top(head: str, children: list[tuple[str, str, bool, str, dict[str, str]]]) -> DomainTop | None:
         """The DomainTop the general reader's scanner would collect for this domain."""
@@ -266,9 +272,9 @@ class DomainReader:
         if attrs is None:
             return None
         kids = []
-        for tag, raw, nested, text, inner in children:
-            cattrs = _attrs(raw)
+        for child in children:
+            cattrs = _attrs(child[1])
             if cattrs is None:
                 return None
-            kids.append(DomainChild(tag, cattrs, text, nested, inner))
+            kids.append(DomainChild(child[0], cattrs, child[3], child[2], child[4] if len(child) > 4 else _NO_INNER))
         return DomainTop(attrs, tuple(kids), None)
