@@ -217,6 +217,11 @@ def _domain(domain: Domain, secure: bool) -> str:
 # -- the formatter, generated from the grammar ------------------------------------------------------
 
 
+_PRINTED = Printing()  # the default: printed when present
+#: The writer's flags (libvirt's format flags) as the arguments of dumps() spell them.
+_FLAG_ARGUMENT = {"domain": "not no_domain", "secure": "secure", "size": "size", "internal": "internal"}
+
+
 class _NeedsEscaping(Exception):
     """A list item's value needs escaping: the escaping path writes the record."""
 
@@ -322,7 +327,7 @@ class Writer:
         self.item_others = [(a, fields.get(a, a)) for a in attrs[1:]]
         self.item_open = f"{ind * 2}<{item.tag} {attrs[0]}='"
         # Attributes a tail is keyed by: those printed without a flag (the rest take the escaping path).
-        self.tail_keys = [(a, f) for a, f in self.item_others if item.attribute_printing.get(a, Printing()).flag is None]
+        self.tail_keys = [(a, f) for a, f in self.item_others if item.attribute_printing.get(a, _PRINTED).flag is None]
         self.tails = _Tails((), self._make_tail, len(self.tail_keys)) if self.tail_keys else None
 
     def _attribute_text(self, attribute: str, value: Any) -> str:
@@ -347,7 +352,7 @@ class Writer:
         printed: set[str] = set()
         for attribute, field in self.item_others:
             value = values.get(field)
-            printing = item.attribute_printing.get(attribute, Printing())
+            printing = item.attribute_printing.get(attribute, _PRINTED)
             if value is None or value in printing.omit or not _printed(printing, value, flags):
                 continue
             if printing.requires is not None and printing.requires not in printed:
@@ -361,7 +366,7 @@ class Writer:
         for (attribute, _), value in zip(self.tail_keys, key):
             rule = self.item_rule.attributes[attribute]  # type: ignore[union-attr]
             if rule.choices:
-                if value not in rule.choices and value is not None and value not in self.item_rule.attribute_printing.get(attribute, Printing()).omit:  # type: ignore[union-attr]
+                if value not in rule.choices and value is not None and value not in self.item_rule.attribute_printing.get(attribute, _PRINTED).omit:  # type: ignore[union-attr]
                     raise KeyError(value)  # the escaping path words it
             elif value is not None and not isinstance(value, str):
                 raise TypeError(value)
@@ -430,8 +435,7 @@ class Writer:
             src.append("            else:")
             src.append("                for d in items:")
             src.append(f"                    name = d.{first}")
-            src.append(f"                    lines += OPEN + name + {lookup}")
-            src.append("                    values += name")
+            src += self._few_items(ns, lookup)
             src.append("        except (KeyError, TypeError, NeedsEscaping):")
             src.append("            return None")
         else:
@@ -447,10 +451,115 @@ class Writer:
             src.append("    if items:")
             src.append(f"        return f'{{out}}{lo}{{lines}}{lc}{{rest}}'")
         src.append("    return out + rest")
+        src += self._rest_source(ns)
         self.source = "\n".join(src) + "\n"
         exec(compile(self.source, "<checkpoint_stream writer>", "exec"), ns)
         self.head_lines: Callable[..., str] = ns["head_lines"]
         self.head_plain: Callable[..., str | None] = ns["head_plain"]
+        self.rest: Callable[[Checkpoint, dict[str, bool]], str] = ns["rest"]
+        self.dumps_flags: Callable[..., str] = ns["dumps"]
+
+    def _few_items(self, ns: dict[str, Any], lookup: str) -> list[str]:
+        """One item at a time, each attribute printed by libvirt's rule: a choice as a constant
+        looked up by its value, a text value as is (checked with the others for escaping)."""
+        item = self.item_rule
+        assert item is not None
+        if any(item.attribute_printing.get(a, _PRINTED).requires is not None for a, _ in self.tail_keys):
+            return [f"                    lines += OPEN + name + {lookup}", "                    values += name"]
+        texts = [(a, f) for a, f in self.tail_keys if not item.attributes[a].choices]
+        if len(texts) <= 2:  # one f-string a line: each text attribute present or not
+            return self._few_items_fstrings(ns, texts)
+        out = ["                    line = OPEN + name + \"'\""]
+        for attribute, field in self.tail_keys:
+            rule = item.attributes[attribute]
+            printing = item.attribute_printing.get(attribute, _PRINTED)
+            if rule.choices:
+                table = {c: f" {attribute}='{c}'" for c in rule.choices}
+                table.update({o: "" for o in printing.omit})
+                table[None] = ""
+                ns[f"K_{field}"] = table
+                out.append(f"                    line += K_{field}[d.{field}]")
+            else:
+                out.append(f"                    v = d.{field}")
+                out.append("                    if v is not None:")
+                out.append(f"                        line += \" {attribute}='\" + v + \"'\"")
+                out.append("                        values += v")
+        out.append("                    lines += line + '/>\\n'")
+        out.append("                    values += name")
+        return out
+
+    def _few_items_fstrings(self, ns: dict[str, Any], texts: list[tuple[str, str]]) -> list[str]:
+        item = self.item_rule
+        assert item is not None
+        choice_parts = {}
+        for attribute, field in self.tail_keys:
+            rule = item.attributes[attribute]
+            if rule.choices:
+                table = {c: f" {attribute}='{c}'" for c in rule.choices}
+                table.update({o: "" for o in item.attribute_printing.get(attribute, _PRINTED).omit})
+                table[None] = ""
+                ns[f"K_{field}"] = table
+                choice_parts[attribute] = f"{{K_{field}[d.{field}]}}"
+        out = []
+        for k, (attribute, field) in enumerate(texts):
+            out.append(f"                    t{k} = d.{field}")
+        indent = "                    "
+        # every combination of present text attributes, each written by one f-string
+        for mask in range(1 << len(texts)):
+            present = [k for k in range(len(texts)) if mask >> k & 1]
+            cond = " and ".join([f"t{k} is not None" if k in present else f"t{k} is None" for k in range(len(texts))]) or "True"
+            body = f"{{OPEN}}{{name}}'"
+            for attribute, field in self.tail_keys:
+                if attribute in choice_parts:
+                    body += choice_parts[attribute]
+                else:
+                    k = texts.index((attribute, field))
+                    if k in present:
+                        body += f" {attribute}='{{t{k}}}'"
+            body += "/>\\n"
+            added = " + ".join(["name", *[f"t{k}" for k in present]])
+            out.append(f"{indent}{'if' if mask == 0 else 'elif'} {cond}:")
+            out.append(f'{indent}    lines += f"{body}"')
+            out.append(f"{indent}    values += {added}")
+        return out
+
+    def _rest_source(self, ns: dict[str, Any]) -> list[str]:
+        """The elements after the list (the domain, ``<active>``) then the root's end tag, as
+        ``rest(record, flags)``; and the whole document as ``dumps(record, <flags>)``, built from
+        its end (no flags dict made unless the escaping path runs)."""
+        ind = self.grammar.checkpoint.indent
+        ns.update(TAIL=self.tail, DOMAIN=_domain, value_text=_value_text)
+        src = ["", "def rest(record, flags):", "    out = ''"]
+        pieces = []
+        for k, (rule, attribute) in enumerate(self.after):
+            ns[f"A{k}"] = rule
+            cond = "v" if rule.printing.when == "nonempty" else "v is not None"
+            src.append(f"    v = record.{attribute}")
+            src.append(f"    if {cond}{f' and flags.get({rule.printing.flag!r})' if rule.printing.flag else ''}:")
+            if rule.opaque:
+                text = "DOMAIN(v, flags.get('secure', False))"
+                fast = "DOMAIN(v, secure)"
+            else:
+                text = f"'{ind}<{rule.tag}>' + value_text(A{k}, v, True) + '</{rule.tag}>\\n'"
+                value = "('1' if v else '0')" if rule.kind == "flag" else f"value_text(A{k}, v, True)"
+                fast = f"'{ind}<{rule.tag}>' + {value} + '</{rule.tag}>\\n'"
+            src.append(f"        out += {text}")
+            pieces.append((attribute, cond, _FLAG_ARGUMENT.get(rule.printing.flag or "", None), fast))
+        src.append("    return out + TAIL")
+        flagged_head = any(rule.printing.flag for rule, _, _ in self.head_elements)
+        flags = "{" + ", ".join(f"{name!r}: {expr}" for name, expr in _FLAG_ARGUMENT.items()) + "}"
+        src += ["", "def dumps(record, no_domain=False, secure=False, size=False, internal=False):", "    rest = TAIL"]
+        for attribute, cond, flag, fast in reversed(pieces):
+            src.append(f"    v = record.{attribute}")
+            src.append(f"    if {cond}{f' and {flag}' if flag else ''}:")
+            src.append(f"        rest = {fast} + rest")
+        src.append("    if not size:")
+        src.append(f"        out = head_plain(record, rest, {flags if flagged_head else 'None'})")
+        src.append("        if out is not None:")
+        src.append("            return out")
+        src.append(f"    return escaped(record, {flags}, rest)")
+        ns["escaped"] = self.escaped
+        return src
 
     # -- documents --------------------------------------------------------------------------------
 
@@ -470,27 +579,8 @@ class Writer:
             out += f"{ind}<{self.list_tag}>\n" + "".join(self.item_line(d, flags) for d in items) + f"{ind}</{self.list_tag}>\n"
         return out + rest
 
-    def rest(self, record: Checkpoint, flags: dict[str, bool]) -> str:
-        """The elements after the list (the domain, ``<active>``), then the root's end tag."""
-        out = ""
-        ind = self.grammar.checkpoint.indent
-        for rule, attribute in self.after:
-            value = getattr(record, attribute)
-            if not _printed(rule.printing, value, flags):
-                continue
-            if rule.opaque:
-                out += _domain(value, flags.get("secure", False))
-            else:
-                out += f"{ind}<{rule.tag}>{_value_text(rule, value, True)}</{rule.tag}>\n"
-        return out + self.tail
-
     def dumps(self, record: Checkpoint, flags: dict[str, bool]) -> str:
-        rest = self.rest(record, flags)
-        if not flags.get("size"):
-            out = self.head_plain(record, rest, flags)
-            if out is not None:
-                return out
-        return self.escaped(record, flags, rest)
+        return self.dumps_flags(record, not flags.get("domain", True), flags.get("secure", False), flags.get("size", False), flags.get("internal", False))
 
 
 DEFAULT_WRITER = Writer()
@@ -521,6 +611,9 @@ def iter_xml(
     yield writer.rest(record, flags)
 
 
+_DUMPS = DEFAULT_WRITER.dumps_flags
+
+
 def dumps(
     record: Checkpoint,
     *,
@@ -530,7 +623,7 @@ def dumps(
     internal: bool = False,
 ) -> str:
     """The whole document for ``record`` as one string (see :func:`iter_xml`)."""
-    return DEFAULT_WRITER.dumps(record, _flags(no_domain, secure, size, internal))
+    return _DUMPS(record, no_domain, secure, size, internal)
 
 
 def _is_text_file(file: Any) -> bool:

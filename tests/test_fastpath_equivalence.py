@@ -1,12 +1,13 @@
-"""The fast scanner (fastpath.fast_parse) is an accelerator, never a second opinion.
+"""The fast reader (readers/fast) is an accelerator, never a second opinion.
 
 Every document of every corpus we can find (libvirt's conformance files, tests/cases, generated
 documents in libvirt's layout, and mutations of them that each break one rule) is run through
-both the fast scanner and the general path (expat_driver.GeneralDocument, called directly), in
-every mode, and the results must agree: when the fast scanner returns a record, the general path
-returns an equal record (same fields, same domain text); when it returns None, the general path
-decides (and is checked against the public parse() face). We also require the fast scanner to
-take the documents in libvirt's layout, so that it cannot silently die.
+both the fast reader and the general reader (readers.general.GeneralDocument, called directly),
+in every mode, and the results must agree: when the fast reader returns a record, the general
+reader returns an equal record (same fields, same domain text); when it returns None, the general
+reader decides (and is checked against the public parse() face). We also require the fast reader
+to take the documents in libvirt's layout, so that it cannot silently die. (That both readers
+follow every rule of the grammar when it changes is tests/test_grammar_mutations.py.)
 """
 
 from __future__ import annotations
@@ -454,7 +455,7 @@ def test_doctype_never_fast():
 
 
 # -- the line path: a domain judged from lines seen before ---------------------------------------
-# fastpath remembers the lines of every domain the full path accepted (each checked by expat as
+# The fast reader remembers the lines of every domain the full path accepted (each checked by expat as
 # complete markup) and the verdict on their token sequence. These tests run every mutation and
 # many line-level edits against a memory warmed by the base document (so the edited domain goes
 # the line path) and against a cold memory (so it goes the full path): both must agree with the

@@ -28,6 +28,7 @@ from typing import Any, Callable
 from ...errors import CheckpointError
 from ...grammar import Grammar
 from ...grammar.elements import ElementRule
+from ...grammar.values import ValueRule
 from ..modes import build_checkpoint
 from .regexgen import value_fragment
 from .text import unescape, utf8_text, xml_text
@@ -53,6 +54,7 @@ TEXT_EXCLUDED = "<>&\r" + "".join(chr(c) for c in range(0x20) if c not in (0x09,
 # control character; with references to the five predefined entities where the rule reads any text.
 _LOOSE_TEXT = rb"[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]*(?:&(?:amp|lt|gt|quot|apos);[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]*)*"
 _LOOSE_PLAIN = rb"[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]*"
+_MISSING: Any = object()
 #: Documents at least this large are matched in two parts around their list (found by bytes.find).
 SPLIT_AT = 64 * 1024
 
@@ -68,6 +70,7 @@ class _Piece:
     field: str | None = None
     rule: ElementRule | None = None  # the leaf's rule
     embedded: bool = False  # the value rule is in the pattern (else: loose capture, rule called)
+    digits: bool = False  # the embedded piece matches only ASCII digits
     modes: tuple[bool, bool] = (True, True)  # allowed (without, with) internal=True
 
 
@@ -94,7 +97,9 @@ def _shape(grammar: Grammar, tag: str, key: str) -> _Piece | None:
         return None
     if rule.text is not None and not rule.children:
         value, embedded = _value(rule)
-        return _Piece(tag, "leaf", rb"(?:<" + t + rb">(" + value + rb")</" + t + rb">" + _WS + rb")?", rule.field, rule, embedded)
+        piece = _Piece(tag, "leaf", rb"(?:<" + t + rb">(" + value + rb")</" + t + rb">" + _WS + rb")?", rule.field, rule, embedded)
+        piece.digits = embedded and _digits_only(rule)
+        return piece
     if rule.text is None and len(rule.children) == 1:
         (ctag, ckey), = rule.children.items()
         child = rules[ckey]
@@ -102,7 +107,9 @@ def _shape(grammar: Grammar, tag: str, key: str) -> _Piece | None:
         if ctag not in rule.repeatable and rule.min_children.get(ctag) == 1 and child.text is not None and not child.children and not child.attributes and not child.required_attributes:
             value, embedded = _value(child)
             pattern = rb"(?:<" + t + rb">" + _WS + rb"<" + c + rb">(" + value + rb")</" + c + rb">" + _WS + rb"</" + t + rb">" + _WS + rb")?"
-            return _Piece(tag, "wrapper", pattern, child.field, child, embedded)
+            piece = _Piece(tag, "wrapper", pattern, child.field, child, embedded)
+            piece.digits = embedded and _digits_only(child)
+            return piece
         if ctag in rule.repeatable and child.text is None and not child.children and child.attributes:
             block = rb"[^<]*(?:<(?!/" + t + rb">)[^<]*)*"
             return _Piece(tag, "list", rb"(?:<" + t + rb">(" + block + rb")</" + t + rb">" + _WS + rb")?", rule=child)
@@ -115,12 +122,25 @@ def _value(rule: ElementRule) -> tuple[bytes, bool]:
     frag = value_fragment(vrule, TEXT_EXCLUDED, ascii_only=True)
     if frag is not None:
         return frag.encode("ascii"), True
+    return _loose(vrule)
+
+
+def _loose(vrule: ValueRule) -> tuple[bytes, bool]:
     if vrule.pattern is None and not vrule.choices:
         return _LOOSE_TEXT, False
     return _LOOSE_PLAIN, False
 
 
-def make_plan(grammar: Grammar, read_disks: Callable[..., Any] | None, read_domain: Callable[..., Any]) -> Plan:
+def _digits_only(rule: ElementRule) -> bool:
+    """Whether the leaf's piece can match only strings of ASCII digits: the same rewrite, with
+    every character but the digits excluded, gives a piece matching exactly the same strings."""
+    assert rule.text is not None
+    frag = value_fragment(rule.text, TEXT_EXCLUDED, ascii_only=True)
+    only = value_fragment(rule.text, TEXT_EXCLUDED + "".join(chr(c) for c in range(128) if not chr(c).isdigit()), ascii_only=True)
+    return frag is not None and frag == only
+
+
+def make_plan(grammar: Grammar, read_disks: Callable[..., Any] | None, domains: Any) -> Plan:
     """Build the patterns and generate the per-document function for ``grammar``."""
     cg = grammar.checkpoint
     plain, internal = cg.root_rule(False), cg.root_rule(True)
@@ -150,11 +170,11 @@ def make_plan(grammar: Grammar, read_disks: Callable[..., Any] | None, read_doma
     head = re.compile(start + b"".join(p.pattern for p in pieces[:at]) + (rb"(<" + list_tag + rb">)?" if list_tag else b""), re.S)
     tail = re.compile(_WS + b"".join(p.pattern for p in pieces[at + 1 :]) + end, re.S)
     plan = Plan(full, head, tail, pieces[at].tag.encode() if list_tag else None, pieces)
-    _generate(plan, read_disks, read_domain)
+    _generate(plan, read_disks, domains)
     return plan
 
 
-def _generate(plan: Plan, read_disks: Callable[..., Any] | None, read_domain: Callable[..., Any]) -> None:
+def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -> None:
     pieces = plan.pieces
     n = len(pieces)
     groups = [f"g{k}" for k in range(n)]
@@ -168,7 +188,9 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, read_domain: Ca
         "unescape": unescape,
         "utf8_text": utf8_text,
         "read_disks": read_disks,
-        "read_domain": read_domain,
+        "memory": domains.memory,
+        "new_domain": domains.new_domain,
+        "MISSING": _MISSING,
         "split_match": _splitter(plan),
         "SPLIT_AT": SPLIT_AT,
     }
@@ -178,9 +200,8 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, read_domain: Ca
     src.append("        if m is None:")
     src.append("            return None")
     src.append(f"        {', '.join(groups)}{',' if n == 1 else ''} = m.groups()")
-    if span_group is not None:
-        src.append(f"        span_at = m.start({span_group + 1})")
     src.append("    else:")
+    src.append("        m = None")
     src.append("        found = split_match(buf, start, end)")
     src.append("        if found is None:")
     src.append("            return None")
@@ -206,11 +227,18 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, read_domain: Ca
             src.append(f"        {v} = None")
             src.append("    else:")
             vrule = rule.text
-            if p.embedded:
+            if p.embedded and p.digits and rule.kind == "integer":  # digits: read as a number directly
+                if vrule.maximum is not None:  # what the pattern cannot say: compared as digits
+                    top = str(vrule.maximum).encode()
+                    src.append(f"        if len({g}) >= {len(top)} and (len({g}) > {len(top)} or {g} > {top!r}):")
+                    src.append("            return None")
+                src.append(f"        {v} = int({g})")
+            elif p.embedded:
                 src.append(f"        {v} = {g}.decode('ascii')")
                 if vrule.maximum is not None:  # what the pattern cannot say: compared as digits
                     top = str(vrule.maximum)
-                    src.append(f"        if not {v}.isdigit() or len({v}) > {len(top)} or len({v}) == {len(top)} and {v} > {top!r}:")
+                    digits = "" if p.digits else f"not {v}.isdigit() or "
+                    src.append(f"        if {digits}len({v}) >= {len(top)} and (len({v}) > {len(top)} or {v} > {top!r}):")
                     src.append("            return None")
             else:
                 # ASCII without ']]>' needs no more than decoding; anything else what expat checks
@@ -225,7 +253,7 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, read_domain: Ca
                 if not (vrule.pattern is None and not vrule.choices and vrule.maximum is None):
                     src.append(f"        if R{k}.check({v}) is not None:")
                     src.append("            return None")
-            if rule.kind == "integer":
+            if rule.kind == "integer" and not (p.embedded and p.digits):
                 src.append(f"        {v} = int({v})")
             values[_PARAMETER[p.field or ""]] = v
         elif p.kind == "list":
@@ -240,7 +268,19 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, read_domain: Ca
             src.append(f"    if {g} is None:")
             src.append(f"        {v} = None")
             src.append("    else:")
-            src.append(f"        {v} = read_domain(buf, start, span_at, {g}, options.redefine, limits)")
+            # Where the domain starts, and the column it stands at (only spaces before it on its
+            # line). The verdict on a domain is a function of its bytes and where it stands: a
+            # domain seen before (a VM's chain repeats its domain) is not read again.
+            src.append(f"        begin = span_at if m is None else m.start({k + 1})")
+            src.append("        line_start = buf.rfind(b'\\n', start, begin) + 1")
+            src.append("        if line_start == 0:")
+            src.append("            line_start = start")
+            src.append("        column = begin - line_start if buf[line_start:begin].strip(b' ') == b'' else 0")
+            src.append(f"        key = ({g}, column, options.redefine, limits.max_attributes)")
+            src.append(f"        {v} = memory.domains.get(key, MISSING)")
+            src.append(f"        if {v} is MISSING:")
+            src.append(f"            {v} = new_domain({g}, column, options.redefine, limits.max_attributes)")
+            src.append(f"            memory.remember_domain(key, {v})")
             src.append(f"        if {v} is None:")
             src.append("            return None")
             values["domain"] = v

@@ -123,11 +123,11 @@ class DomainReader:
         key = (raw_span, column, redefine, max_attributes)
         domain = memory.domains.get(key, _MISSING)
         if domain is _MISSING:
-            domain = self._new_domain(raw_span, column, redefine, max_attributes)
+            domain = self.new_domain(raw_span, column, redefine, max_attributes)
             memory.remember_domain(key, domain)
         return domain  # type: ignore[no-any-return]
 
-    def _new_domain(self, raw_span: bytes, column: int, redefine: bool, max_attributes: int) -> Domain | None:
+    def new_domain(self, raw_span: bytes, column: int, redefine: bool, max_attributes: int) -> Domain | None:
         """A domain not in the cache: judged from its lines when their layout is known, else expat
         checks it is well formed and :meth:`full` judges it (and its lines are remembered)."""
         lines = self.memory.lines

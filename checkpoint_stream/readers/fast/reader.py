@@ -69,17 +69,8 @@ class FastReader:
                 reader = DiskReader(child_tag, child, memory, rule.min_children.get(child_tag, 0))
                 self.disks = reader if reader.usable else None
                 break
-        self.plan: Plan = make_plan(grammar, self.disks.read if self.disks is not None else None, self._read_domain)
+        self.plan: Plan = make_plan(grammar, self.disks.read if self.disks is not None else None, self.domains)
         self._parse_at: Callable[..., Checkpoint | None] = self.plan.function  # type: ignore[assignment]
-
-    # -- the pieces the generated function calls ----------------------------------------------
-
-    def _read_domain(self, buf: Any, start: int, begin: int, raw_span: bytes, redefine: bool, limits: Limits) -> Domain | None:
-        line_start = buf.rfind(b"\n", start, begin) + 1
-        if line_start == 0:
-            line_start = start
-        column = begin - line_start if buf[line_start:begin].strip(b" ") == b"" else 0
-        return self.domains.read(raw_span, column, redefine, limits.max_attributes)
 
     # -- entry points ---------------------------------------------------------------------------
 
