@@ -119,12 +119,63 @@ def run_xmltodict_factory() -> Callable[[list[bytes], bytes], int] | str:
     return run
 
 
+BASELINE: Any = None  # another checkout's checkpoint_stream (--against), measured in the same rounds
+
+
+def load_baseline(tree: str) -> Any:
+    """The package of another checkout, imported under a name of its own (its imports are all
+    relative), so that it runs in the same rounds as this one: an A/B that the machine's drift
+    cannot skew."""
+    import importlib.util
+
+    pkg = os.path.join(tree, "checkpoint_stream")
+    spec = importlib.util.spec_from_file_location("baseline_checkpoint_stream", os.path.join(pkg, "__init__.py"), submodule_search_locations=[pkg])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _baseline_forget() -> None:
+    import importlib
+
+    for name, attr in (("readers", "DEFAULT_READER"), ("fastpath", None)):
+        try:
+            sub = importlib.import_module(f"baseline_checkpoint_stream.{name}")
+        except ImportError:
+            continue
+        (getattr(sub, attr).forget if attr else sub.forget)()
+        return
+
+
+def run_baseline(docs: list[bytes], stream: bytes) -> int:
+    _baseline_forget()
+    n = 0
+    for r in BASELINE.iterparse(stream):
+        (r.name, r.description, r.parent, r.creation_time, r.disks, r.domain)
+        n += 1
+    return n
+
+
+def run_baseline_parse(docs: list[bytes], stream: bytes) -> int:
+    _baseline_forget()
+    parse = BASELINE.parse
+    for d in docs:
+        r = parse(d)
+        (r.name, r.description, r.parent, r.creation_time, r.disks, r.domain)
+    return len(docs)
+
+
 def contestants() -> tuple[dict[str, Callable[[list[bytes], bytes], int]], list[str]]:
     found: dict[str, Callable[[list[bytes], bytes], int]] = {
         "pyexpat (no callbacks)": run_pyexpat,
         "checkpoint_stream.iterparse": run_checkpoint_stream,
         "checkpoint_stream.parse (each)": run_checkpoint_stream_parse,
     }
+    if BASELINE is not None:
+        found["baseline.iterparse"] = run_baseline
+        found["baseline.parse (each)"] = run_baseline_parse
     notes = []
     import xml.etree.ElementTree as ET
 
@@ -192,12 +243,19 @@ def bench_parsers(rounds: int, shapes: list[str]) -> None:
         size = len(stream)
         print(f"\n== {shape}: {count} documents, {size / 1e6:.2f} MB ({size / count:.0f} B/doc), {reps} rounds")
         print(f"{'contestant':32} {'MB/s':>8} {'docs/s':>10} {'x pyexpat':>10} {'spread':>15}")
-        best_peer = max(v["ratio"] for n, v in res.items() if n != "pyexpat (no callbacks)" and not n.startswith("checkpoint_stream"))
+        best_peer = max(
+            v["ratio"] for n, v in res.items() if n != "pyexpat (no callbacks)" and not n.startswith(("checkpoint_stream", "baseline"))
+        )
         for n, v in res.items():
             print(f"{n:32} {size / v['time'] / 1e6:8.1f} {count / v['time']:10.0f} {v['ratio']:10.3f}   [{v['lo']:.3f}-{v['hi']:.3f}]")
         ours = res["checkpoint_stream.iterparse"]["ratio"]
         each = res["checkpoint_stream.parse (each)"]["ratio"]
         print(f"checkpoint_stream / best peer: {ours / best_peer:.2f}x (iterparse over the stream), {each / best_peer:.2f}x (parse per document)")
+        if BASELINE is not None:
+            print(
+                f"checkpoint_stream / baseline: {ours / res['baseline.iterparse']['ratio']:.3f}x (iterparse), "
+                f"{each / res['baseline.parse (each)']['ratio']:.3f}x (parse each)"
+            )
 
 
 def bench_writer(rounds: int, shapes: list[str]) -> None:
@@ -216,6 +274,12 @@ def bench_writer(rounds: int, shapes: list[str]) -> None:
         records = list(cs.iterparse(stream))
         trees = [ET.fromstring(d) for d in corpus.documents(shape, count)]
         funcs = {"checkpoint_stream.writer.dumps": lambda: [dumps(r, secure=True) for r in records]}
+        if BASELINE is not None:
+            import importlib
+
+            base_dumps = importlib.import_module("baseline_checkpoint_stream.writer").dumps
+            base_records = list(BASELINE.iterparse(stream))
+            funcs["baseline.writer.dumps"] = lambda: [base_dumps(r, secure=True) for r in base_records]
         funcs["ElementTree.tostring"] = lambda: [ET.tostring(t) for t in trees]
         try:
             import lxml.etree as LET
@@ -273,7 +337,11 @@ def main() -> None:
     ap.add_argument("--rss-gb", type=float, default=1.0, help="size of the peak-RSS stream in GB (0: skip)")
     ap.add_argument("--only", choices=("parse", "write", "rss"), default=None)
     ap.add_argument("--shapes", default=",".join(COUNTS), help=f"comma-separated subset of {','.join(COUNTS)}")
+    ap.add_argument("--against", metavar="DIR", help="another checkout (git worktree) whose checkpoint_stream runs in the same rounds")
     args = ap.parse_args()
+    if args.against:
+        global BASELINE
+        BASELINE = load_baseline(args.against)
     import lxml.etree as LET  # noqa: F401  (version line only; absent lxml is handled above)
     from importlib.metadata import version
     from xml.parsers.expat import EXPAT_VERSION

@@ -195,10 +195,15 @@ def parse(data: bytes | str, **kwargs: Any) -> Checkpoint:
     """Parse exactly one document (bytes, or text which is encoded as UTF-8)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    if isinstance(data, bytes) and (kwargs.keys() - {"reader"}) <= _MODE_KEYS:
+    if isinstance(data, bytes):
         # The common call, one document in libvirt's layout: no push parser to set up for it.
-        modes = {k: v for k, v in kwargs.items() if k != "reader"}
-        record = fast_single(data, make_options(**modes) if modes else _DEFAULT_OPTIONS, DEFAULT_LIMITS, kwargs.get("reader"))
+        if not kwargs:
+            record = fast_single(data, _DEFAULT_OPTIONS, DEFAULT_LIMITS)
+        elif (kwargs.keys() - {"reader"}) <= _MODE_KEYS:
+            modes = {k: v for k, v in kwargs.items() if k != "reader"}
+            record = fast_single(data, make_options(**modes) if modes else _DEFAULT_OPTIONS, DEFAULT_LIMITS, kwargs.get("reader"))
+        else:
+            record = None
         if record is not None:
             return record
     parser = CheckpointParser(**kwargs)

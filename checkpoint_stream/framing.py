@@ -706,7 +706,7 @@ def fast_single(data: bytes, options: Options, limits: Limits, reader: Reader | 
     if parse is None:
         return None
     start = _WHITESPACE.match(data).end()  # type: ignore[union-attr]
-    m = _root_patterns(fast.grammar.checkpoint.root.encode())[0].search(data, start)
+    m = fast.end_tag.search(data, start)
     if m is None:
         return None
     end = m.end()

@@ -69,6 +69,8 @@ class FastReader:
                 reader = DiskReader(child_tag, child, memory, rule.min_children.get(child_tag, 0))
                 self.disks = reader if reader.usable else None
                 break
+        #: The root's end tag: where a document in this layout ends.
+        self.end_tag = re.compile(rb"</" + re.escape(grammar.checkpoint.root.encode()) + rb"[ \t\r\n]*>")
         self.plan: Plan = make_plan(grammar, self.disks.read if self.disks is not None else None, self.domains)
         self._parse_at: Callable[..., Checkpoint | None] = self.plan.function  # type: ignore[assignment]
 
