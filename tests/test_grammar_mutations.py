@@ -358,3 +358,72 @@ def test_os_whose_first_type_is_empty_or_holds_an_element(first: str) -> None:
             parse(_with_comment(doc).encode(), reader=Reader(fast=False), **MODES[mode])
         assert (err.value.message, err.value.line, err.value.column) == (other.value.message, other.value.line, other.value.column)
         assert "<os> needs a <type>" in err.value.message
+
+
+# -- a new disk attribute: one edit to the grammar, plus the record's field -------------------
+
+NEW_ATTRIBUTE_CHECK = r'''
+import checkpoint_stream as cs
+from checkpoint_stream import CheckpointDisk, parse
+from checkpoint_stream.readers import DEFAULT_READER, Options
+from checkpoint_stream.limits import DEFAULT_LIMITS
+from checkpoint_stream.writer import dumps
+
+doc = (
+    "<domaincheckpoint>\n  <name>c1</name>\n  <creationTime>5</creationTime>\n  <disks>\n"
+    "    <disk name='vda' checkpoint='bitmap' bitmap='c1' node='n1'/>\n"
+    "    <disk name='vdb' checkpoint='no'/>\n  </disks>\n</domaincheckpoint>\n"
+)
+fast = DEFAULT_READER.fast.parse(doc.encode().strip(), Options(), DEFAULT_LIMITS)
+assert fast is not None, "the fast reader does not take the new attribute"
+assert fast.disks[0].node == "n1" and fast.disks[1].node is None
+general = parse(doc.replace("<domaincheckpoint>", "<domaincheckpoint><!---->"))
+assert general == fast and general.disks[0].node == "n1"
+assert dumps(fast) == doc, dumps(fast)
+assert parse(dumps(fast)) == fast
+messages = []
+for text in (doc.replace("node='n1'", "node='N!'"), doc.replace("node='n1'", "node='N!'").replace("<domaincheckpoint>", "<domaincheckpoint><!---->")):
+    try:
+        parse(text)
+    except cs.SchemaError as err:
+        messages.append(err.message)
+assert len(messages) == 2 and messages[0] == messages[1] and "node" in messages[0], messages
+disk = CheckpointDisk.from_dict({"name": "vda", "node": "n2"})
+assert disk.node == "n2" and disk.to_dict()["node"] == "n2"
+try:
+    CheckpointDisk.from_dict({"name": "vda", "node": "N!"})
+except cs.SchemaError:
+    pass
+else:
+    raise AssertionError("from_dict took a bad node")
+print("ok")
+'''
+
+
+def test_a_new_disk_attribute_is_one_edit_to_the_grammar_plus_the_records_field(tmp_path: Path) -> None:
+    """Copy the package, add a ``node`` attribute to ``<disk>`` in grammar/checkpoint.py (its rule
+    and its field mapping) and the field to ``CheckpointDisk``: both readers read it (the fast
+    reader in libvirt's layout), the writer prints it in its place, ``from_dict`` judges it."""
+    import shutil
+    import subprocess
+    import sys
+
+    package = ROOT / "checkpoint_stream"
+    copy = tmp_path / "checkpoint_stream"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    grammar = copy / "grammar" / "checkpoint.py"
+    text = grammar.read_text()
+    old = '"bitmap": BITMAP, "size": SIZE}'
+    assert old in text
+    text = text.replace(old, '"bitmap": BITMAP, "size": SIZE, "node": ValueRule("node", re.compile(r"[a-z0-9]+"), "use lowercase letters and digits")}')
+    old = '        FieldMap("size", "size", convert=int),\n'
+    assert old in text
+    text = text.replace(old, old + '        FieldMap("node", "node"),\n')
+    grammar.write_text(text)
+    records = copy / "records.py"
+    text = records.read_text()
+    old = "    size: int | None = None\n\n    def to_dict(self)"
+    assert old in text
+    records.write_text(text.replace(old, "    size: int | None = None\n    node: str | None = None\n\n    def to_dict(self)"))
+    run = subprocess.run([sys.executable, "-c", NEW_ATTRIBUTE_CHECK], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stdout + run.stderr

@@ -182,16 +182,16 @@ class DomainReader:
         found = self._children(xml, column)
         if found is None:
             return None
-        children, parts = found
+        texts, parts = found
         key = (head.group(), parts, redefine)
         ok = self.memory.tops.get(key)
         if ok is None:
-            top = self.top(head.group(), children)
+            top = self.top(head.group(), texts, parts)
             ok = top is not None and self.grammar.judge(top, _NO_NAMESPACES, redefine)
             self.memory.remember_top(key, ok)
         return Domain(xml) if ok else None
 
-    def _children(self, xml: str, column: int) -> tuple[list[tuple[str, str, bool, str, dict[str, str]]], tuple[Any, ...]] | None:
+    def _children(self, xml: str, column: int) -> tuple[dict[int, str], tuple[Any, ...]] | None:
         """(tag, raw attributes, nested, direct text as the grammar reads it, inner texts) of each
         child of the domain, or None for a form the general reader must read; and what the
         verdict on the top depends on, with every text that value rules alone read replaced by
@@ -207,17 +207,16 @@ class DomainReader:
         text_class = self.grammar.text_class
         classed = self.classed
         special = self.special
-        children: list[Any] = []
+        # One entry a child: what the verdict depends on (tag, attributes, nested, text or its
+        # class[, inner texts]); the texts the classes stand for are kept apart, by position.
         parts: list[Any] = []
+        texts: dict[int, str] = {}
         at: dict[str, int] = {}  # where the last child of each tag was found (only when needed)
         for tag, raw, form, text in found:
-            if tag not in special:  # neither its text nor its children are read: one entry for both
-                entry = (tag, raw, form == ">", "")
-                children.append(entry)
-                parts.append(entry)
+            if tag not in special:  # neither its text nor its children are read
+                parts.append((tag, raw, form == ">", ""))
                 continue
             nested = form == ">"
-            inner: dict[str, str] = _NO_INNER
             if tag in collects:
                 if nested:
                     start = _child_at(xml, tag, at)
@@ -226,21 +225,26 @@ class DomainReader:
                     return None
             else:
                 text = ""  # the general reader does not collect it
+            key_text: Any = text
+            if text and tag in classed:
+                texts[len(parts)] = text
+                key_text = text_class(tag, text)
             if nested and tag in inner_tags:
                 start = at[tag] if tag in collects else _child_at(xml, tag, at)
                 block = xml[start : xml.find("\n  </", start + 1)]
-                inner = {}
+                inner = []
                 for name in inner_tags[tag]:
                     got = self._inner(block, name)
                     if got is _MISSING:
                         continue
                     if got is None:
                         return None
-                    inner[name] = got
-            children.append((tag, raw, nested, text, inner))
-            key_text = text_class(tag, text) if text and tag in classed else text
-            parts.append((tag, raw, nested, key_text, tuple(sorted(inner.items()))) if inner else (tag, raw, nested, key_text))
-        return children, tuple(parts)
+                    inner.append((name, got))
+                if inner:
+                    parts.append((tag, raw, nested, key_text, tuple(sorted(inner))))
+                    continue
+            parts.append((tag, raw, nested, key_text))
+        return texts, tuple(parts)
 
     def _inner(self, block: str, name: str) -> Any:
         """The direct text of the first grandchild ``name`` in a child's block (its lines at
@@ -266,15 +270,15 @@ class DomainReader:
         return m.group(1)
 
     @staticmethod
-    def top(head: str, children: list[tuple[str, str, bool, str, dict[str, str]]]) -> DomainTop | None:
+    def top(head: str, texts: dict[int, str], parts: tuple[Any, ...]) -> DomainTop | None:
         """The DomainTop the general reader's scanner would collect for this domain."""
         attrs = _attrs(head[len("<domain") : -1])
         if attrs is None:
             return None
         kids = []
-        for child in children:
-            cattrs = _attrs(child[1])
+        for i, part in enumerate(parts):
+            cattrs = _attrs(part[1])
             if cattrs is None:
                 return None
-            kids.append(DomainChild(child[0], cattrs, child[3], child[2], child[4] if len(child) > 4 else _NO_INNER))
+            kids.append(DomainChild(part[0], cattrs, texts.get(i, part[3]), part[2], dict(part[4]) if len(part) > 4 else _NO_INNER))
         return DomainTop(attrs, tuple(kids), None)

@@ -103,6 +103,7 @@ class LinePath:
         self.grammar = grammar
         self.memory = memory
         self.inner = frozenset(t.encode() for t in grammar.all_inner_tags())
+        self.classed = frozenset(t.encode() for t in grammar.children if grammar.text_readers(t))
 
     # -- tokens -----------------------------------------------------------------------------------
 
@@ -125,13 +126,12 @@ class LinePath:
         piece = line + b"</" + tag + b">" if form == _OPEN else line
         if depth > 2 or depth == 2 and tag not in self.inner:
             return (depth, form, tag), piece
-        if depth == 1 and form == _LEAF and b"&" not in text:
+        if depth == 1 and form == _LEAF and tag in self.classed and b"&" not in text:
             try:
                 cls = self.grammar.text_class(tag.decode("ascii"), text.decode("utf-8"))
             except UnicodeDecodeError:
                 return None
-            if cls is not None:
-                return (pad, tag, rest, cls, end), piece  # texts of one class read alike
+            return (pad, tag, rest, cls, end), piece  # texts of one class read alike
         return line, piece
 
     def tokens(self, lines: list[bytes], width: int) -> list[Any] | None:
