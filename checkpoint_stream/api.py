@@ -151,7 +151,7 @@ class CheckpointParser:
         **limit_overrides: int,
     ) -> None:
         self.errors: list[CheckpointError] = []
-        self.policy = ErrorPolicy(on_error, on_error_callback, self.errors)  # type: ignore[arg-type]
+        self.policy = ErrorPolicy(on_error, on_error_callback, self.errors)
         options = make_options(redefine=redefine, create=create, internal=internal, require_domain=require_domain, clock=clock)
         self._framer = Framer(options, _limits(limits, limit_overrides), reader=reader, path=path, member=member)
 
@@ -237,7 +237,7 @@ def _chunks(source: Source, chunk_size: int) -> tuple[Iterator[bytes | memoryvie
 
         name = getattr(source, "name", None)
         return read_stream(), name if isinstance(name, str) else None
-    return (bytes(c) for c in source), None  # type: ignore[union-attr]
+    return (bytes(c) for c in source), None  # type: ignore[union-attr, arg-type]
 
 
 def iterparse(

@@ -133,7 +133,7 @@ class Domain:
         if facts is None:
             facts = _facts(read_facts(self.xml))
             object.__setattr__(self, "_facts", facts)
-        return facts  # type: ignore[no-any-return]
+        return facts
 
     @property
     def type(self) -> str | None:

@@ -229,7 +229,7 @@ class _NeedsEscaping(Exception):
 _TAILS_MAX = 1024  # tails remembered per level of a Writer's tail table, at most
 
 
-class _Tails(dict):  # type: ignore[type-arg]
+class _Tails(dict):
     """The rest of a list item's line after its first attribute, by the values of the attributes
     printed without a flag (for ``<disk>``: checkpoint type, then bitmap name), one dict level per
     attribute; made the first time a combination is met. A record's disks mostly share one tail
@@ -474,7 +474,7 @@ class Writer:
             rule = item.attributes[attribute]
             printing = item.attribute_printing.get(attribute, _PRINTED)
             if rule.choices:
-                table = {c: f" {attribute}='{c}'" for c in rule.choices}
+                table: dict[str | None, str] = {c: f" {attribute}='{c}'" for c in rule.choices}
                 table.update({o: "" for o in printing.omit})
                 table[None] = ""
                 ns[f"K_{field}"] = table
@@ -495,7 +495,7 @@ class Writer:
         for attribute, field in self.tail_keys:
             rule = item.attributes[attribute]
             if rule.choices:
-                table = {c: f" {attribute}='{c}'" for c in rule.choices}
+                table: dict[str | None, str] = {c: f" {attribute}='{c}'" for c in rule.choices}
                 table.update({o: "" for o in item.attribute_printing.get(attribute, _PRINTED).omit})
                 table[None] = ""
                 ns[f"K_{field}"] = table

@@ -210,6 +210,12 @@ class DomainGrammar:
     extensions: Mapping[str, frozenset[str]]
     #: libvirt's domain parser (REDEFINE), in the order it reports.
     redefine: tuple[Check, ...]
+    # Derived from the tables above when the grammar is made (see __post_init__).
+    _collected: frozenset[str] = field(init=False, repr=False, compare=False)
+    _inner: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+    _text_readers: dict[str, tuple[ValueRule, ...]] = field(init=False, repr=False, compare=False)
+    _text_tests: dict[str, tuple[Callable[[str], Any], ...]] = field(init=False, repr=False, compare=False)
+    _plain: dict[str, int | None] = field(init=False, repr=False, compare=False)
 
     # -- what readers collect -------------------------------------------------------------------
 
@@ -219,7 +225,7 @@ class DomainGrammar:
             tag for tag, rule in self.children.items() if rule.text is not None
         } | {c.child for c in self.redefine if isinstance(c, ChildTextCheck)}
         inner = {tag: frozenset(rule.inner) for tag, rule in self.children.items() if rule.inner}
-        readers: dict[str, tuple[ValueRule, ...] | None] = {}
+        readers: dict[str, tuple[ValueRule, ...]] = {}
         for tag, rule in self.children.items():
             if rule.text is None or any(tag in c.reads for c in self.redefine):
                 continue
@@ -243,29 +249,29 @@ class DomainGrammar:
 
     def collects_text(self, tag: str) -> bool:
         """Whether a child's direct text is read (so a reader must collect it)."""
-        return tag in self._collected  # type: ignore[attr-defined]
+        return tag in self._collected
 
     def inner_tags(self, tag: str) -> frozenset[str]:
         """The grandchildren of a child ``tag`` that are read."""
-        return self._inner.get(tag, _NO_TAGS)  # type: ignore[attr-defined, no-any-return]
+        return self._inner.get(tag, _NO_TAGS)
 
     def all_inner_tags(self) -> frozenset[str]:
         out: set[str] = set()
-        for tags in self._inner.values():  # type: ignore[attr-defined]
+        for tags in self._inner.values():
             out.update(tags)
         return frozenset(out)
 
     def text_readers(self, tag: str) -> tuple[ValueRule, ...] | None:
         """The value rules that alone read a child's text, in :meth:`text_class` order (None:
         its text is not classed)."""
-        return self._text_readers.get(tag)  # type: ignore[attr-defined, no-any-return]
+        return self._text_readers.get(tag)
 
     def text_class(self, tag: str, text: str) -> tuple[bool, ...] | None:
         """What every rule reading a child's text makes of ``text``, when value rules are its only
         readers: two texts of the same class give every verdict alike (the fast reader's memory
         keys domains by it, so that another VM's name or uuid is not a new domain). ``None`` when a
         rule reads the text together with other things, or nothing reads it."""
-        tests = self._text_tests.get(tag)  # type: ignore[attr-defined]
+        tests = self._text_tests.get(tag)
         if tests is None:
             return None
         if len(tests) == 1:
@@ -300,12 +306,13 @@ class DomainGrammar:
         if top.stray_text is not None:
             return (f"text {top.stray_text!r} is not allowed directly in <{self.tag}>", -1)
         seen: dict[str, int] = {}
-        plain = self._plain  # type: ignore[attr-defined]
+        plain = self._plain
         for i, child in enumerate(top.children):
             tag = child.tag
             if tag in plain and "xmlns" not in child.attrs:  # nothing but how often it occurs
                 count = seen[tag] = seen.get(tag, 0) + 1
-                if count > 1 and plain[tag] is not None and count > plain[tag]:
+                limit = plain[tag]
+                if count > 1 and limit is not None and count > limit:
                     return (f"element <{tag}> appears more than once in <{self.tag}>", i)
                 continue
             problem = self._check_child(child, ns, seen)

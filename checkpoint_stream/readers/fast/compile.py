@@ -229,8 +229,8 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -
             vrule = rule.text
             if p.embedded and p.digits and rule.kind == "integer":  # digits: read as a number directly
                 if vrule.maximum is not None:  # what the pattern cannot say: compared as digits
-                    top = str(vrule.maximum).encode()
-                    src.append(f"        if len({g}) >= {len(top)} and (len({g}) > {len(top)} or {g} > {top!r}):")
+                    limit = str(vrule.maximum).encode()
+                    src.append(f"        if len({g}) >= {len(limit)} and (len({g}) > {len(limit)} or {g} > {limit!r}):")
                     src.append("            return None")
                 src.append(f"        {v} = int({g})")
             elif p.embedded:

@@ -201,7 +201,7 @@ class DiskReader:
         # Each field: one value repeated when every kind of rest agrees on it (sizes are usually
         # all absent), else looked up by the item's rest.
         for k, setter in enumerate(self.setters):
-            by_rest = {rest: fields[k] for rest, fields in kinds.items()}  # type: ignore[index]
+            by_rest = {rest: fields[k] for rest, fields in kinds.items()}
             values = set(by_rest.values())
             if len(values) == 1:
                 deque(map(setter, disks, repeat(values.pop(), n)), 0)

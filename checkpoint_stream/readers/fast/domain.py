@@ -125,7 +125,7 @@ class DomainReader:
         if domain is _MISSING:
             domain = self.new_domain(raw_span, column, redefine, max_attributes)
             memory.remember_domain(key, domain)
-        return domain  # type: ignore[no-any-return]
+        return domain
 
     def new_domain(self, raw_span: bytes, column: int, redefine: bool, max_attributes: int) -> Domain | None:
         """A domain not in the cache: judged from its lines when their layout is known, else expat

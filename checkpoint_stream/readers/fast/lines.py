@@ -178,13 +178,13 @@ class LinePath:
             # Each rule reading the text, carried into the pattern (restricted to plain
             # characters): a lookahead that it passes, or fails, as the class says. Where a rule
             # cannot be carried over, the class is worked out at fit time instead.
-            asserts = []
+            asserts: list[bytes] | None = []
             for rule, passes in zip(self.grammar.text_readers(tag) or (), token[3]):
                 frag = value_fragment(rule, _NOT_PLAIN, ascii_only=True)
                 if frag is None:
                     asserts = None
                     break
-                asserts.append((b"(?=" if passes else b"(?!") + frag.encode("ascii") + b"</)")
+                asserts.append((b"(?=" if passes else b"(?!") + frag.encode("ascii") + b"</)")  # type: ignore[union-attr]
             prefix = re.escape(head + b">") + (b"".join(asserts) if asserts is not None else b"")
             pattern = re.compile(prefix + b"(" + _PLAIN + b"*)" + re.escape(tail[tail.rindex(b"</") :]))
             return pattern, (None if asserts is not None else (self.grammar, tag, token[3]))
@@ -283,5 +283,5 @@ class LinePath:
             table.update(new)
             memory.size += len(new)
         if len(raw_span) <= LAYOUT_CHARS:
-            self._new_layout(memory, lines, key, changed, width)
+            self._new_layout(memory, lines, key, changed, width)  # type: ignore[arg-type]
         return True  # every line was checked by expat: valid UTF-8

@@ -27,7 +27,7 @@ from typing import Any, Iterable
 try:  # Python >= 3.11
     from re import _parser as _sre_parse  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - Python 3.10
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
+    import sre_parse as _sre_parse
 
 from ...grammar.values import ValueRule
 
