@@ -30,12 +30,13 @@ from ...grammar import Grammar
 from ...grammar.elements import ElementRule
 from ...grammar.values import ValueRule
 from ..modes import build_checkpoint
-from .regexgen import value_fragment
+from .regexgen import RUN, value_fragment
 from .text import unescape, utf8_text, xml_text
 
 __all__ = ["Plan", "make_plan", "SPLIT_AT"]
 
-_WS = rb"[ \t\r\n]*"
+_RUN = RUN.encode()  # a single-class run (see regexgen.RUN)
+_WS = rb"[ \t\r\n]" + _RUN
 
 
 def _q(body: bytes) -> bytes:
@@ -52,8 +53,9 @@ _DECL = (
 TEXT_EXCLUDED = "<>&\r" + "".join(chr(c) for c in range(0x20) if c not in (0x09, 0x0A))
 # Loose captures: character data with no markup, no CR (line ends would be rewritten) and no
 # control character; with references to the five predefined entities where the rule reads any text.
-_LOOSE_TEXT = rb"[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]*(?:&(?:amp|lt|gt|quot|apos);[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]*)*"
-_LOOSE_PLAIN = rb"[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]*"
+_TEXT_CHAR = rb"[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]"
+_LOOSE_TEXT = _TEXT_CHAR + _RUN + rb"(?:&(?:amp|lt|gt|quot|apos);" + _TEXT_CHAR + _RUN + rb")*"
+_LOOSE_PLAIN = _TEXT_CHAR + _RUN
 _MISSING: Any = object()
 #: Documents at least this large are matched in two parts around their list (found by bytes.find).
 SPLIT_AT = 64 * 1024
@@ -111,7 +113,7 @@ def _shape(grammar: Grammar, tag: str, key: str) -> _Piece | None:
             piece.digits = embedded and _digits_only(child)
             return piece
         if ctag in rule.repeatable and child.text is None and not child.children and child.attributes:
-            block = rb"[^<]*(?:<(?!/" + t + rb">)[^<]*)*"
+            block = rb"[^<]" + _RUN + rb"(?:<(?!/" + t + rb">)[^<]" + _RUN + rb")*"
             return _Piece(tag, "list", rb"(?:<" + t + rb">(" + block + rb")</" + t + rb">" + _WS + rb")?", rule=child)
     return None
 

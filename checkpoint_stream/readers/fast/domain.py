@@ -29,6 +29,7 @@ from ...markup.indentation import base_indent, normalize_newlines
 from ...records import Domain
 from .lines import DEPTH, MAX_ATTRS, PROBE_EVERY, RATE_KEEP, RATE_TRUSTED, TAG, LinePath
 from .memory import Memory
+from .regexgen import RUN
 
 __all__ = ["DomainReader", "MAX_FAST_DEPTH", "MAX_ATTRS"]
 
@@ -38,7 +39,7 @@ _ATTRS = rf"(?:{_ATTR}){{0,{MAX_ATTRS}}}"
 # '>' occur only as tag delimiters (no comment, PI or CDATA; as many '>' as '<', and each tag has
 # one of each), so this is exact, and about a third cheaper than spelling out the attributes.
 _REST = r"(?: [^<>\n]*)?"
-_LEAF_TEXT = r"[^<\n\r]*"  # no newline (so dedent by str.replace is exact), no markup
+_LEAF_TEXT = r"[^<\n\r]" + RUN  # no newline (so dedent by str.replace is exact), no markup
 
 
 def _level(depth: int) -> str:

@@ -32,15 +32,15 @@ from xml.parsers.expat import ParserCreate
 
 from ...grammar.domain import DomainGrammar
 from .memory import LINES_MAX, VERDICTS_MAX, LineMemory, Memory
-from .regexgen import value_fragment
+from .regexgen import RUN, value_fragment
 
 __all__ = ["LinePath", "TAG", "MAX_ATTRS", "DEPTH"]
 
-TAG = r"[A-Za-z_][-\w.:]*"
+TAG = r"[A-Za-z_][-\w.:]" + RUN  # never gives characters back to what follows it
 MAX_ATTRS = 32  # on any line; a line with more attributes is not in the layout
 DEPTH = 12  # levels below <domain> the layout proof spells out
 _LINE = re.compile(
-    rb"( *)(?:</([^>\n]+)>|<(" + TAG.encode() + rb")((?: [^<>\n]*)?)(?<!/)(?:(/)>|>(?:([^<\n\r]*)</([^>\n]+)>)?))"
+    rb"( " + RUN.encode() + rb")(?:</([^>\n]+)>|<(" + TAG.encode() + rb")((?: [^<>\n]*)?)(?<!/)(?:(/)>|>(?:([^<\n\r]*)</([^>\n]+)>)?))"
 )
 _OPEN, _CLOSE, _EMPTY, _LEAF = range(4)
 
