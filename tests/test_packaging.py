@@ -6,6 +6,7 @@ every user. This compares the source tree with what the installed distribution r
 
 from __future__ import annotations
 
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -17,14 +18,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _installed_files() -> set[str] | None:
-    try:
-        files = metadata.files("checkpoint-stream")
-    except metadata.PackageNotFoundError:
+    """The package's files the installed distribution recorded; None when there is no built
+    distribution to look at (not installed, or installed editable: then the distribution is the
+    source tree itself, or records no module files)."""
+    # Not the checkout's own metadata (a build leaves an .egg-info there): an installed one.
+    here = {str(ROOT), "", "."}
+    paths = [p for p in sys.path if p not in here and Path(p or ".").resolve() != ROOT]
+    dist = next(iter(metadata.distributions(name="checkpoint-stream", path=paths)), None)
+    if dist is None:
         return None
-    if not files:
+    located = Path(str(dist.locate_file("checkpoint_stream/__init__.py"))).resolve()
+    if located == (ROOT / "checkpoint_stream" / "__init__.py").resolve():
         return None
-    names = {f.as_posix() for f in files if f.as_posix().startswith("checkpoint_stream/")}
-    return names or None  # an editable install records no module files
+    names = {f.as_posix() for f in dist.files or () if f.as_posix().startswith("checkpoint_stream/")}
+    return names or None
 
 
 def test_the_distribution_holds_every_module() -> None:
