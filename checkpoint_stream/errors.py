@@ -31,7 +31,9 @@ class CheckpointError(ValueError):
     * ``line`` / ``column`` -- 1-based, counted from the first byte of that document;
     * ``offset`` -- byte offset in the whole stream where the problem was found;
     * ``path`` -- element path such as ``/domaincheckpoint/disks/disk[2]``;
-    * ``source`` -- file path (and archive member) the stream came from.
+    * ``source`` -- file path (and archive member) the stream came from;
+    * ``checkpoint`` / ``domain_uuid`` -- the rejected document's checkpoint name and domain uuid,
+      when they could be read from the bytes at hand (best effort: see :mod:`.markup.identity`).
     """
 
     kind = "error"
@@ -57,6 +59,8 @@ class CheckpointError(ValueError):
         self.path = path
         self.source = source
         self.member = member
+        self.checkpoint: str | None = None
+        self.domain_uuid: str | None = None
 
     def __str__(self) -> str:
         where = []

@@ -53,6 +53,7 @@ from typing import Union
 
 from .errors import CheckpointError, LimitError, NotWellFormedError
 from .limits import DEFAULT_LIMITS, Limits, attribute_value_message, attributes_message
+from .markup.identity import identify
 from .positions import locate
 from .readers import DEFAULT_READER, GeneralDocument, Options, Reader
 from .records import Checkpoint, Origin, make_origin
@@ -248,7 +249,8 @@ class Framer:
         fast = reader.fast
         self.fast_reader = fast
         self.fast = fast.ready(self.limits) if fast is not None else None  # None: no fast reader for these limits
-        self.root = reader.grammar.checkpoint.root.encode()
+        self.identity_root = reader.grammar.checkpoint.root
+        self.root = self.identity_root.encode()
         self.end_tag, self.resync = _root_patterns(self.root)
         self.path = path
         self.member = member
@@ -350,7 +352,7 @@ class Framer:
                 end = m.end()
                 if end - start > max_bytes:
                     return
-                origin = make_origin(path, member, index, base + start)
+                origin = make_origin(path, member, index, base + start, base + end)
                 record = parse(buf, start, end, options, limits, origin)
                 if record is None:
                     # What _document would do next for this document, without leaving the loop.
@@ -556,7 +558,7 @@ class Framer:
             if end - start > limits.max_document_bytes:
                 return self._too_large(out, start)
             if self.general is None and self.fast_reader is not None:
-                origin = Origin(self.path, self.member, self.index, self.base + start)
+                origin = Origin(self.path, self.member, self.index, self.base + start, self.base + end)
                 record = self.fast_reader.parse(bytes(buf[start:end]), self.options, limits, origin)
                 if record is not None:
                     out.append(record)
@@ -601,7 +603,7 @@ class Framer:
                 return False
             root_end = general.root_end
             assert root_end is not None
-            record = general.finish(Origin(self.path, self.member, self.index, self.base + start))
+            record = general.finish(Origin(self.path, self.member, self.index, self.base + start, self.base + start + root_end))
         except CheckpointError as err:
             if type(err) is LimitError and err.path is None and general.machine.path:
                 err.path = general.machine.path  # a limit the framer found in a tag: where the reader stands
@@ -670,6 +672,8 @@ class Framer:
         err.line, err.column = locate(self.buf, start, rel)
         err.offset = self.base + start + rel
         err.located(document=self.index, source=self.path, member=self.member)
+        if err.checkpoint is None and err.domain_uuid is None:
+            err.checkpoint, err.domain_uuid = identify(self.buf, start, self.identity_root)
         out.append(err)
 
     def _compact(self) -> None:
@@ -712,6 +716,6 @@ def fast_single(data: bytes, options: Options, limits: Limits, reader: Reader | 
     end = m.end()
     if end - start > limits.max_document_bytes or _WHITESPACE.match(data, end).end() != len(data):  # type: ignore[union-attr]
         return None
-    origin = make_origin(None, None, 0, start)
+    origin = make_origin(None, None, 0, start, end)
     record = parse(data, start, end, options, limits, origin)
     return record if record is not None else fast.parse_variant(data, start, end, options, limits, origin)

@@ -37,12 +37,15 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Origin:
-    """Where a record came from: a file (and archive member) and its index in that stream."""
+    """Where a record came from: a file (and archive member), its index in that stream, and the
+    byte range ``[offset, end)`` its document takes there (``end`` is ``None`` when unknown). The
+    range lets a restore step fetch one document of a concatenated stream without parsing again."""
 
     path: str | None = None
     member: str | None = None
     index: int = 0
     offset: int = 0
+    end: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "member": self.member, "index": self.index}
@@ -349,7 +352,7 @@ _D_XML, _D_FACTS, _D_SOURCE = slot_setters(Domain, ("xml", "_facts", "_source"))
 (_C_NAME, _C_DESCRIPTION, _C_PARENT, _C_TIME, _C_DOMAIN, _C_ORIGIN, _C_DISKS, _C_ACTIVE) = slot_setters(
     Checkpoint, ("name", "description", "parent", "creation_time", "domain", "origin", "disks", "active")
 )
-_O_PATH, _O_MEMBER, _O_INDEX, _O_OFFSET = slot_setters(Origin, ("path", "member", "index", "offset"))
+_O_PATH, _O_MEMBER, _O_INDEX, _O_OFFSET, _O_END = slot_setters(Origin, ("path", "member", "index", "offset", "end"))
 #: Sets a record's domain (a reader's own, just made record only).
 set_domain = _C_DOMAIN
 
@@ -377,11 +380,12 @@ def make_checkpoint(
     return record
 
 
-def make_origin(path: str | None, member: str | None, index: int, offset: int) -> Origin:
-    """``Origin(path, member, index, offset)``, built through the slots (see above)."""
+def make_origin(path: str | None, member: str | None, index: int, offset: int, end: int | None) -> Origin:
+    """``Origin(path, member, index, offset, end)``, built through the slots (see above)."""
     origin = _new(Origin)
     _O_PATH(origin, path)
     _O_MEMBER(origin, member)
     _O_INDEX(origin, index)
     _O_OFFSET(origin, offset)
+    _O_END(origin, end)
     return origin

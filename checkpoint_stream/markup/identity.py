@@ -1,0 +1,99 @@
+"""Who a rejected document was: its checkpoint name and its domain's uuid, read best-effort.
+
+A document the parser rejected yields no record, yet an archive-level view (:mod:`..chain`) still
+wants to say *which* checkpoint is broken and which VM it belonged to, so that its children are
+reported as waiting for it and it is listed with its own VM. Nothing here judges the document:
+these are plain pattern searches over the bytes at hand when the error was raised (the framer
+holds the document from its start up to at least the error; what follows may or may not have
+arrived). An answer is given only when it is unambiguous text; otherwise ``None``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import NamedTuple
+
+__all__ = ["Identity", "identify"]
+
+
+class Identity(NamedTuple):
+    checkpoint: str | None
+    domain_uuid: str | None
+
+
+_ENTITIES = {b"lt": "<", b"gt": ">", b"amp": "&", b"apos": "'", b"quot": '"'}
+_REFERENCE = re.compile(rb"&(?:(lt|gt|amp|apos|quot)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6}));")
+
+
+def _reference(m: "re.Match[bytes]") -> bytes:
+    if m.group(1):
+        return _ENTITIES[m.group(1)].encode()
+    code = int(m.group(2)) if m.group(2) else int(m.group(3), 16)
+    return chr(min(code, 0x10FFFF)).encode("utf-8", "surrogatepass")
+
+
+@functools.lru_cache(maxsize=8)
+def _patterns(root: bytes, name: bytes, domain: bytes, uuid: bytes) -> tuple["re.Pattern[bytes]", ...]:
+    def leaf(tag: bytes) -> "re.Pattern[bytes]":
+        t = re.escape(tag)
+        return re.compile(rb"<" + t + rb"[ \t\r\n]*>([^<]{0,4096})</" + t + rb"[ \t\r\n]*>")
+
+    return (
+        re.compile(rb"(?:\xef\xbb\xbf)?(?:[ \t\r\n]+|<\?(?:[^?]|\?(?!>))*\?>|<!--(?:[^-]|-(?!->))*-->)*"),
+        re.compile(rb"<" + re.escape(root) + rb"[ \t\r\n/>]"),
+        re.compile(rb"<" + re.escape(domain) + rb"[ \t\r\n/>]"),
+        leaf(name),
+        leaf(uuid),
+        re.compile(rb"<\?xml[ \t\r\n?]|<" + re.escape(root) + rb"[ \t\r\n/>]"),
+    )
+
+
+def _text(raw: bytes) -> str | None:
+    raw = raw.strip(b" \t\r\n")
+    if b"&" in raw:
+        if raw.count(b"&") != len(_REFERENCE.findall(raw)):
+            return None  # an entity the document could not have declared: not plain text
+        raw = _REFERENCE.sub(_reference, raw)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text or None
+
+
+def identify(
+    data: bytes | bytearray,
+    start: int,
+    root: str,
+    *,
+    name: str = "name",
+    domain: str = "domain",
+    uuid: str = "uuid",
+    parent: str = "parent",
+) -> Identity:
+    """The checkpoint name (the first ``<name>`` before the nested ``<domain>``, outside
+    ``<parent>``) and the domain
+    uuid (the first ``<uuid>`` after it) of the document starting at ``data[start]`` (its prolog,
+    then its root start tag), searched up to the next document's start."""
+    prolog, root_at, domain_at, name_at, uuid_at, next_doc = _patterns(root.encode(), name.encode(), domain.encode(), uuid.encode())
+    own = root_at.match(data, prolog.match(data, start).end())  # type: ignore[union-attr]
+    if own is None:  # not a document of this grammar (garbage, another root): no identity
+        return Identity(None, None)
+    following = next_doc.search(data, own.end())
+    end = following.start() if following is not None else len(data)
+    dom = domain_at.search(data, own.end(), end)
+    head_end = dom.start() if dom is not None else end
+    checkpoint = None
+    for found in name_at.finditer(data, own.end(), head_end):
+        # <parent><name>P</name></parent> holds a name too: the checkpoint's is outside it.
+        opened = data.rfind(b"<" + parent.encode(), own.end(), found.start())
+        if opened < 0 or data.rfind(b"</" + parent.encode(), opened, found.start()) >= 0:
+            checkpoint = _text(found.group(1))
+            break
+    domain_uuid = None
+    if dom is not None:
+        found = uuid_at.search(data, dom.end(), end)
+        if found is not None:
+            domain_uuid = _text(found.group(1))
+    return Identity(checkpoint, domain_uuid)
