@@ -15,10 +15,13 @@ The layers, from the bottom up (each imports only from the layers below it):
 * :mod:`.api` -- the faces: ``parse``, ``iterparse``, ``aiterparse``, ``CheckpointParser``,
   ``iter_sources``, and the one on_error policy;
 * :mod:`.writer` and :mod:`.align` -- libvirt's output layout, and its disk alignment;
+* :mod:`.chain` -- the archive-level view: per VM, the checkpoint tree, its problems and the
+  redefine order (``chains``, ``build_chains``, ``ChainBuilder``);
 * :mod:`.cli` -- the ``checkpoint-stream`` command.
 """
 
 from .api import CheckpointParser, aiterparse, iter_sources, iterparse, parse
+from .chain import Chain, ChainBuilder, Problem, build_chains, chains
 from .errors import CheckpointError, LimitError, NotWellFormedError, SchemaError, SecurityError, SemanticError
 from .limits import DEFAULT_LIMITS, Limits
 from .records import Checkpoint, CheckpointDisk, Domain, DomainDisk, Moment, Origin
@@ -31,6 +34,11 @@ __all__ = [
     "aiterparse",
     "CheckpointParser",
     "iter_sources",
+    "chains",
+    "build_chains",
+    "ChainBuilder",
+    "Chain",
+    "Problem",
     "SourceError",
     "Checkpoint",
     "CheckpointDisk",

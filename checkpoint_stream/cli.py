@@ -1,4 +1,5 @@
-"""The ``checkpoint-stream`` command line: ``parse``, ``format``, ``normalize``, ``validate``.
+"""The ``checkpoint-stream`` command line: ``parse``, ``format``, ``normalize``, ``validate``,
+``chain``.
 
 Exit status: 0 when every document was good, 1 when any was rejected, 2 for a usage error or an
 input that could not be read (an I/O error outranks a rejected document). Errors go to standard
@@ -19,6 +20,7 @@ from typing import IO, Any, Callable, Iterator
 
 from .align import align_disks
 from .api import ErrorPolicy, iter_sources
+from .chain import ERROR, Chain, ChainBuilder
 from .errors import CheckpointError, NotWellFormedError, SchemaError
 from .limits import Limits
 from .records import Checkpoint, Origin
@@ -278,6 +280,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common(p, skip_default="skip")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "chain",
+        help="per VM, the checkpoint tree, its problems and the redefine order",
+        description="Read an archive (folders, tar archives, streams) and show, per VM, the tree the "
+        "checkpoints' <parent> links make, like 'virsh checkpoint-list --tree', then every problem "
+        "found, as PATH[:MEMBER]: error|warning: MESSAGE [kind] (checkpoint NAME). Rejected documents "
+        "are problems of kind 'invalid' and the chain around them is still analysed (--on-error "
+        "defaults to skip here).",
+        epilog="Exit status: 0 no error (warnings allowed), 1 some error, 2 usage or I/O error.",
+    )
+    common(p, skip_default="skip")
+    shape = p.add_mutually_exclusive_group()
+    shape.add_argument(
+        "--order",
+        action="store_true",
+        help="one line per restorable checkpoint, in redefine order: VM-UUID<TAB>NAME<TAB>PATH[:MEMBER] "
+        "(a document of a concatenated stream: PATH@OFFSET:LENGTH); problems go to standard error",
+    )
+    shape.add_argument("--json", action="store_true", help="one JSON object per VM")
+    shape.add_argument("--dot", action="store_true", help="the trees as Graphviz DOT, one cluster per VM")
+    p.add_argument(
+        "--group-by",
+        choices=("uuid", "folder", "none"),
+        default="uuid",
+        help="group by the domain's uuid (documents without a domain: by folder), by folder only, "
+        "or all in one group (default: uuid)",
+    )
+    p.set_defaults(func=cmd_chain)
     return parser
 
 
@@ -489,6 +520,195 @@ def cmd_format(ctx: Context) -> None:
             ctx.report.good += 1
     except (CheckpointError, SourceError) as err:  # --on-error stop
         ctx.rejected(err)
+
+
+def cmd_chain(ctx: Context) -> None:
+    args = ctx.args
+    builder = ChainBuilder(args.group_by)
+    kwargs = _parse_kwargs(args)
+    items = iter_sources(ctx.paths, on_error="skip", before_read=ctx.flush, on_chunk=ctx.progress.chunk, **kwargs)
+    for item in items:
+        if isinstance(item, SourceError):
+            ctx.report.io_error(item)
+            continue
+        ctx.progress.document()
+        if isinstance(item, CheckpointError):
+            if ctx.stop:
+                ctx.report.document_error(item)
+                return
+            builder.add(item)
+            continue
+        if args.align:
+            try:
+                item = align_disks(item)
+            except CheckpointError as err:
+                _locate(err, item.origin)
+                if ctx.stop:
+                    ctx.report.document_error(err)
+                    return
+                builder.add(err)
+                continue
+        builder.add(item)
+    ctx.progress.finish()
+    ctx.progress.enabled = False
+    errors = 0
+    out = ctx.out.write
+    if args.dot:
+        out("digraph checkpoints {\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n")
+    chains: list[Chain] = []
+    for number, chain in enumerate(builder.iter_finish()):
+        errors += sum(1 for p in chain.problems if p.severity == ERROR)
+        if args.json:
+            out(json.dumps(chain.to_dict(), ensure_ascii=False) + "\n")
+        elif args.order:
+            vm = chain.vm or "-"
+            for name in chain.order:
+                out(f"{vm}\t{name}\t{chain.location(name)}\n")
+            _problems_to_stderr(ctx, chain)
+        elif args.dot:
+            out(_dot_cluster(chain, number))
+            _problems_to_stderr(ctx, chain)
+        else:
+            out(_tree_text(chain))
+            chains.append(_problems_only(chain))
+    if args.dot:
+        out("}\n")
+    if not (args.json or args.order or args.dot):
+        problems = [p for chain in chains for p in chain.problems]
+        for problem in problems:
+            out(problem.format() + "\n")
+        warnings = len(problems) - errors
+        out(f"{len(chains)} group{'s' if len(chains) != 1 else ''}, {builder.records} documents read, "
+            f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}\n")
+    if errors:
+        ctx.report.rejected += errors
+
+
+class _Problems:
+    """What the text report keeps of a chain once its tree is printed."""
+
+    __slots__ = ("problems",)
+
+    def __init__(self, problems: Any) -> None:
+        self.problems = problems
+
+
+def _problems_only(chain: Chain) -> Any:
+    return _Problems(chain.problems)
+
+
+def _problems_to_stderr(ctx: Context, chain: Chain) -> None:
+    for problem in chain.problems:
+        ctx.report._say(problem.format())
+
+
+#: Deeper than this, a tree is drawn at this depth (virsh indents every level: a long chain would
+#: make lines as long as the chain).
+TREE_DEPTH = 32
+
+
+def _title(chain: Chain) -> str:
+    if chain.vm is not None or chain.vm_name is not None:
+        head = f"VM {chain.vm_name or '?'}" + (f" (uuid {chain.vm})" if chain.vm else "")
+    else:
+        head = f"Folder {chain.folder}" if chain.folder is not None else "All checkpoints"
+    current = chain.current if chain.current is not None else "none"
+    return f"{head}: {chain.checkpoints} checkpoint{'s' if chain.checkpoints != 1 else ''}, current: {current}\n"
+
+
+def _tree_text(chain: Chain) -> str:
+    """The restorable tree as ``virsh checkpoint-list --tree`` draws it (children by
+    creationTime, then name), without recursion."""
+    lines = [_title(chain)]
+    for root in chain.roots:
+        pieces: list[str] = []
+        indent = ""
+        stack: list[tuple[Any, ...]] = [(True, root, True, True)]
+        while stack:
+            frame = stack.pop()
+            if frame[0]:
+                _, name, last, is_root = frame
+                lines.append(f"{indent}{'' if is_root else '+- '}{name}\n")
+                if not is_root:
+                    piece = ("  " if last else "| ") if len(pieces) < TREE_DEPTH * 2 else ""
+                    pieces.append(piece)
+                    indent += piece
+                kids = chain.children(name)
+                if kids:
+                    lines.append(f"{indent}  |\n")
+                piece = "  " if len(pieces) < TREE_DEPTH * 2 else ""
+                pieces.append(piece)
+                indent += piece
+                stack.append((False, name, last, is_root, bool(kids)))
+                for k in range(len(kids) - 1, -1, -1):
+                    stack.append((True, kids[k], k == len(kids) - 1, False))
+            else:
+                _, name, last, is_root, had_kids = frame
+                piece = pieces.pop()
+                indent = indent[: len(indent) - len(piece)]
+                if not had_kids and last:
+                    lines.append(f"{indent}\n")
+                if not is_root:
+                    piece = pieces.pop()
+                    indent = indent[: len(indent) - len(piece)]
+    if chain.unrestorable:
+        lines.append(f"not restorable: {', '.join(chain.unrestorable)}\n")
+    lines.append("\n")
+    return "".join(lines)
+
+
+_DOT_LINK_KINDS = frozenset({"missing-parent", "uuid-mismatch", "self-parent", "cycle", "time-order", "disk-added", "disk-removed"})
+_COLOUR = {ERROR: "red", "warning": "orange"}
+
+
+def _dot_id(*lines: str) -> str:
+    """A DOT string: quotes and backslashes escaped, the lines joined by DOT's own line break."""
+    return '"' + "\\n".join(line.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") for line in lines) + '"'
+
+
+def _dot_cluster(chain: Chain, number: int) -> str:
+    worst: dict[str, str] = {}
+    link: dict[str, str] = {}
+    rejected: list[str] = []
+    for problem in chain.problems:
+        name = problem.checkpoint
+        if name is None:
+            continue
+        if problem.kind == "invalid":
+            rejected.append(name)
+            continue
+        if worst.get(name) != ERROR:
+            worst[name] = problem.severity
+        if problem.kind in _DOT_LINK_KINDS and link.get(name) != ERROR:
+            link[name] = problem.severity
+    title = _title(chain).rstrip("\n")
+    out = [f"  subgraph cluster_{number} {{\n    label={_dot_id(title)};\n"]
+
+    def node(name: str) -> str:
+        return _dot_id(f"{number}:{name}")
+
+    known = set(chain.names)
+    for name in chain.names:
+        attrs = [f"label={_dot_id(name, '(current)') if name == chain.current else _dot_id(name)}"]
+        if name == chain.current:
+            attrs.append('style="rounded,bold"')
+            attrs.append("penwidth=2")
+        if name in worst:
+            attrs.append(f"color={_COLOUR[worst[name]]}")
+            attrs.append(f"fontcolor={_COLOUR[worst[name]]}")
+        out.append(f"    {node(name)} [{', '.join(attrs)}];\n")
+    absent = set()
+    for name in sorted(set(rejected) - known):
+        absent.add(name)
+        out.append(f"    {node(name)} [label={_dot_id(name, '(rejected)')}, style=dashed, color=red, fontcolor=red];\n")
+    for child, parent in chain.links():
+        if parent not in known and parent not in absent:
+            absent.add(parent)
+            out.append(f"    {node(parent)} [label={_dot_id(parent, '(missing)')}, style=dashed, color=red, fontcolor=red];\n")
+        edge = f" [color={_COLOUR[link[child]]}{', style=dashed' if parent in absent else ''}]" if child in link else ""
+        out.append(f"    {node(parent)} -> {node(child)}{edge};\n")
+    out.append("  }\n")
+    return "".join(out)
 
 
 # -- entry point ----------------------------------------------------------------------------------

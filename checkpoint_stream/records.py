@@ -21,6 +21,7 @@ from .grammar.elements import ElementRule
 from .limits import DEFAULT_LIMITS
 from .markup.domain_scan import scan_domain_text
 from .markup.facts import RawFacts, read_facts
+from .markup.identity import layout_identity
 
 __all__ = [
     "Origin",
@@ -149,6 +150,19 @@ class Domain:
     @property
     def uuid(self) -> str | None:
         return self._get_facts().uuid
+
+    @property
+    def identity(self) -> tuple[str | None, str | None]:
+        """``(name, uuid)``: from the facts when they are known, else, for a domain kept in
+        libvirt's layout, from its name and uuid lines alone (no parse: an archive-level pass
+        asks this of every record)."""
+        facts = self._facts
+        if facts is None:
+            source = self._source
+            if source is not None:
+                return layout_identity(*source)
+            facts = self._get_facts()
+        return facts.name, facts.uuid
 
     @property
     def disks(self) -> tuple[DomainDisk, ...]:

@@ -14,7 +14,7 @@ import functools
 import re
 from typing import NamedTuple
 
-__all__ = ["Identity", "identify"]
+__all__ = ["Identity", "identify", "layout_identity", "plain_text"]
 
 
 class Identity(NamedTuple):
@@ -49,7 +49,9 @@ def _patterns(root: bytes, name: bytes, domain: bytes, uuid: bytes) -> tuple["re
     )
 
 
-def _text(raw: bytes) -> str | None:
+def plain_text(raw: bytes) -> str | None:
+    """Element text as a string: entity and character references resolved, surrounding
+    whitespace dropped; ``None`` for empty text or anything that is not plain UTF-8 text."""
     raw = raw.strip(b" \t\r\n")
     if b"&" in raw:
         if raw.count(b"&") != len(_REFERENCE.findall(raw)):
@@ -89,11 +91,48 @@ def identify(
         # <parent><name>P</name></parent> holds a name too: the checkpoint's is outside it.
         opened = data.rfind(b"<" + parent.encode(), own.end(), found.start())
         if opened < 0 or data.rfind(b"</" + parent.encode(), opened, found.start()) >= 0:
-            checkpoint = _text(found.group(1))
+            checkpoint = plain_text(found.group(1))
             break
     domain_uuid = None
     if dom is not None:
-        found = uuid_at.search(data, dom.end(), end)
-        if found is not None:
-            domain_uuid = _text(found.group(1))
+        found_uuid = uuid_at.search(data, dom.end(), end)
+        if found_uuid is not None:
+            domain_uuid = plain_text(found_uuid.group(1))
     return Identity(checkpoint, domain_uuid)
+
+
+def _line_text(span: bytes, lead: bytes, tag: bytes) -> bytes | None:
+    """The text of the first line ``lead<tag>TEXT</tag>`` of ``span`` (``None`` if there is none):
+    plain finds, which cost less than a pattern on every record of an archive."""
+    start = span.find(lead + b"<" + tag + b">")
+    if start < 0:
+        return None
+    start += len(lead) + len(tag) + 2
+    end = span.find(b"<", start)
+    close = b"</" + tag + b">\n"
+    if end < 0 or span[end : end + len(close)] != close or span.find(b"\n", start, end) >= 0:
+        return None
+    return span[start:end]
+
+
+def _plain(raw: bytes | None) -> str | None:
+    if raw is None:
+        return None
+    if b"&" in raw or raw[:1] in _SPACE or raw[-1:] in _SPACE:
+        return plain_text(raw)
+    try:
+        return raw.decode() or None
+    except UnicodeDecodeError:
+        return None
+
+
+_SPACE = (b" ", b"\t", b"\r")
+_LEADS = tuple(b"\n" + b" " * (width + 2) for width in range(8))
+
+
+def layout_identity(span: bytes, width: int) -> tuple[str | None, str | None]:
+    """The name and uuid of a domain kept as a span in libvirt's layout (``<domain`` to
+    ``</domain>``, each top-level child on a line of its own, indented ``width`` + 2 spaces):
+    read from those lines alone, without parsing the domain."""
+    lead = _LEADS[width] if width < 8 else b"\n" + b" " * (width + 2)
+    return _plain(_line_text(span, lead, b"name")), _plain(_line_text(span, lead, b"uuid"))
