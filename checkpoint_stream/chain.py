@@ -32,10 +32,12 @@ recursion, so a single chain of a million checkpoints is no harder than a millio
 from __future__ import annotations
 
 import heapq
+
 import os
 import sys
 import zlib
 from array import array
+from collections import Counter
 from typing import Any, Iterable, Iterator, Literal, Sequence
 
 from .api import iter_sources, iterparse
@@ -79,6 +81,7 @@ _NO_END = -1
 _WHITESPACE = b" \t\r\n"
 _QUOTES = bytes.maketrans(b"'", b'"')
 _DOMAIN_CACHE_BYTES = 16 << 20  # domain texts remembered (a VM's domain repeats along its chain)
+_DOMAIN_HEAD = 256  # bytes of a domain's text that key it (its name and uuid are there)
 _STDIN = "<stdin>"
 _CYCLE_SHOWN = 8  # members a cycle's message lists
 
@@ -161,6 +164,20 @@ def _origin_key(origin: Origin | None) -> tuple[str, str, int]:
     return (origin.path or "", origin.member or "", origin.index)
 
 
+class _Same:
+    """In a disk skeleton: the bitmap is named after the checkpoint (or not named, which libvirt
+    reads the same way). Skeletons then repeat along a chain and are kept once."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "SAME"
+
+
+_SAME = _Same()
+_OBJ, _INT = 5, 5  # row stride of a group's columns: (name, parent, disks, path, member), (time, stable, index, offset, end)
+
+
 class Chain:
     """The checkpoints of one VM (or one folder, or the whole input: see ``group_by``).
 
@@ -172,10 +189,9 @@ class Chain:
     ``restored_current`` is what libvirt 9.0 actually holds as current after redefining ``order``:
     each redefined checkpoint becomes current when there is none yet or its parent is current, so
     after a fork it is the end of the first branch redefined (the same as ``current`` when there is
-    a single leaf).
-    ``unrestorable`` names the checkpoints no order can redefine (broken ancestry).
-    :meth:`parent`, :meth:`children`, :meth:`source`, :meth:`creation_time` and :meth:`disks`
-    answer for every checkpoint of the group, restorable or not.
+    a single leaf). ``unrestorable`` names the checkpoints no order can redefine (broken ancestry),
+    by name. :meth:`parent`, :meth:`children`, :meth:`source`, :meth:`creation_time` and
+    :meth:`disks` answer for every checkpoint of the group, restorable or not.
     """
 
     __slots__ = (
@@ -192,9 +208,8 @@ class Chain:
         "_names",
         "_index",
         "_parents",
-        "_times",
-        "_disks",
-        "_origins",
+        "_rows",
+        "_group",
         "_kids",
         "_multi",
     )
@@ -215,9 +230,8 @@ class Chain:
         names: list[str],
         index: dict[str, int],
         parents: list[str | None],
-        times: array,
-        disks: list[tuple[Any, ...]],
-        origins: list[Origin],
+        rows: list[int] | None,
+        group: "_Group",
         multi: set[tuple[str | None, str | None]],
     ) -> None:
         self.vm = vm
@@ -233,9 +247,8 @@ class Chain:
         self._names = names
         self._index = index
         self._parents = parents
-        self._times = times
-        self._disks = disks
-        self._origins = origins
+        self._rows = rows  # checkpoint -> row of the definition that counts (None: the same)
+        self._group = group
         self._multi = multi
         self._kids: dict[int, list[int]] | None = None
 
@@ -259,26 +272,29 @@ class Chain:
     def warnings(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.severity == WARNING)
 
-    def _id(self, name: str) -> int:
+    def _row(self, name: str) -> int:
         try:
-            return self._index[name]
+            i = self._index[name]
         except KeyError:
             raise KeyError(f"no checkpoint {name!r} in this chain") from None
+        return i if self._rows is None else self._rows[i]
 
     def parent(self, name: str) -> str | None:
-        return self._parents[self._id(name)]
+        return self._parents[self._index[name]] if name in self._index else self._parents[self._row(name)]
 
     def creation_time(self, name: str) -> int | None:
-        value = self._times[self._id(name)]
+        value = self._group.ints[self._row(name) * _INT]
         return None if value == _NO_TIME else value
 
     def disks(self, name: str) -> tuple[tuple[str, str, str | None], ...]:
-        """``(disk name, checkpoint mode, bitmap)`` of each disk the checkpoint lists."""
-        return tuple(d[:3] for d in self._disks[self._id(name)])
+        """``(disk name, checkpoint mode, bitmap)`` of each disk the checkpoint lists (a bitmap
+        not named in the document is given its default, the checkpoint's name)."""
+        skeleton = self._group.objs[self._row(name) * _OBJ + 2]
+        return tuple((d[0], d[1], name if d[2] is _SAME else d[2]) for d in skeleton)
 
-    def source(self, name: str) -> Origin | None:
+    def source(self, name: str) -> Origin:
         """Where the definition that counts came from (of a duplicate name: the one redefined)."""
-        return self._origins[self._id(name)]
+        return self._group.origin(self._row(name))
 
     def children(self, name: str) -> tuple[str, ...]:
         """The checkpoints whose parent is ``name``, by creationTime then name."""
@@ -293,24 +309,27 @@ class Chain:
             for members in kids.values():
                 members.sort(key=key)
             self._kids = kids
-        return tuple(self._names[i] for i in kids.get(self._id(name), ()))
+        if name not in self._index:
+            raise KeyError(f"no checkpoint {name!r} in this chain")
+        return tuple(self._names[i] for i in kids.get(self._index[name], ()))
 
     def links(self) -> Iterator[tuple[str, str]]:
-        """``(checkpoint, parent)`` for every checkpoint of the group that names a parent, in
-        name order (the parent may be missing, or in another group)."""
+        """``(checkpoint, parent)`` for every checkpoint of the group that names a parent (the
+        parent may be missing, or in another group)."""
         for name, parent in zip(self._names, self._parents):
             if parent is not None:
                 yield name, parent
 
     def _sort_key(self, i: int) -> tuple[int, str]:
-        return (self._times[i], self._names[i])
+        row = i if self._rows is None else self._rows[i]
+        return (self._group.ints[row * _INT], self._names[i])
 
     def location(self, name: str) -> str:
         """``PATH[:MEMBER]`` of the checkpoint's document, with ``@OFFSET:LENGTH`` when that file
         or member holds several documents (a concatenated stream): enough to fetch it."""
         origin = self.source(name)
         text = where(origin)
-        if origin is not None and (origin.path, origin.member) in self._multi and origin.end is not None:
+        if (origin.path, origin.member) in self._multi and origin.end is not None:
             text += f"@{origin.offset}:{origin.end - origin.offset}"
         return text
 
@@ -334,7 +353,7 @@ class Chain:
             "restoredCurrent": self.restored_current,
             "order": list(self.order),
             "unrestorable": list(self.unrestorable),
-            "parents": {name: self._parents[i] for i, name in sorted(enumerate(self._names), key=lambda p: p[1])},
+            "parents": {name: self._parents[i] for name, i in sorted(self._index.items())},
             "children": children,
             "problems": [p.to_dict() for p in self.problems],
         }
@@ -344,56 +363,39 @@ class Chain:
 
 
 class _Group:
-    """Every definition read for one group, in columns (one row per document)."""
+    """Every definition read for one group, in two columns of fixed stride (one row per
+    document): objects ``(name, parent, disk skeleton, path, member)`` and 64-bit integers
+    ``(creationTime, content digest, index, offset, end)``."""
 
-    __slots__ = (
-        "key",
-        "uuid",
-        "uuids",
-        "vm_name",
-        "best",
-        "names",
-        "parents",
-        "times",
-        "disks",
-        "fps",
-        "stable",
-        "paths",
-        "members",
-        "indexes",
-        "offsets",
-        "ends",
-        "invalid",
-    )
+    __slots__ = ("key", "uuid", "uuids", "vm_name", "best", "objs", "ints", "invalid")
 
-    def __init__(self, key: tuple[str, str | None]) -> None:
+    def __init__(self, key: Any, uuid: str | None) -> None:
         self.key = key
-        self.uuid: str | None = key[1] if key[0] == "uuid" else None
+        self.uuid = uuid
         self.uuids: set[str | None] = set()  # for groups made otherwise: the VMs seen
         self.vm_name: str | None = None
-        self.best: tuple[int, str] | None = None  # (creationTime, name) of the record vm_name is from
-        self.names: list[str] = []
-        self.parents: list[str | None] = []
-        self.times = array("q")
-        self.disks: list[tuple[Any, ...]] = []
-        self.fps = array("q")  # content fingerprint (equality within this process)
-        self.stable = array("q")  # content digest, the same in every process (ties)
-        self.paths: list[str | None] = []
-        self.members: list[str | None] = []
-        self.indexes = array("q")
-        self.offsets = array("q")
-        self.ends = array("q")
+        self.best: tuple[int, str] = (_NO_TIME, "")  # (creationTime, name) that vm_name is from
+        self.objs: list[Any] = []
+        self.ints = array("q")
         self.invalid: list[tuple[Origin, str | None, str]] = []
 
-    def origin(self, i: int) -> Origin:
-        end = self.ends[i]
-        return Origin(self.paths[i], self.members[i], self.indexes[i], self.offsets[i], None if end == _NO_END else end)
+    @property
+    def folder(self) -> str | None:
+        return self.key[1] if isinstance(self.key, tuple) else None
+
+    def origin(self, row: int) -> Origin:
+        o, i = row * _OBJ, row * _INT
+        end = self.ints[i + 4]
+        return Origin(self.objs[o + 3], self.objs[o + 4], self.ints[i + 2], self.ints[i + 3], None if end == _NO_END else end)
 
 
 def _digest(data: bytes) -> int:
     """A 64-bit content digest that is the same in every process (``hash`` is salted per
-    process): it breaks ties between conflicting definitions, so the choice is reproducible."""
+    process): it tells copies from conflicting definitions, and breaks ties reproducibly."""
     return ((zlib.crc32(data) << 32) | zlib.adler32(data)) - (1 << 63)
+
+
+_HEX = frozenset("0123456789abcdef")
 
 
 def canonical_uuid(text: str | None) -> str | None:
@@ -402,10 +404,9 @@ def canonical_uuid(text: str | None) -> str | None:
     if text is None:
         return None
     raw = text.strip()
-    hexdigits = raw.replace("-", "").lower()
-    if len(hexdigits) != 32 or any(c not in "0123456789abcdef" for c in hexdigits):
+    h = raw.replace("-", "").lower()
+    if len(h) != 32 or not _HEX.issuperset(h):
         return raw or None
-    h = hexdigits
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
@@ -434,11 +435,15 @@ class ChainBuilder:
         if group_by not in ("uuid", "folder", "none"):
             raise ValueError(f"group_by must be 'uuid', 'folder' or 'none', not {group_by!r}")
         self.group_by = group_by
-        self._groups: dict[tuple[str, str | None], _Group] = {}
-        self._domains: dict[bytes, tuple[str | None, str | None, int]] = {}
+        self._by_uuid = group_by == "uuid"
+        self._groups: dict[Any, _Group] = {}  # a uuid, or ("folder", F), or ("all", None)
+        # Domain text -> (uuid, name, digest), keyed by the text's head (its name and uuid lines:
+        # one entry per VM, the latest text) and checked against the whole text on every hit.
+        self._domains: dict[bytes, tuple[bytes, tuple[str | None, str | None, int]]] = {}
         self._domain_bytes = 0
-        self._disk_sets: dict[tuple[Any, ...], tuple[Any, ...]] = {(): ()}
-        self._folders: dict[tuple[str | None, str | None], str] = {}
+        self._skeletons: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._odd: set[int] = set()  # ids of skeletons with a bitmap not named after its checkpoint
+        self._folders: dict[tuple[str | None, str | None], _Group] = {}
         self._multi: set[tuple[str | None, str | None]] = set()
         self._invalid: list[tuple[Origin, str | None, str | None, str]] = []
         self.records = 0
@@ -447,97 +452,118 @@ class ChainBuilder:
 
     def add(self, item: Checkpoint | CheckpointError | SourceError) -> None:
         """Take one record (or one rejected document, or one unreadable input)."""
-        if type(item) is not Checkpoint:
-            if isinstance(item, Checkpoint):
-                pass
-            elif isinstance(item, (CheckpointError, SourceError)):
-                return self._add_rejected(item)
-            else:
-                raise TypeError(f"ChainBuilder.add() takes records and errors, not {type(item).__name__}")
-        self.records += 1
-        domain = item.domain
-        if domain is None:
-            uuid = vm_name = None
-            dfp = 0
-        else:
-            uuid, vm_name, dfp = self._domain(domain)
-        origin = item.origin
-        if origin is None:
-            path = member = None
-            index = offset = 0
-            end = _NO_END
-        else:
-            path, member, index, offset = origin.path, origin.member, origin.index, origin.offset
-            end = _NO_END if origin.end is None else origin.end
-            if index:
-                self._multi.add((path, member))
-        if uuid is not None and self.group_by == "uuid":
-            key: tuple[str, str | None] = ("uuid", uuid)
-        elif self.group_by == "none":
-            key = ("all", None)
-        else:
-            folder = self._folders.get((path, member))
-            if folder is None:
-                folder = self._folders[(path, member)] = _folder(path, member)
-            key = ("folder", folder)
+        self.extend((item,))
+
+    def extend(self, items: Iterable[Any]) -> "ChainBuilder":
+        """Take every item of ``items`` (records, rejected documents, unreadable inputs). The
+        loop of an archive-level pass: everything it touches is bound once, tomli style, so that
+        the skeleton costs about a microsecond a record."""
+        groups, folders, domains, skeletons = self._groups, self._folders, self._domains, self._skeletons
+        by_uuid, multi, odd = self._by_uuid, self._multi, self._odd
+        intern, crc32, new_group, other_group = _intern, zlib.crc32, _Group, self._other_group
+        known_domain, checkpoint_type, same, no_time, no_end = self._domain, Checkpoint, _SAME, _NO_TIME, _NO_END
+        head = _DOMAIN_HEAD
+        count = 0
+        try:
+            for item in items:
+                if type(item) is not checkpoint_type and not isinstance(item, Checkpoint):
+                    if isinstance(item, (CheckpointError, SourceError)):
+                        self._add_rejected(item)
+                        continue
+                    raise TypeError(f"ChainBuilder takes records and errors, not {type(item).__name__}")
+                count += 1
+                domain = item.domain
+                if domain is None:
+                    uuid = vm_name = None
+                    digest = 0
+                else:
+                    source = domain._source
+                    if source is not None:
+                        span = source[0]
+                        seen = domains.get(span[:head])
+                        known = seen[1] if seen is not None and seen[0] == span else known_domain(domain)
+                    else:
+                        known = known_domain(domain)
+                    uuid, vm_name, digest = known
+                origin = item.origin
+                if origin is None:
+                    path = member = None
+                    index = offset = 0
+                    end = no_end
+                else:
+                    path, member, index, offset = origin.path, origin.member, origin.index, origin.offset
+                    stop = origin.end
+                    end = no_end if stop is None else stop
+                    if index == 1:
+                        multi.add((path, member))
+                if uuid is not None and by_uuid:
+                    group = groups.get(uuid)
+                    if group is None:
+                        group = groups[uuid] = new_group(uuid, uuid)
+                else:
+                    found = folders.get((path, member))
+                    group = found if found is not None else other_group(path, member)
+                    if not by_uuid:
+                        group.uuids.add(uuid)
+                name = item.name
+                name = intern(name) if name is not None else ""
+                parent = item.parent
+                if parent is not None:
+                    parent = intern(parent)
+                time = item.creation_time
+                if time is None:
+                    time = no_time
+                disks: tuple[Any, ...] = item.disks
+                if disks:
+                    skeleton = tuple([(d.name, d.checkpoint, same if d.bitmap is None or d.bitmap == name else d.bitmap, d.size) for d in disks])
+                    shared = skeletons.get(skeleton)
+                    if shared is None:
+                        shared = skeletons[skeleton] = skeleton
+                        if any(d[1] == "bitmap" and d[2] is not same for d in skeleton):
+                            odd.add(id(skeleton))
+                    disks = shared
+                else:
+                    disks = ()
+                if vm_name is not None:
+                    best = group.best
+                    if time > best[0] or (time == best[0] and name >= best[1]):
+                        group.best = (time, name)
+                        group.vm_name = vm_name
+                description = item.description
+                if description is not None:
+                    digest ^= crc32(description.encode()) + 1
+                if item.active is not None:
+                    digest ^= 2 + item.active
+                group.objs.extend((name, parent, disks, path, member))
+                group.ints.extend((time, digest, index, offset, end))
+        finally:
+            self.records += count
+        return self
+
+    def _other_group(self, path: str | None, member: str | None) -> _Group:
+        key: Any = ("all", None) if self.group_by == "none" else ("folder", _folder(path, member))
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = _Group(key)
-        name = sys.intern(item.name) if item.name is not None else ""
-        parent = item.parent
-        if parent is not None:
-            parent = sys.intern(parent)
-        time = item.creation_time
-        if time is None:
-            time = _NO_TIME
-        disks = item.disks
-        if disks:
-            skeleton = tuple([(d.name, d.checkpoint, d.bitmap, d.size) for d in disks])
-            disks = self._disk_sets.setdefault(skeleton, skeleton)
-        else:
-            disks = ()
-        if group.key[0] != "uuid":
-            group.uuids.add(uuid)
-        if vm_name is not None:
-            best = group.best
-            if best is None or time > best[0] or (time == best[0] and name > best[1]):
-                group.best = (time, name)
-                group.vm_name = vm_name
-        group.names.append(name)
-        group.parents.append(parent)
-        group.times.append(time)
-        group.disks.append(disks)
-        description = item.description
-        group.fps.append(hash((name, description, parent, time, disks, item.active, dfp)))
-        group.stable.append(dfp ^ zlib.crc32(description.encode()) if description is not None else dfp)
-        group.paths.append(path)
-        group.members.append(member)
-        group.indexes.append(index)
-        group.offsets.append(offset)
-        group.ends.append(end)
+            group = self._groups[key] = _Group(key, None)
+        if len(self._folders) > 4096:
+            self._folders.clear()  # one entry per file: remembered for a stream's run of documents
+        self._folders[(path, member)] = group
+        return group
 
     def _domain(self, domain: Any) -> tuple[str | None, str | None, int]:
-        """(canonical uuid, name, content fingerprint) of a nested domain. A domain kept in
-        libvirt's layout is remembered by its text: along one VM's chain it repeats."""
+        """(canonical uuid, name, content digest) of a nested domain. A domain kept in libvirt's
+        layout is remembered by its text: along one VM's chain it repeats."""
         source = domain._source
-        if source is not None:
-            span = source[0]
-            known = self._domains.get(span)
-            if known is not None:
-                return known
-            name, uuid = domain.identity
-            text = span
-        else:
-            name, uuid = domain.identity
-            text = domain.xml.encode("utf-8")
-        # Formatting does not count: whitespace between and around markup, and the quotes
-        # around attribute values, are left out of the fingerprint.
+        name, uuid = domain.identity
+        text = source[0] if source is not None else domain.xml.encode("utf-8")
+        # Formatting does not count: whitespace between and around markup, and the quotes around
+        # attribute values, are left out of the digest.
         known = (canonical_uuid(uuid), name, _digest(text.translate(_QUOTES, _WHITESPACE)))
         if source is not None:
             if self._domain_bytes + len(text) > _DOMAIN_CACHE_BYTES:
                 self._domains.clear()
                 self._domain_bytes = 0
-            self._domains[text] = known
+            self._domains[text[:_DOMAIN_HEAD]] = (text, known)
             self._domain_bytes += len(text)
         return known
 
@@ -559,11 +585,6 @@ class ChainBuilder:
         detail = f"{err.message} ({', '.join(where)})" if where else err.message
         self._invalid.append((origin, err.checkpoint, canonical_uuid(err.domain_uuid), detail))
 
-    def extend(self, items: Iterable[Any]) -> "ChainBuilder":
-        for item in items:
-            self.add(item)
-        return self
-
     # -- analysis --------------------------------------------------------------------------------
 
     def finish(self) -> list[Chain]:
@@ -571,41 +592,47 @@ class ChainBuilder:
         return list(self.iter_finish())
 
     def iter_finish(self) -> Iterator[Chain]:
-        """Like :meth:`finish`, one chain at a time: each group's columns are dropped once its
-        chain is made, so the peak is the skeletons plus one group's analysis."""
+        """Like :meth:`finish`, one chain at a time: a group's columns are held by its chain
+        only, so a caller that drops each chain after use holds one at a time."""
         self._place_rejected()
         groups = self._groups
         self._groups = {}
         self._domains.clear()
+        self._folders.clear()
         # Where each name is defined, for a parent missing from its own group.
         wanted: set[str] = set()
-        for group in groups.values():
-            wanted.update(_missing_parents(group))
+        names_of: dict[Any, set[str]] = {}
+        for key, group in groups.items():
+            names = set(group.objs[0::_OBJ])
+            names_of[key] = names
+            wanted.update(p for p in set(group.objs[1::_OBJ]) if p is not None and p not in names)
         elsewhere: dict[str, list[_Group]] = {}
         if wanted:
-            for group in groups.values():
-                for name in set(group.names) & wanted:
+            for key, group in groups.items():
+                for name in names_of[key] & wanted:
                     elsewhere.setdefault(name, []).append(group)
+        del names_of
+        odd = self._odd
         for key in sorted(groups, key=lambda k: _group_sort_key(groups[k])):
             group = groups.pop(key)
-            yield _analyse(group, elsewhere, self._multi, self.group_by)
+            yield _analyse(group, elsewhere, self._multi, odd)
 
     def _place_rejected(self) -> None:
         """A rejected document goes with its VM when its domain uuid could be read; else with the
         one VM whose documents share its folder; else with its folder."""
         if not self._invalid:
             return
-        by_folder: dict[str, set[tuple[str, str | None]]] | None = None
+        by_folder: dict[str, set[Any]] | None = None
         for origin, name, uuid, detail in self._invalid:
-            key: tuple[str, str | None]
+            key: Any
             if self.group_by == "none":
                 key = ("all", None)
-            elif self.group_by == "uuid" and uuid is not None:
-                key = ("uuid", uuid)
+            elif self._by_uuid and uuid is not None:
+                key = uuid
             else:
                 folder = _folder(origin.path, origin.member)
                 key = ("folder", folder)
-                if self.group_by == "uuid":
+                if self._by_uuid:
                     if by_folder is None:
                         by_folder = self._groups_by_folder()
                     owners = by_folder.get(folder, set())
@@ -613,31 +640,30 @@ class ChainBuilder:
                         key = next(iter(owners))
             group = self._groups.get(key)
             if group is None:
-                group = self._groups[key] = _Group(key)
-                if key[0] != "uuid":
+                group = self._groups[key] = _Group(key, key if isinstance(key, str) else None)
+                if not isinstance(key, str):
                     group.uuids.add(uuid)
             group.invalid.append((origin, name, detail))
         self._invalid = []
 
-    def _groups_by_folder(self) -> dict[str, set[tuple[str, str | None]]]:
-        found: dict[str, set[tuple[str, str | None]]] = {}
+    def _groups_by_folder(self) -> dict[str, set[Any]]:
+        found: dict[str, set[Any]] = {}
         folders: dict[tuple[str | None, str | None], str] = {}
         for key, group in self._groups.items():
-            for path, member in set(zip(group.paths, group.members)):
-                folder = folders.get((path, member))
+            objs = group.objs
+            for place in set(zip(objs[3::_OBJ], objs[4::_OBJ])):
+                folder = folders.get(place)
                 if folder is None:
-                    folder = folders[(path, member)] = _folder(path, member)
+                    folder = folders[place] = _folder(*place)
                 found.setdefault(folder, set()).add(key)
         return found
 
 
+_intern = sys.intern
+
+
 def _group_sort_key(group: _Group) -> tuple[str, str, str]:
-    return (group.vm_name or "", group.uuid or "", group.key[1] or "" if group.key[0] != "uuid" else "")
-
-
-def _missing_parents(group: _Group) -> set[str]:
-    names = set(group.names)
-    return {p for p in set(group.parents) if p is not None and p not in names}
+    return (group.vm_name or "", group.uuid or "", group.folder or "")
 
 
 def build_chains(items: Iterable[Any], *, group_by: GroupBy = "uuid") -> list[Chain]:
@@ -662,95 +688,77 @@ def chains(source: Any, *, group_by: GroupBy = "uuid", **parse_kwargs: Any) -> l
 # -- one group -----------------------------------------------------------------------------------
 
 
-def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any], group_by: str) -> Chain:
-    names, fps = group.names, group.fps
+def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any], odd: set[int]) -> Chain:
+    objs, ints = group.objs, group.ints
+    names: list[str] = objs[0::_OBJ]
+    index = {name: i for i, name in enumerate(names)}
     problems: list[Problem] = []
+    rows: list[int] | None = None
+    if len(index) != len(names):
+        rows = _one_definition_each(group, names, problems)
+        names = [names[r] for r in rows]
+        index = {name: i for i, name in enumerate(names)}
+        parents: list[str | None] = [objs[r * _OBJ + 1] for r in rows]
+        disks: list[Any] = [objs[r * _OBJ + 2] for r in rows]
+        times = array("q", [ints[r * _INT] for r in rows])
+    else:
+        parents = objs[1::_OBJ]
+        disks = objs[2::_OBJ]
+        times = ints[0::_INT]
+    n = len(names)
 
-    # 1. One definition per name: copies are harmless, conflicting definitions are an error.
-    first: dict[str, int] = {}
-    extra: dict[str, list[int]] = {}
-    for row, name in enumerate(names):
-        if first.setdefault(name, row) != row:
-            extra.setdefault(name, [first[name]]).append(row)
-    chosen: dict[str, int] = first
-    if extra:
-        all_names = set(first)
-        for name, rows in extra.items():
-            rows.sort(key=lambda r: _origin_key(group.origin(r)))
-            copies = tuple(group.origin(r) for r in rows)
-            places = ", ".join(_short(o) for o in copies)
-            distinct = {fps[r] for r in rows}
-            if len(distinct) == 1:
-                chosen[name] = rows[0]
-                problems.append(
-                    Problem(
-                        "duplicate-copy",
-                        name,
-                        f"checkpoint {name!r} is stored {len(rows)} times with identical content ({places}): "
-                        "harmless, one copy is redefined; delete the others to keep the archive unambiguous",
-                        copies[0],
-                        sources=copies,
-                    )
-                )
-                continue
-            # The definition that counts: one whose parent is here, then the newest, then by
-            # content (a reproducible choice, independent of the reading order and of places).
-            best = min(
-                rows,
-                key=lambda r: (
-                    not (group.parents[r] is None or group.parents[r] in all_names),
-                    -group.times[r],
-                    group.parents[r] or "",
-                    group.disks[r],
-                    group.stable[r],
-                    _origin_key(group.origin(r)),
-                ),
-            )
-            chosen[name] = best
-            problems.append(
-                Problem(
-                    "duplicate-name",
-                    name,
-                    f"{len(rows)} documents define checkpoint {name!r} with different content ({places}): libvirt "
-                    "silently keeps whichever is redefined last, so the restored chain would depend on the order; "
-                    f"keep the right one and remove the others (this analysis uses {_short(group.origin(best))})",
-                    group.origin(best),
-                    sources=copies,
-                )
-            )
+    def origin(i: int) -> Origin:
+        return group.origin(i if rows is None else rows[i])
 
-    # 2. The group's checkpoints, one row each, by name.
-    order_names = sorted(chosen)
-    n = len(order_names)
-    index = {name: i for i, name in enumerate(order_names)}
-    rows = [chosen[name] for name in order_names]
-    del chosen, first
-    parents = [group.parents[r] for r in rows]
-    times = array("q", (group.times[r] for r in rows))
-    disks = [group.disks[r] for r in rows]
-    origins = [group.origin(r) for r in rows]
-    up = array("q", bytes(8 * n))  # parent row, -1 for a root, -2 broken
-    invalid_names = {name: origin for origin, name, _ in group.invalid if name is not None}
-    descendants_of: list[int] = []
-    for i in range(n):
-        parent = parents[i]
-        if parent is None:
-            up[i] = -1
-            continue
-        j = index.get(parent)
-        if j is not None and j != i:
-            up[i] = j
-            continue
+    # Parent links: a row, -1 for a root, -2 for a parent that is not here (or is itself).
+    get = index.get
+    up = [-1 if p is None else get(p, -2) for p in parents]
+    selfish = [i for i, j in enumerate(up) if j == i]
+    for i in selfish:
         up[i] = -2
-        descendants_of.append(i)
-    kids_start, kids = _children(up, n)
+    broken = [i for i, j in enumerate(up) if j == -2]
+    counts = Counter(up)
+
+    # The order: sorted by (creationTime, name); when that already puts every parent first (the
+    # usual archive), one pass marks what is restorable and checks each link.
+    key = list(zip(times, names))
+    candidates = sorted(range(n), key=key.__getitem__)
+    state = bytearray(n)  # 1 restorable, 2 not
+    ranked: list[int] = []
+    restored = -1
+    disk_links: list[int] = []
+    simple = True
+    for i in candidates:
+        j = up[i]
+        if j >= 0:
+            s = state[j]
+            if not s:
+                simple = False  # a parent later in the order: a cycle, or a clock gone backwards
+                break
+            if disks[i] is not disks[j]:
+                disk_links.append(i)
+            if s == 2:
+                state[i] = 2
+                continue
+        elif j == -2:
+            state[i] = 2
+            continue
+        state[i] = 1
+        ranked.append(i)
+        if restored < 0 or j == restored:
+            restored = i
+    kids_start = kids = None
+    if not simple or broken:
+        kids_start, kids = _children(up, n)
+    if not simple:
+        state, ranked, restored, disk_links = _general_order(up, kids_start, kids, key, disks)  # type: ignore[arg-type]
 
     def descendants(i: int, seen: set[int] | None = None) -> int:
         """Checkpoints below row ``i`` (``seen``: rows not to count again, for a cycle)."""
         count, stack = 0, [i]
         while stack:
             k = stack.pop()
-            for m in kids[kids_start[k] : kids_start[k + 1]]:
+            for m in kids[kids_start[k] : kids_start[k + 1]]:  # type: ignore[index]
                 if seen is not None:
                     if m in seen:
                         continue
@@ -765,8 +773,10 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
             return ""
         return f"; its {d} descendant{'s' if d > 1 else ''} cannot be redefined either"
 
-    for i in descendants_of:
-        name, parent = order_names[i], parents[i]
+    # Broken links.
+    invalid_names = {name: where for where, name, _ in group.invalid if name is not None}
+    for i in broken:
+        name, parent = names[i], parents[i]
         assert parent is not None
         if parent == name:
             problems.append(
@@ -775,7 +785,7 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
                     name,
                     f"checkpoint {name!r} names itself as its parent: libvirt refuses it (\"cannot set moment "
                     f"{name} as its own parent\"); correct its <parent> or remove it to make it a root{and_descendants(i)}",
-                    origins[i],
+                    origin(i),
                 )
             )
         elif parent in invalid_names:
@@ -786,7 +796,7 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
                     f"parent {parent!r} of checkpoint {name!r} is in a rejected document ({_short(invalid_names[parent])}): "
                     f"fix that document first; until then libvirt refuses {name!r} (\"parent {parent} for moment "
                     f"{name} not found\"){and_descendants(i)}",
-                    origins[i],
+                    origin(i),
                     related=(parent,),
                 )
             )
@@ -802,7 +812,7 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
                         f"{_describe(group)}: a checkpoint cannot chain across VMs (libvirt: \"parent {parent} for "
                         f"moment {name} not found\"); restore it with the VM it was taken from, or correct its "
                         f"<parent>{and_descendants(i)}",
-                        origins[i],
+                        origin(i),
                         related=(parent,),
                     )
                 )
@@ -814,161 +824,93 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
                         f"parent {parent!r} of checkpoint {name!r} is not in the archive: libvirt refuses "
                         f"{name!r} (\"parent {parent} for moment {name} not found\"); add the document of "
                         f"{parent!r}, or remove <parent> to make {name!r} a root{and_descendants(i)}",
-                        origins[i],
+                        origin(i),
                         related=(parent,),
                     )
                 )
 
-    # 3. Cycles: walk up from every row; a walk that meets itself closed a loop.
-    state = bytearray(n)  # 0 unseen, 1 on the current walk, 2 done
-    for start in range(n):
-        if state[start]:
-            continue
-        walk = []
-        i = start
-        while i >= 0 and not state[i]:
-            state[i] = 1
-            walk.append(i)
-            i = up[i]
-        if i >= 0 and state[i] == 1:
-            loop = walk[walk.index(i) :]
-            members = tuple(sorted(order_names[k] for k in loop))  # one tuple, shared by every member's problem
-            shown = [order_names[k] for k in reversed(loop[-_CYCLE_SHOWN:])]
-            cycle_text = " -> ".join(shown + [shown[0]] if len(loop) <= _CYCLE_SHOWN else shown + ["..."])
-            if len(loop) > _CYCLE_SHOWN:
-                cycle_text += f", {len(loop)} checkpoints in all"
-            seen = set(loop)
-            feeding = sum(descendants(k, seen) for k in loop)
-            tail = f"; {feeding} checkpoint{'s' if feeding != 1 else ''} descending from it cannot be redefined either" if feeding else ""
-            for k in loop:
-                problems.append(
-                    Problem(
-                        "cycle",
-                        order_names[k],
-                        f"checkpoint {order_names[k]!r} is in a parent cycle ({cycle_text}): no order can redefine "
-                        f"its members (libvirt: \"parent {parents[k]} for moment {order_names[k]} not found\"); "
-                        f"break the cycle by correcting one <parent>{tail}",
-                        origins[k],
-                        related=members,
-                    )
-                )
-        for k in walk:
-            state[k] = 2
+    # Cycles: only where a walk up from an unrestorable checkpoint meets itself.
+    if not simple:
+        walked = bytearray(n)  # 0 unseen, 1 on the current walk, 2 done
+        for start in range(n):
+            if state[start] == 1 or walked[start]:
+                continue
+            walk = []
+            i = start
+            while i >= 0 and not walked[i]:
+                walked[i] = 1
+                walk.append(i)
+                i = up[i]
+            if i >= 0 and walked[i] == 1:
+                problems.extend(_cycle(walk[walk.index(i) :], names, parents, origin, descendants))
+            for k in walk:
+                walked[k] = 2
 
-    # 4. The restorable tree: what hangs from the roots. Order: parents first, ties by
-    #    creationTime then name (the sorted order itself when it already puts parents first).
-    restorable = bytearray(n)
-    stack = [i for i in range(n) if up[i] == -1]
-    reached = 0
-    while stack:
-        i = stack.pop()
-        restorable[i] = 1
-        reached += 1
-        stack.extend(kids[kids_start[i] : kids_start[i + 1]])
-    key = list(zip(times, order_names))
-    ranked = sorted((i for i in range(n) if restorable[i]), key=key.__getitem__)
-    position = array("q", bytes(8 * n))
-    for p, i in enumerate(ranked):
-        position[i] = p
-    if any(up[i] >= 0 and position[up[i]] > position[i] for i in ranked):
-        ranked = _heap_order(up, kids_start, kids, key, restorable)
-    roots = tuple(order_names[i] for i in ranked if up[i] == -1)
-    leaves_rows = [i for i in ranked if not any(restorable[k] for k in kids[kids_start[i] : kids_start[i + 1]])]
-    leaves = tuple(sorted(order_names[i] for i in leaves_rows))
-    current = leaves[0] if len(leaves) == 1 else None
-    # What libvirt 9.0 holds as current once ``order`` is redefined (measured with the test
-    # driver): a redefined checkpoint becomes current when there is none yet or its parent is.
-    restored = -1
-    for i in ranked:
-        if restored < 0 or up[i] == restored:
-            restored = i
-    unrestorable = tuple(order_names[i] for i in range(n) if not restorable[i])
-
-    # 5. Warnings along each parent link (restorable or not: a fix may make it restorable).
-    for i in range(n):
-        name = order_names[i]
-        count = kids_start[i + 1] - kids_start[i]
-        if count > 1:
-            branch = sorted(kids[kids_start[i] : kids_start[i + 1]], key=key.__getitem__)
-            listed = ", ".join(repr(order_names[k]) for k in branch)
-            problems.append(
-                Problem(
-                    "fork",
-                    name,
-                    f"checkpoint {name!r} has {count} children ({listed}): with several leaves libvirt has no single "
-                    "current checkpoint, and after a restore it makes current the end of whichever branch is "
-                    "redefined first, so the next incremental backup chains on an arbitrary branch; remove the "
-                    "stale branch, or check that the fork is intended",
-                    origins[i],
-                    related=tuple(order_names[k] for k in branch),
-                )
+    # Warnings.
+    forks: dict[int, list[int]] = {j: [] for j, count in counts.items() if j >= 0 and count > 1}
+    if forks:
+        for i, j in enumerate(up):
+            branch = forks.get(j)
+            if branch is not None:
+                branch.append(i)
+    for j, branch in forks.items():
+        branch.sort(key=key.__getitem__)
+        count = len(branch)
+        listed = ", ".join(repr(names[k]) for k in branch)
+        problems.append(
+            Problem(
+                "fork",
+                names[j],
+                f"checkpoint {names[j]!r} has {count} children ({listed}): with several leaves libvirt has no single "
+                "current checkpoint, and after a restore it makes current the end of whichever branch is "
+                "redefined first, so the next incremental backup chains on an arbitrary branch; remove the "
+                "stale branch, or check that the fork is intended",
+                origin(j),
+                related=tuple(names[k] for k in branch),
             )
-        j = up[i]
-        for disk in disks[i]:
-            if disk[1] == "bitmap" and disk[2] is not None and disk[2] != name:
+        )
+    if not simple:
+        for i in range(n):
+            j = up[i]
+            if j >= 0 and times[i] != _NO_TIME and times[j] != _NO_TIME and times[i] < times[j]:
                 problems.append(
                     Problem(
-                        "bitmap-name",
-                        name,
-                        f"disk {disk[0]!r} of checkpoint {name!r} names bitmap {disk[2]!r}: libvirt's QEMU driver "
-                        f"names a checkpoint's bitmap after the checkpoint ({name!r}) and requires that when it "
-                        "creates one; rename the bitmap or drop the bitmap attribute",
-                        origins[i],
+                        "time-order",
+                        names[i],
+                        f"checkpoint {names[i]!r} (creationTime {times[i]}) is older than its parent {names[j]!r} "
+                        f"(creationTime {times[j]}): a clock went backwards or <parent> is wrong; check both",
+                        origin(i),
+                        related=(names[j],),
                     )
                 )
-        if j < 0:
-            continue
-        parent = order_names[j]
-        if times[i] != _NO_TIME and times[j] != _NO_TIME and times[i] < times[j]:
-            problems.append(
-                Problem(
-                    "time-order",
-                    name,
-                    f"checkpoint {name!r} (creationTime {times[i]}) is older than its parent {parent!r} (creationTime "
-                    f"{times[j]}): a clock went backwards or <parent> is wrong; check both",
-                    origins[i],
-                    related=(parent,),
-                )
-            )
-        if disks[i] is not disks[j]:
-            mine = {d[0] for d in disks[i] if d[1] == "bitmap"}
-            theirs = {d[0] for d in disks[j] if d[1] == "bitmap"}
-            added = sorted(mine - theirs)
-            removed = sorted(theirs - mine)
-            if added:
-                problems.append(
-                    Problem(
-                        "disk-added",
-                        name,
-                        f"checkpoint {name!r} tracks disk{'s' if len(added) > 1 else ''} {', '.join(added)} with a "
-                        f"bitmap, its parent {parent!r} does not: an incremental backup of "
-                        f"{'them' if len(added) > 1 else 'it'} cannot chain from {parent!r}; take a full backup first",
-                        origins[i],
-                        related=(parent,),
-                    )
-                )
-            if removed:
-                problems.append(
-                    Problem(
-                        "disk-removed",
-                        name,
-                        f"checkpoint {name!r} no longer tracks disk{'s' if len(removed) > 1 else ''} "
-                        f"{', '.join(removed)} that its parent {parent!r} tracks with a bitmap: the chain of "
-                        f"{'those disks' if len(removed) > 1 else 'that disk'} ends at {parent!r}",
-                        origins[i],
-                        related=(parent,),
-                    )
-                )
+    for i in disk_links:
+        problems.extend(_disk_changes(names[i], names[up[i]], disks[i], disks[up[i]], origin(i)))
+    if odd:
+        for i in range(n):
+            if id(disks[i]) in odd:
+                name = names[i]
+                for disk in disks[i]:
+                    if disk[1] == "bitmap" and disk[2] is not _SAME:
+                        problems.append(
+                            Problem(
+                                "bitmap-name",
+                                name,
+                                f"disk {disk[0]!r} of checkpoint {name!r} names bitmap {disk[2]!r}: libvirt's QEMU "
+                                f"driver names a checkpoint's bitmap after the checkpoint ({name!r}) and requires "
+                                "that when it creates one; rename the bitmap or drop the bitmap attribute",
+                                origin(i),
+                            )
+                        )
 
-    # 6. Rejected documents.
-    for origin, bad_name, detail in group.invalid:
+    # Rejected documents.
+    for where_, bad_name, detail in group.invalid:
         problems.append(
             Problem(
                 "invalid",
                 bad_name,
                 f"document rejected: {detail}: fix it"
                 + (f"; checkpoints whose parent is {bad_name!r} cannot be redefined until then" if bad_name is not None else ""),
-                origin,
+                where_,
             )
         )
 
@@ -977,30 +919,172 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
         if source is not None and (source.index or (source.path, source.member) in multi):
             problem.document = source.index
     problems.sort(key=lambda p: (p.severity != ERROR, _KIND_RANK[p.kind], p.checkpoint or "", _origin_key(p.source)))
-    folder = group.key[1] if group.key[0] != "uuid" else None
+    leaves = tuple(sorted(names[i] for i in ranked if i not in counts))
     vm = group.uuid
     if vm is None and len(group.uuids) == 1:
         vm = next(iter(group.uuids))
-    chain = Chain(
+    return Chain(
         vm=vm,
         vm_name=group.vm_name,
-        folder=folder,
-        roots=roots,
+        folder=group.folder,
+        roots=tuple(names[i] for i in ranked if up[i] == -1),
         leaves=leaves,
-        current=current,
-        restored_current=order_names[restored] if restored >= 0 else None,
-        order=tuple(order_names[i] for i in ranked),
-        unrestorable=unrestorable,
+        current=leaves[0] if len(leaves) == 1 else None,
+        restored_current=names[restored] if restored >= 0 else None,
+        order=tuple(names[i] for i in ranked),
+        unrestorable=tuple(sorted(names[i] for i in range(n) if state[i] != 1)),
         problems=tuple(problems),
-        names=order_names,
+        names=names,
         index=index,
         parents=parents,
-        times=times,
-        disks=disks,
-        origins=origins,
+        rows=rows,
+        group=group,
         multi=multi,
     )
-    return chain
+
+
+def _one_definition_each(group: _Group, names: list[str], problems: list[Problem]) -> list[int]:
+    """The row of the definition that counts, for every name (in first-seen order), reporting
+    each name defined more than once: identical copies are harmless, different content is an
+    error (libvirt keeps whichever is redefined last)."""
+    objs, ints = group.objs, group.ints
+    first: dict[str, int] = {}
+    extra: dict[str, list[int]] = {}
+    for row, name in enumerate(names):
+        if first.setdefault(name, row) != row:
+            extra.setdefault(name, [first[name]]).append(row)
+    all_names = set(first)
+
+    def content(r: int) -> tuple[Any, ...]:
+        return (objs[r * _OBJ + 1], ints[r * _INT], objs[r * _OBJ + 2], ints[r * _INT + 1])
+
+    for name, rows in extra.items():
+        rows.sort(key=lambda r: _origin_key(group.origin(r)))
+        copies = tuple(group.origin(r) for r in rows)
+        places = ", ".join(_short(o) for o in copies)
+        if len({content(r) for r in rows}) == 1:
+            first[name] = rows[0]
+            problems.append(
+                Problem(
+                    "duplicate-copy",
+                    name,
+                    f"checkpoint {name!r} is stored {len(rows)} times with identical content ({places}): "
+                    "harmless, one copy is redefined; delete the others to keep the archive unambiguous",
+                    copies[0],
+                    sources=copies,
+                )
+            )
+            continue
+        # The definition that counts: one whose parent is here, then the newest, then by content
+        # (a reproducible choice, independent of the reading order and of places).
+        best = min(
+            rows,
+            key=lambda r: (
+                not (objs[r * _OBJ + 1] is None or objs[r * _OBJ + 1] in all_names),
+                -ints[r * _INT],
+                objs[r * _OBJ + 1] or "",
+                repr(objs[r * _OBJ + 2]),
+                ints[r * _INT + 1],
+                _origin_key(group.origin(r)),
+            ),
+        )
+        first[name] = best
+        problems.append(
+            Problem(
+                "duplicate-name",
+                name,
+                f"{len(rows)} documents define checkpoint {name!r} with different content ({places}): libvirt "
+                "silently keeps whichever is redefined last, so the restored chain would depend on the order; "
+                f"keep the right one and remove the others (this analysis uses {_short(group.origin(best))})",
+                group.origin(best),
+                sources=copies,
+            )
+        )
+    return list(first.values())
+
+
+def _general_order(
+    up: list[int], start: array, kids: array, key: list[Any], disks: list[Any]
+) -> tuple[bytearray, list[int], int, list[int]]:
+    """For an archive whose (creationTime, name) order does not put every parent first: what is
+    restorable (what hangs from a root), Kahn's order with a heap (among the checkpoints ready,
+    the smallest (creationTime, name) next), the current checkpoint after the restore, and the
+    links whose disks differ."""
+    n = len(up)
+    state = bytearray(b"\x02") * n
+    heap = [(key[i], i) for i in range(n) if up[i] == -1]
+    heapq.heapify(heap)
+    ranked: list[int] = []
+    restored = -1
+    while heap:
+        _, i = heapq.heappop(heap)
+        state[i] = 1
+        ranked.append(i)
+        if restored < 0 or up[i] == restored:
+            restored = i
+        for k in kids[start[i] : start[i + 1]]:
+            heapq.heappush(heap, (key[k], k))
+    disk_links = [i for i in range(n) if up[i] >= 0 and disks[i] is not disks[up[i]]]
+    return state, ranked, restored, disk_links
+
+
+def _cycle(loop: list[int], names: list[str], parents: list[str | None], origin: Any, descendants: Any) -> list[Problem]:
+    members = tuple(sorted(names[k] for k in loop))  # one tuple, shared by every member's problem
+    # Written parent first (a -> b: b is a's parent), from the smallest name: the same text
+    # whatever the reading order.
+    chain = [names[k] for k in loop]  # each one's parent is the next
+    first = chain.index(min(chain))
+    chain = chain[first:] + chain[:first]
+    shown = chain[:_CYCLE_SHOWN]
+    text = " -> ".join(shown + [chain[0]]) if len(chain) <= _CYCLE_SHOWN else " -> ".join(shown) + f" -> ... ({len(chain)} checkpoints in all)"
+    seen = set(loop)
+    feeding = sum(descendants(k, seen) for k in loop)
+    tail = f"; {feeding} checkpoint{'s' if feeding != 1 else ''} descending from it cannot be redefined either" if feeding else ""
+    return [
+        Problem(
+            "cycle",
+            names[k],
+            f"checkpoint {names[k]!r} is in a parent cycle ({text}, each the child of the next): no order can "
+            f"redefine its members (libvirt: \"parent {parents[k]} for moment {names[k]} not found\"); break the "
+            f"cycle by correcting one <parent>{tail}",
+            origin(k),
+            related=members,
+        )
+        for k in loop
+    ]
+
+
+def _disk_changes(name: str, parent: str, mine_disks: tuple[Any, ...], their_disks: tuple[Any, ...], where_: Origin) -> list[Problem]:
+    mine = {d[0] for d in mine_disks if d[1] == "bitmap"}
+    theirs = {d[0] for d in their_disks if d[1] == "bitmap"}
+    added = sorted(mine - theirs)
+    removed = sorted(theirs - mine)
+    out = []
+    if added:
+        out.append(
+            Problem(
+                "disk-added",
+                name,
+                f"checkpoint {name!r} tracks disk{'s' if len(added) > 1 else ''} {', '.join(added)} with a bitmap, "
+                f"its parent {parent!r} does not: an incremental backup of {'them' if len(added) > 1 else 'it'} "
+                f"cannot chain from {parent!r}; take a full backup first",
+                where_,
+                related=(parent,),
+            )
+        )
+    if removed:
+        out.append(
+            Problem(
+                "disk-removed",
+                name,
+                f"checkpoint {name!r} no longer tracks disk{'s' if len(removed) > 1 else ''} {', '.join(removed)} "
+                f"that its parent {parent!r} tracks with a bitmap: the chain of "
+                f"{'those disks' if len(removed) > 1 else 'that disk'} ends at {parent!r}",
+                where_,
+                related=(parent,),
+            )
+        )
+    return out
 
 
 def _children(up: Sequence[int], n: int) -> tuple[array, array]:
@@ -1020,20 +1104,6 @@ def _children(up: Sequence[int], n: int) -> tuple[array, array]:
     return start, kids
 
 
-def _heap_order(up: Sequence[int], start: Sequence[int], kids: Sequence[int], key: list[Any], restorable: bytearray) -> list[int]:
-    """Kahn's order with a heap: parents first, and among the checkpoints ready, the smallest
-    (creationTime, name) next."""
-    heap = [(key[i], i) for i in range(len(up)) if up[i] == -1 and restorable[i]]
-    heapq.heapify(heap)
-    out = []
-    while heap:
-        _, i = heapq.heappop(heap)
-        out.append(i)
-        for k in kids[start[i] : start[i + 1]]:
-            heapq.heappush(heap, (key[k], k))
-    return out
-
-
 def _short(origin: Origin | None) -> str:
     text = where(origin)
     if origin is not None and origin.index:
@@ -1045,4 +1115,4 @@ def _describe(group: _Group) -> str:
     if group.uuid is not None:
         named = f" {group.vm_name!r}" if group.vm_name else ""
         return f"VM{named} (uuid {group.uuid})"
-    return f"folder {group.key[1]}"
+    return f"folder {group.folder}"
