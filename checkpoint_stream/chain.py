@@ -34,7 +34,6 @@ from __future__ import annotations
 import heapq
 
 import os
-import sys
 import zlib
 from array import array
 from collections import Counter
@@ -367,14 +366,15 @@ class _Group:
     document): objects ``(name, parent, disk skeleton, path, member)`` and 64-bit integers
     ``(creationTime, content digest, index, offset, end)``."""
 
-    __slots__ = ("key", "uuid", "uuids", "vm_name", "best", "objs", "ints", "invalid")
+    __slots__ = ("key", "uuid", "uuids", "vm_name", "best_time", "best_name", "objs", "ints", "invalid")
 
     def __init__(self, key: Any, uuid: str | None) -> None:
         self.key = key
         self.uuid = uuid
         self.uuids: set[str | None] = set()  # for groups made otherwise: the VMs seen
         self.vm_name: str | None = None
-        self.best: tuple[int, str] = (_NO_TIME, "")  # (creationTime, name) that vm_name is from
+        self.best_time = _NO_TIME  # (creationTime, name) of the record vm_name is from
+        self.best_name = ""
         self.objs: list[Any] = []
         self.ints = array("q")
         self.invalid: list[tuple[Origin, str | None, str]] = []
@@ -445,6 +445,7 @@ class ChainBuilder:
         self._odd: set[int] = set()  # ids of skeletons with a bitmap not named after its checkpoint
         self._folders: dict[tuple[str | None, str | None], _Group] = {}
         self._multi: set[tuple[str | None, str | None]] = set()
+        self._names: dict[str, str] = {}
         self._invalid: list[tuple[Origin, str | None, str | None, str]] = []
         self.records = 0
 
@@ -460,9 +461,14 @@ class ChainBuilder:
         the skeleton costs about a microsecond a record."""
         groups, folders, domains, skeletons = self._groups, self._folders, self._domains, self._skeletons
         by_uuid, multi, odd = self._by_uuid, self._multi, self._odd
-        intern, crc32, new_group, other_group = _intern, zlib.crc32, _Group, self._other_group
+        # One string per name, shared by the checkpoint and its children's <parent>: a table of
+        # the builder's own (sys.intern's table is the interpreter's, and keeps them on 3.12).
+        intern, crc32, new_group, other_group = self._names.setdefault, zlib.crc32, _Group, self._other_group
         known_domain, checkpoint_type, same, no_time, no_end = self._domain, Checkpoint, _SAME, _NO_TIME, _NO_END
         head = _DOMAIN_HEAD
+        last: _Group | None = None
+        objs_extend: Any = None
+        ints_extend: Any = None
         count = 0
         try:
             for item in items:
@@ -506,10 +512,10 @@ class ChainBuilder:
                     if not by_uuid:
                         group.uuids.add(uuid)
                 name = item.name
-                name = intern(name) if name is not None else ""
+                name = intern(name, name) if name is not None else ""
                 parent = item.parent
                 if parent is not None:
-                    parent = intern(parent)
+                    parent = intern(parent, parent)
                 time = item.creation_time
                 if time is None:
                     time = no_time
@@ -524,18 +530,21 @@ class ChainBuilder:
                     disks = shared
                 else:
                     disks = ()
-                if vm_name is not None:
-                    best = group.best
-                    if time > best[0] or (time == best[0] and name >= best[1]):
-                        group.best = (time, name)
+                if vm_name is not None and time >= group.best_time:
+                    if time > group.best_time or name >= group.best_name:
+                        group.best_time = time
+                        group.best_name = name
                         group.vm_name = vm_name
                 description = item.description
                 if description is not None:
                     digest ^= crc32(description.encode()) + 1
                 if item.active is not None:
                     digest ^= 2 + item.active
-                group.objs.extend((name, parent, disks, path, member))
-                group.ints.extend((time, digest, index, offset, end))
+                if group is not last:
+                    last = group
+                    objs_extend, ints_extend = group.objs.extend, group.ints.extend
+                objs_extend((name, parent, disks, path, member))
+                ints_extend((time, digest, index, offset, end))
         finally:
             self.records += count
         return self
@@ -599,6 +608,7 @@ class ChainBuilder:
         self._groups = {}
         self._domains.clear()
         self._folders.clear()
+        self._names = {}
         # Where each name is defined, for a parent missing from its own group.
         wanted: set[str] = set()
         names_of: dict[Any, set[str]] = {}
@@ -659,7 +669,6 @@ class ChainBuilder:
         return found
 
 
-_intern = sys.intern
 
 
 def _group_sort_key(group: _Group) -> tuple[str, str, str]:
@@ -808,10 +817,10 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
                     Problem(
                         "uuid-mismatch",
                         name,
-                        f"parent {parent!r} of checkpoint {name!r} belongs to {_describe(other)}, not to "
-                        f"{_describe(group)}: a checkpoint cannot chain across VMs (libvirt: \"parent {parent} for "
-                        f"moment {name} not found\"); restore it with the VM it was taken from, or correct its "
-                        f"<parent>{and_descendants(i)}",
+                        f"parent {parent!r} of checkpoint {name!r} is not in {_describe(group)} but in "
+                        f"{_describe(other)}: a checkpoint cannot chain across VMs (libvirt: \"parent {parent} for "
+                        f"moment {name} not found\"); if {name!r} was taken from that VM, restore it there; if the "
+                        f"name only happens to be the same, add {parent!r} of this VM to the archive{and_descendants(i)}",
                         origin(i),
                         related=(parent,),
                     )

@@ -612,3 +612,67 @@ def test_shared_chain_oracle_agrees(tmp_path: Path) -> None:
     assert all(d["ok"] for d in result["documents"])
     (vm,) = result["vms"]
     assert vm["roots"] == list(ch.roots) and vm["leaves"] == sorted(ch.leaves) and vm["current"] == ch.restored_current
+
+
+# -- the example restore script -----------------------------------------------------------------
+
+
+SCRIPT = REPO / "examples" / "redefine-archive.sh"
+
+
+def _run_script(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, list[tuple[str, str]]]:
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash is not installed: the example script is not run")
+    bin_dir = tmp_path / "bin"
+    log = tmp_path / "log"
+    bin_dir.mkdir(exist_ok=True)
+    shutil.rmtree(log, ignore_errors=True)
+    log.mkdir()
+    virsh = bin_dir / "virsh"
+    # virsh [-c URI] checkpoint-create DOMAIN FILE --redefine: shift the -c pair away first
+    virsh.write_text("#!/bin/sh\nif [ \"$1\" = -c ]; then shift 2; fi\nn=$(ls \"$VIRSH_LOG\" | grep -c xml)\n"
+                     "[ \"$1\" = checkpoint-create ] && [ \"$4\" = --redefine ] || { echo \"unexpected: $*\" >&2; exit 9; }\n"
+                     "printf '%s' \"$2\" > \"$VIRSH_LOG/$n.vm\"\ncp \"$3\" \"$VIRSH_LOG/$n.xml\"\n")
+    virsh.chmod(0o755)
+    cli = bin_dir / "checkpoint-stream"
+    cli.write_text(f"#!/bin/sh\nexec {sys.executable} -m checkpoint_stream \"$@\"\n")
+    cli.chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", VIRSH_LOG=str(log),
+               PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([bash, str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=300)
+    calls = []
+    for k in range(len(list(log.glob("*.xml")))):
+        calls.append(((log / f"{k}.vm").read_text(), (log / f"{k}.xml").read_text()))
+    return proc, calls
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_example_script_redefines_in_order(tmp_path: Path, layout: str) -> None:
+    docs = chain_docs(11) + chain_docs(3, prefix="d.", vm="db")
+    archive = WRITERS[layout](str(tmp_path / "a"), docs[::-1])
+    proc, calls = _run_script(tmp_path, "-c", "qemu:///system", archive.entry)
+    assert proc.returncode == 0, proc.stderr
+    by_name = {d.name: d for d in docs}
+    web = [xml for vm, xml in calls if vm == UUIDS["web"]]
+    assert [re.search(r"<name>(.*?)</name>", x)[1] for x in web] == [f"virtnbdbackup.{i}" for i in range(11)]
+    for vm, xml in calls:  # each call got exactly its document
+        name = re.search(r"<name>(.*?)</name>", xml)[1]
+        assert xml.rstrip("\n") == by_name[name].xml().rstrip("\n")
+        assert vm == UUIDS[by_name[name].vm]
+
+
+def test_example_script_stops_on_errors_unless_forced(tmp_path: Path) -> None:
+    docs, _, _ = _scenario("missing-parent")
+    WRITERS["folder"](str(tmp_path / "a"), docs)
+    proc, calls = _run_script(tmp_path, str(tmp_path / "a"))
+    assert proc.returncode == 1 and calls == [] and "[missing-parent]" in proc.stderr
+    proc, calls = _run_script(tmp_path, "--force", str(tmp_path / "a"))
+    assert proc.returncode == 0
+    assert [re.search(r"<name>(.*?)</name>", x)[1] for _, x in calls] == ["virtnbdbackup.0", "virtnbdbackup.1", "virtnbdbackup.2"]
+    nodomain = [Doc("x0", None, 1, vm=None, path="x0.xml"), Doc("x1", "x0", 2, vm=None, path="x1.xml")]
+    WRITERS["folder"](str(tmp_path / "n"), nodomain)
+    proc, calls = _run_script(tmp_path, str(tmp_path / "n"))
+    assert proc.returncode == 2 and "--domain" in proc.stderr
+    proc, calls = _run_script(tmp_path, "--domain", "myvm", str(tmp_path / "n"))
+    assert proc.returncode == 0 and [vm for vm, _ in calls] == ["myvm", "myvm"]
