@@ -130,9 +130,26 @@ _SPACE = (b" ", b"\t", b"\r")
 _LEADS = tuple(b"\n" + b" " * (width + 2) for width in range(8))
 
 
+@functools.lru_cache(maxsize=16)
+def _layout_pattern(width: int) -> "re.Pattern[bytes]":
+    """Compiled on first use (an import must stay cheap: the command line starts with it)."""
+    lead = re.escape(b"\n" + b" " * (width + 2))
+    return re.compile(lead + rb"<name>([^<&\n]*)</name>" + lead + rb"<uuid>([^<&\n]*)</uuid>\n")
+
+
 def layout_identity(span: bytes, width: int) -> tuple[str | None, str | None]:
     """The name and uuid of a domain kept as a span in libvirt's layout (``<domain`` to
     ``</domain>``, each top-level child on a line of its own, indented ``width`` + 2 spaces):
-    read from those lines alone, without parsing the domain."""
+    read from those lines alone, without parsing the domain. libvirt writes ``<uuid>`` right after
+    ``<name>``: one pattern finds both; other layouts look for each line."""
+    if width < 8:
+        found = _layout_pattern(width).search(span, 0, 4096)
+        if found is not None:
+            raw_name, raw_uuid = found.groups()
+            if raw_name[:1] not in _SPACE and raw_name[-1:] not in _SPACE and raw_uuid[:1] not in _SPACE and raw_uuid[-1:] not in _SPACE:
+                try:
+                    return raw_name.decode() or None, raw_uuid.decode() or None
+                except UnicodeDecodeError:
+                    pass
     lead = _LEADS[width] if width < 8 else b"\n" + b" " * (width + 2)
     return _plain(_line_text(span, lead, b"name")), _plain(_line_text(span, lead, b"uuid"))
