@@ -44,8 +44,9 @@ def make_options(
     internal: bool = False,
     require_domain: bool = True,
     clock: Callable[[], float] | None = None,
+    self_parent: bool = False,
 ) -> Options:
-    return Options(redefine=redefine, create=create, internal=internal, require_domain=require_domain, clock=clock)
+    return Options(redefine=redefine, create=create, internal=internal, require_domain=require_domain, clock=clock, self_parent=self_parent)
 
 
 def _limits(limits: Limits | None, overrides: dict[str, Any]) -> Limits:
@@ -142,6 +143,7 @@ class CheckpointParser:
         internal: bool = False,
         require_domain: bool = True,
         clock: Callable[[], float] | None = None,
+        self_parent: bool = False,
         on_error: OnError = "raise",
         on_error_callback: Callable[[CheckpointError], None] | None = None,
         limits: Limits | None = None,
@@ -152,7 +154,9 @@ class CheckpointParser:
     ) -> None:
         self.errors: list[CheckpointError] = []
         self.policy = ErrorPolicy(on_error, on_error_callback, self.errors)
-        options = make_options(redefine=redefine, create=create, internal=internal, require_domain=require_domain, clock=clock)
+        options = make_options(
+            redefine=redefine, create=create, internal=internal, require_domain=require_domain, clock=clock, self_parent=self_parent
+        )
         self._framer = Framer(options, _limits(limits, limit_overrides), reader=reader, path=path, member=member)
 
     @property
@@ -281,6 +285,7 @@ def iter_sources(
     chunk_size: int = CHUNK_SIZE,
     before_read: Callable[[], None] | None = None,
     on_chunk: Callable[[int], None] | None = None,
+    empty: str = "skip",
     **parse_kwargs: Any,
 ) -> Iterator[Checkpoint | CheckpointError | SourceError]:
     """Yield the records of every document of every stream of ``sources``, in order.
@@ -292,18 +297,27 @@ def iter_sources(
     after an I/O error).
 
     ``before_read()`` is called before each read that may block (the CLI flushes its output there);
-    ``on_chunk(n)`` after each chunk of ``n`` bytes handed to the parser (progress). Other keyword
+    ``on_chunk(n)`` after each chunk of ``n`` bytes handed to the parser (progress).
+    ``empty="error"``: a file (or archive member) that holds no document at all is a rejected
+    document of its own (libvirt refuses an empty document), instead of nothing. Other keyword
     arguments go to :class:`CheckpointParser` (modes, ``limits``, ``reader``, limit overrides).
     """
+    if empty not in ("skip", "error"):
+        raise ValueError(f"empty must be 'skip' or 'error', not {empty!r}")
     policy = ErrorPolicy(on_error, on_error_callback)
     for key in ("path", "member"):
         if key in parse_kwargs:
             raise TypeError(f"iter_sources() sets {key!r} itself")
-    yield from policy.deliver(_items(sources, chunk_size, before_read, on_chunk, parse_kwargs), True)
+    yield from policy.deliver(_items(sources, chunk_size, before_read, on_chunk, parse_kwargs, empty == "error"), True)
 
 
 def _items(
-    sources: Any, chunk_size: int, before_read: Callable[[], None] | None, on_chunk: Callable[[int], None] | None, parse_kwargs: dict[str, Any]
+    sources: Any,
+    chunk_size: int,
+    before_read: Callable[[], None] | None,
+    on_chunk: Callable[[int], None] | None,
+    parse_kwargs: dict[str, Any],
+    empty_is_error: bool = False,
 ) -> Iterator[Any]:
     """Records and errors of every stream, in order; never raises for a rejected document or an
     unreadable input (the caller's policy decides)."""
@@ -341,6 +355,11 @@ def _items(
             yield err
             continue
         yield from parser.close_items()
+        if empty_is_error and parser.documents == 0:
+            yield NotWellFormedError(
+                "no document found: the file is empty or holds only whitespace and comments",
+                document=0, line=1, column=1, offset=0, source=stream.path, member=stream.member,
+            )
 
 
 def _iter_streams(path: str, chunk_size: int, yield_errors: bool, kwargs: dict[str, Any]) -> Iterator[Any]:

@@ -54,6 +54,7 @@ __all__ = [
     "ERROR",
     "WARNING",
     "GroupBy",
+    "RESTORE_MODE",
 ]
 
 GroupBy = Literal["uuid", "folder", "none"]
@@ -688,16 +689,27 @@ def build_chains(items: Iterable[Any], *, group_by: GroupBy = "uuid") -> list[Ch
 
 
 def chains(source: Any, *, group_by: GroupBy = "uuid", **parse_kwargs: Any) -> list[Chain]:
-    """The chains of an archive: ``source`` is anything :func:`~.api.iterparse` reads (a path:
-    file, folder, archive, ``"-"``; bytes; a binary file; an iterable of chunks), or a list of
-    paths. Rejected documents do not stop the analysis: each is an ``invalid`` problem, and the
-    chain around it is analysed. ``parse_kwargs`` go to the parser (modes, limits)."""
+    """The chains of an archive: ``source`` is a path (a file, a folder, an archive, ``"-"``) or
+    a list of paths, or anything else :func:`~.api.iterparse` reads (bytes, a binary file, an
+    iterable of chunks). Documents are read as libvirt reads them on a restore: in REDEFINE mode,
+    a ``<domain>`` not required (``parse_kwargs`` change the modes and limits). Rejected documents
+    do not stop the analysis: each is an ``invalid`` problem (a file that holds no document
+    too), and the chain around it is analysed."""
     parse_kwargs.pop("on_error", None)
+    parse_kwargs = {**RESTORE_MODE, **parse_kwargs} if not ({"create", "redefine"} & set(parse_kwargs)) else parse_kwargs
+    if isinstance(source, (str, os.PathLike)):
+        source = [source]
     if isinstance(source, (list, tuple)):
-        items: Iterable[Any] = iter_sources(source, on_error="skip", **parse_kwargs)
+        items: Iterable[Any] = iter_sources(source, on_error="skip", empty="error", **parse_kwargs)
     else:
         items = iterparse(source, on_error="skip", yield_errors=True, **parse_kwargs)
     return build_chains(items, group_by=group_by)
+
+
+#: How a restore reads an archive: libvirt's REDEFINE, which since 7.0 takes a checkpoint without
+#: its ``<domain>``; a checkpoint that is its own parent comes through, to be reported as the
+#: relation problem it is (``self-parent``).
+RESTORE_MODE: dict[str, Any] = {"redefine": True, "require_domain": False, "self_parent": True}
 
 
 # -- one group -----------------------------------------------------------------------------------

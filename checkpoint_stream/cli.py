@@ -20,7 +20,7 @@ from typing import IO, Any, Callable, Iterator
 
 from .align import align_disks
 from .api import ErrorPolicy, iter_sources
-from .chain import ERROR, Chain, ChainBuilder
+from .chain import ERROR, RESTORE_MODE, Chain, ChainBuilder
 from .errors import CheckpointError, NotWellFormedError, SchemaError
 from .limits import Limits
 from .records import Checkpoint, Origin
@@ -286,8 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="per VM, the checkpoint tree, its problems and the redefine order",
         description="Read an archive (folders, tar archives, streams) and show, per VM, the tree the "
         "checkpoints' <parent> links make, like 'virsh checkpoint-list --tree', then every problem "
-        "found, as PATH[:MEMBER]: error|warning: MESSAGE [kind] (checkpoint NAME). Rejected documents "
-        "are problems of kind 'invalid' and the chain around them is still analysed (--on-error "
+        "found, as PATH[:MEMBER]: error|warning: MESSAGE [kind] (checkpoint NAME). Documents are read "
+        "as a restore reads them, in libvirt's REDEFINE mode without requiring <domain> (unless "
+        "--redefine or --create is given). Rejected documents, and files holding no document, are "
+        "problems of kind 'invalid' and the chain around them is still analysed (--on-error "
         "defaults to skip here).",
         epilog="Exit status: 0 no error (warnings allowed), 1 some error, 2 usage or I/O error.",
     )
@@ -526,7 +528,9 @@ def cmd_chain(ctx: Context) -> None:
     args = ctx.args
     builder = ChainBuilder(args.group_by)
     kwargs = _parse_kwargs(args)
-    items = iter_sources(ctx.paths, on_error="skip", before_read=ctx.flush, on_chunk=ctx.progress.chunk, **kwargs)
+    if not (args.redefine or args.create):
+        kwargs.update(RESTORE_MODE)  # what a restore meets: libvirt's REDEFINE, <domain> optional
+    items = iter_sources(ctx.paths, on_error="skip", empty="error", before_read=ctx.flush, on_chunk=ctx.progress.chunk, **kwargs)
     for item in items:
         if isinstance(item, SourceError):
             ctx.report.io_error(item)

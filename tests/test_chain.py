@@ -676,3 +676,33 @@ def test_example_script_stops_on_errors_unless_forced(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "--domain" in proc.stderr
     proc, calls = _run_script(tmp_path, "--domain", "myvm", str(tmp_path / "n"))
     assert proc.returncode == 0 and [vm for vm, _ in calls] == ["myvm", "myvm"]
+
+
+@pytest.mark.parametrize(
+    "content, why",
+    [
+        ("", "empty"),
+        ("  \n<!-- nothing -->\n", "only a comment"),
+        ("<domaincheckpoint>\n  <name>virtnbdbackup.2</name>\n  <parent>\n    <name>virtnbdbackup.1</name>\n  </parent>\n</domaincheckpoint>\n", "no creationTime"),
+        ("<domainsnapshot>\n  <name>virtnbdbackup.2</name>\n</domainsnapshot>\n", "another root"),
+        ("<domaincheckpoint>\n  <name>virtnbdbackup.2</name>\n  <creationTime>1</creationTime>\n", "cut short"),
+    ],
+)
+def test_what_libvirt_refuses_on_redefine_is_invalid(tmp_path: Path, capsys, content: str, why: str) -> None:
+    """A restore reads documents as libvirt's REDEFINE does: a file with no document, one without
+    creationTime, another root, a cut-short one: each is `invalid`, and the rest is analysed."""
+    docs = chain_docs(4)
+    WRITERS["folder"](str(tmp_path), docs)
+    (tmp_path / "web" / "virtnbdbackup.2.xml").write_text(content)
+    (ch,) = chains(str(tmp_path))
+    invalid = [p for p in ch.problems if p.kind == "invalid"]
+    assert len(invalid) == 1 and invalid[0].source.path.endswith("virtnbdbackup.2.xml"), why
+    assert ch.order == ("virtnbdbackup.0", "virtnbdbackup.1")
+    assert ch.unrestorable == ("virtnbdbackup.3",)
+    code, out, _ = _cli(capsys, "chain", str(tmp_path))
+    assert code == 1 and "[invalid]" in out
+    # without a <domain> a checkpoint is still restorable (libvirt >= 7.0 takes it on REDEFINE)
+    bare = [Doc(d.name, d.parent, d.time, vm=None, path=f"bare/{d.name}.xml") for d in docs]
+    WRITERS["folder"](str(tmp_path / "bare"), bare)
+    (ch,) = chains(str(tmp_path / "bare"))
+    assert ch.order == tuple(d.name for d in docs) and not ch.errors and ch.vm is None

@@ -19,13 +19,17 @@ __all__ = ["Options", "build_checkpoint"]
 @dataclass(frozen=True, slots=True)
 class Options:
     """How to read documents. ``redefine`` and ``create`` are libvirt's two parse modes; neither
-    is this library's default "document" mode, which reports what each document says."""
+    is this library's default "document" mode, which reports what each document says.
+    ``self_parent``: with ``redefine``, let a checkpoint that names itself as its parent through
+    (libvirt's driver refuses it, a relation between checkpoints rather than a fault of the
+    document: an archive-level analysis reports it as such)."""
 
     redefine: bool = False
     create: bool = False
     internal: bool = False
     require_domain: bool = True
     clock: Callable[[], float] | None = None
+    self_parent: bool = False
 
     def __post_init__(self) -> None:
         if self.redefine and self.create:
@@ -73,7 +77,7 @@ def build_checkpoint(
                 else f"{created} does not fit libvirt's signed 64-bit creationTime (max {LLONG_MAX})"
             )
             raise _error(f"missing creationTime from existing checkpoint: {detail}", offset, root)
-        if parent is not None and parent == name:
+        if parent is not None and parent == name and not options.self_parent:
             raise _error(f"cannot set moment {name} as its own parent", offset, root)
         if domain is None and options.require_domain:
             raise _error(
