@@ -423,10 +423,10 @@ def _folder(path: str | None, member: str | None) -> str:
     if path is None:
         path = "<input>"
     if member is not None:
-        return f"{path}:{os.path.dirname(member) or '.'}"
+        return f"{path}:{os.path.normpath(os.path.dirname(member) or '.')}"
     if path == _STDIN or path == "<input>":
         return path
-    return os.path.dirname(path) or "."
+    return os.path.normpath(os.path.dirname(path) or ".")
 
 
 class ChainBuilder:
