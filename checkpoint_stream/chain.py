@@ -272,15 +272,19 @@ class Chain:
     def warnings(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.severity == WARNING)
 
-    def _row(self, name: str) -> int:
+    def _i(self, name: str) -> int:
         try:
-            i = self._index[name]
+            return self._index[name]
         except KeyError:
             raise KeyError(f"no checkpoint {name!r} in this chain") from None
+
+    def _row(self, name: str) -> int:
+        """The row, in the group's columns, of the definition that counts."""
+        i = self._i(name)
         return i if self._rows is None else self._rows[i]
 
     def parent(self, name: str) -> str | None:
-        return self._parents[self._index[name]] if name in self._index else self._parents[self._row(name)]
+        return self._parents[self._i(name)]
 
     def creation_time(self, name: str) -> int | None:
         value = self._group.ints[self._row(name) * _INT]
@@ -309,9 +313,7 @@ class Chain:
             for members in kids.values():
                 members.sort(key=key)
             self._kids = kids
-        if name not in self._index:
-            raise KeyError(f"no checkpoint {name!r} in this chain")
-        return tuple(self._names[i] for i in kids.get(self._index[name], ()))
+        return tuple(self._names[i] for i in kids.get(self._i(name), ()))
 
     def links(self) -> Iterator[tuple[str, str]]:
         """``(checkpoint, parent)`` for every checkpoint of the group that names a parent (the

@@ -706,3 +706,22 @@ def test_what_libvirt_refuses_on_redefine_is_invalid(tmp_path: Path, capsys, con
     WRITERS["folder"](str(tmp_path / "bare"), bare)
     (ch,) = chains(str(tmp_path / "bare"))
     assert ch.order == tuple(d.name for d in docs) and not ch.errors and ch.vm is None
+
+
+def test_chain_accessors_answer_for_every_checkpoint() -> None:
+    docs, _, _ = _scenario("duplicate-name")
+    docs += _scenario("bitmap-name")[0][1:2]  # virtnbdbackup.1 again, with other bitmaps: a second duplicate
+    (ch,) = chains(_docs_text(docs))
+    for name in ch.names:
+        assert ch.parent(name) == (None if name == "virtnbdbackup.0" else f"virtnbdbackup.{int(name[-1]) - 1}")
+        assert ch.creation_time(name) is not None
+        assert ch.source(name).path is None and ch.source(name).end > ch.source(name).offset
+    # the definition of virtnbdbackup.1 that counts is one of the two; its disks are its own
+    disks = ch.disks("virtnbdbackup.1")
+    assert {d[0] for d in disks} == {"vda", "vdb"} and all(d[1] == "bitmap" for d in disks)
+    assert ch.disks("virtnbdbackup.0") == (("vda", "bitmap", "virtnbdbackup.0"), ("vdb", "bitmap", "virtnbdbackup.0"))
+    with pytest.raises(KeyError):
+        ch.parent("nope")
+    with pytest.raises(KeyError):
+        ch.children("nope")
+    assert dict(ch.links())["virtnbdbackup.3"] == "virtnbdbackup.2"
