@@ -593,14 +593,7 @@ class ChainBuilder:
         origin = Origin(err.source, err.member, err.document or 0, err.offset or 0, None)
         if err.document:
             self._multi.add((err.source, err.member))
-        where = []
-        if err.line is not None:
-            where.append(f"line {err.line}")
-            if err.column is not None:
-                where.append(f"column {err.column}")
-        if err.path:
-            where.append(f"at {err.path}")
-        detail = f"{err.message} ({', '.join(where)})" if where else err.message
+        detail = err.described(document=False)  # the problem's source names the document
         self._invalid.append((origin, err.checkpoint, canonical_uuid(err.domain_uuid), detail))
 
     # -- analysis --------------------------------------------------------------------------------

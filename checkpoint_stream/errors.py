@@ -63,8 +63,13 @@ class CheckpointError(ValueError):
         self.domain_uuid: str | None = None
 
     def __str__(self) -> str:
+        return self.described()
+
+    def described(self, *, document: bool = True) -> str:
+        """The message with where it was found: ``(document N, line L, column C, at PATH)``,
+        the parts that are known (``document=False``: for a report that names it otherwise)."""
         where = []
-        if self.document is not None:
+        if document and self.document is not None:
             where.append(f"document {self.document}")
         if self.line is not None:
             where.append(f"line {self.line}")
