@@ -67,16 +67,23 @@ Item = Union[Checkpoint, CheckpointError]
 # linear time without possessive quantifiers (Python 3.10 has none, and Debian's 3.11.2 matches
 # some of them wrongly). A NUL byte is in no XML construct: a comment or PI holding one is garbage.
 _SKIP_COMMENT = rb"<!--[^-\x00]*(?:-(?!->)[^-\x00]*)*-->"
-_SKIP_PI = rb"<\?(?!xml[ \t\r\n?])[^?\x00]*(?:\?(?!>)[^?\x00]*)*\?>"
+# A PI holding an XML declaration is not skipped: it is an unfinished one followed by a document.
+_SKIP_PI = rb"<\?(?!xml[ \t\r\n?])[^?<\x00]*(?:(?:\?(?!>)|<(?!\?xml[ \t\r\n?]))[^?<\x00]*)*\?>"
 _SKIP_ONE = re.compile(rb"[ \t\r\n]+|\xef\xbb\xbf|" + _SKIP_COMMENT + rb"|" + _SKIP_PI)  # one construct of _SKIP
 _SKIP = re.compile(rb"(?:[ \t\r\n]+|\xef\xbb\xbf|" + _SKIP_COMMENT + rb"|" + _SKIP_PI + rb")*")
 _WHITESPACE = re.compile(rb"[ \t\r\n]*")
 @functools.lru_cache(maxsize=8)
 def _root_patterns(root: bytes) -> tuple["re.Pattern[bytes]", "re.Pattern[bytes]"]:
     """For a grammar's root tag: its end tag (a document's candidate end), and where the framer
-    resumes after garbage or a broken document (an XML declaration or that root's start tag)."""
+    resumes after garbage or a broken document: an XML declaration or that root's start tag, or
+    just after that root's end tag (what follows is then judged as what stands between documents,
+    so a document whose root start tag is damaged is reported, not skipped with the broken one
+    before it). The end tag's whitespace is bounded so that a match fits in ``_TAIL_KEEP``."""
     tag = re.escape(root)
-    return re.compile(rb"</" + tag + rb"[ \t\r\n]*>"), re.compile(rb"<\?xml[ \t\r\n?]|<" + tag + rb"[ \t\r\n/>]")
+    return (
+        re.compile(rb"</" + tag + rb"[ \t\r\n]*>"),
+        re.compile(rb"<\?xml[ \t\r\n?]|<" + tag + rb"[ \t\r\n/>]|</" + tag + rb"[ \t\r\n]{0,8}>"),
+    )
 
 
 
@@ -104,6 +111,8 @@ _PROLOG = re.compile(
     + rb"|<!DOCTYPE[^\[>'\"\x00]*(?:" + _Q + rb"[^\[>'\"\x00]*)*(?:" + _SUBSET + rb"|>|\Z))*"
 )
 _ROOT_START = re.compile(rb"<[^!?/ \t\r\n<>]")
+# A start tag with a name (one that begins with a letter, or a valid UTF-8 sequence).
+_NAMED_TAG = re.compile(rb"<(?:[A-Za-z_:]|[\xc2-\xf4][\x80-\xbf])[-A-Za-z0-9._:\x80-\xff]*[ \t\r\n/>]")
 _BIG_TOKEN = 4096  # an unfinished token longer than this is followed by the framer, not re-fed
 _QUOTE_OR_GT = re.compile(rb"[>'\"]")
 _REF = re.compile(rb"&[^;&<'\"]*;")
@@ -121,6 +130,22 @@ def _known_encoding(name: bytes) -> bool:
     except LookupError:
         return False
     return bool(getattr(info, "_is_text_encoding", True))
+
+
+_DECLARATION = re.compile(rb"<\?xml[ \t\r\n?]")
+
+
+def _next_declaration(buf: bytearray, start: int, end: int) -> int:
+    """Where an XML declaration begins in ``buf[start:end]`` outside a comment (-1: none)."""
+    while True:
+        m = _DECLARATION.search(buf, start, end)
+        if m is None:
+            return -1
+        at = m.start()
+        opened = buf.rfind(b"<!--", start, at)
+        if opened < 0 or buf.find(b"-->", opened + 4, at) >= 0:
+            return at
+        start = at + 1
 
 
 def _chars_at_least(raw: bytes) -> int:
@@ -310,7 +335,7 @@ class Framer:
                 if m is None:
                     self.pos = max(self.pos, len(buf) - _TAIL_KEEP) if not final else len(buf)
                     return
-                self.pos = m.start()
+                self.pos = m.end() if buf[m.start() + 1] == 0x2F else m.start()  # '/': after an end tag
                 self.resyncing = False
             if self.doc_start is None:
                 if not self._between(out, final):
@@ -381,9 +406,33 @@ class Framer:
         if n - end < 16 and not final and n - start <= self.limits.max_document_bytes:
             self.prolog_retry = n + max(n - start, 64)  # look again once that much more has come
             return False
-        root = _ROOT_START.match(buf, end)
-        if root is not None:
-            self.pos = max(self.pos, end + 1)
+        again = _next_declaration(buf, start + 1, end)
+        if again >= 0:
+            # A second XML declaration within the broken document's prolog (or inside its own
+            # unfinished declaration) begins the next document: the broken one was cut short.
+            self.pos = again
+        else:
+            skip_to = self.pos
+            if _ROOT_START.match(buf, end) is not None:
+                skip_to = end + 1
+            if _NAMED_TAG.match(buf, end) is None:
+                # Damage where the root was expected (a declaration whose '<?' lost a byte, text
+                # glued to the declaration): the root start tag right after it, on the same
+                # stretch, is still this document's.
+                stop = buf.find(b">", end, end + _DECL_MAX) + 1 if buf.startswith(b"<", end) else buf.find(b"<", end, end + _DECL_MAX)
+                after = _WHITESPACE.match(buf, stop).end() if stop > 0 else -1  # type: ignore[union-attr]
+                if not final and (stop <= 0 or n - after < len(self.root) + 2) and n - start <= self.limits.max_document_bytes and n - end < _DECL_MAX:
+                    self.prolog_retry = n + max(n - start, 64)
+                    return False
+                if (
+                    after >= 0
+                    and buf.find(b"<", end + 1, stop - 1) < 0  # one token: no other markup begins in it
+                    and buf.find(b"\n", end, stop) < 0
+                    and self.resync.match(buf, after) is not None
+                    and buf[after + 1] not in b"?/"
+                ):
+                    skip_to = after + 1
+            self.pos = max(self.pos, skip_to)
         self.prolog_from = None
         return True
 
@@ -442,9 +491,12 @@ class Framer:
     def _may_wait(self, pos: int) -> bool:
         """Whether an unfinished comment or PI between documents may still be waited for: not
         once it holds a NUL byte (allowed in no XML construct), nor once it is longer than
-        ``max_text`` (it is re-scanned on every feed); then it is garbage."""
+        ``max_text`` (it is re-scanned on every feed), nor, for a PI, once an XML declaration
+        follows it (it was cut short, and a document begins there); then it is garbage."""
         n = len(self.buf) - pos
-        return n <= self.limits.max_text and self.buf.find(b"\x00", pos) < 0
+        return n <= self.limits.max_text and self.buf.find(b"\x00", pos) < 0 and (
+            self.buf[pos + 1] != 0x3F or _DECLARATION.search(self.buf, pos + 1) is None  # '?': a PI, as _SKIP_PI
+        )
 
     def _garbage(self, out: list[Item], pos: int, final: bool) -> None:
         buf = self.buf

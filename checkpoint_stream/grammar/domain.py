@@ -74,6 +74,9 @@ class ChildRule:
     attributes it may carry, with their rules (``None``: not checked here). ``inner``: the
     grandchildren read (tag -> rule of their text; ``None``: only whether it is there), and
     ``required_inner`` those that must be there (reported with their rule's message).
+    ``any_content``: elements of any name may stand anywhere inside it (libvirt's ``anyName``, as
+    in ``<metadata>``), so a document root's start tag found there is content; anywhere else in
+    the domain it can only mean that the document was cut short before it (readers resume there).
     """
 
     max: int | None = 1
@@ -82,6 +85,7 @@ class ChildRule:
     attributes: Mapping[str, ValueRule] | None = None
     inner: Mapping[str, ValueRule | None] = field(default_factory=dict)
     required_inner: tuple[str, ...] = ()
+    any_content: bool = False
 
 
 # -- libvirt's domain parser (REDEFINE only): ordered checks, each saying what it reads ----------
@@ -216,6 +220,7 @@ class DomainGrammar:
     _text_readers: dict[str, tuple[ValueRule, ...]] = field(init=False, repr=False, compare=False)
     _text_tests: dict[str, tuple[Callable[[str], Any], ...]] = field(init=False, repr=False, compare=False)
     _plain: dict[str, int | None] = field(init=False, repr=False, compare=False)
+    _any_content: frozenset[str] = field(init=False, repr=False, compare=False)
 
     # -- what readers collect -------------------------------------------------------------------
 
@@ -246,6 +251,11 @@ class DomainGrammar:
                 if rule.text is None and not rule.text_only and rule.attributes is None and not rule.inner and not rule.required_inner
             },
         )
+        object.__setattr__(self, "_any_content", frozenset(tag for tag, rule in self.children.items() if rule.any_content))
+
+    def any_content(self, tag: str) -> bool:
+        """Whether any element may stand inside the child ``tag`` (see :attr:`ChildRule.any_content`)."""
+        return tag in self._any_content
 
     def collects_text(self, tag: str) -> bool:
         """Whether a child's direct text is read (so a reader must collect it)."""
@@ -448,6 +458,7 @@ DOMAIN = DomainGrammar(
                 re.compile(r"[ \t\r\n]*"),
                 message="text {stripped!r} is not allowed directly in <metadata>: wrap it in an element of your own namespace",
             ),
+            any_content=True,  # libvirt 9.0 accepts even a <domaincheckpoint> in no namespace there (oracle)
         ),
         "memory": ChildRule(
             text=ValueRule(

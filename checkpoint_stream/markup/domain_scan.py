@@ -54,6 +54,14 @@ class DomainScanner:
                 self._inner_text = []
         self.depth = depth + 1
 
+    def in_any_content(self) -> bool:
+        """Whether the next element starts inside a child where any element may stand."""
+        return self.depth > 1 and self.grammar.any_content(self.children[-1][0])
+
+    def where(self, domain_path: str) -> str:
+        """The path of the domain's child the next element starts in (the domain itself at its top)."""
+        return f"{domain_path}/{self.children[-1][0]}" if self.depth > 1 else domain_path
+
     def text(self, data: str) -> None:
         depth = self.depth
         if depth == 2:

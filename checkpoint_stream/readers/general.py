@@ -48,6 +48,7 @@ class GeneralDocument:
         self.start = start
         self.root_end: int | None = None
         self.fed = 0
+        self._root = grammar.checkpoint.root
         p = self.parser = new_expat_parser()
         p.ordered_attributes = False
         self._depth = 0
@@ -84,6 +85,8 @@ class GeneralDocument:
         self._depth += 1
         self._limits(tag, attrs)
         machine = self.machine
+        if tag == self._root and machine.stack:
+            raise self._cut_short(tag, offset, machine.path)
         if machine.start(tag, attrs, offset):
             self._enter_domain(attrs, offset)
         elif len(machine.disks) > self.limits.max_disks:
@@ -134,6 +137,18 @@ class GeneralDocument:
         self._pending = None
         self.machine.text(rest if keep is None else rest[: max(0, keep)], self._pending_offset)
 
+    @staticmethod
+    def _cut_short(tag: str, offset: int, where: str) -> NotWellFormedError:
+        """A root start tag where it cannot be content: the document before it was cut short (a
+        file truncated by a crash, then the next document appended). Reported at that tag, where
+        the framer resumes, so the documents after it are not read as this one's content."""
+        return NotWellFormedError(
+            f"document cut short: a new <{tag}> starts inside {where}, so the document before it was never "
+            "finished (reading resumes at this start tag)",
+            offset=offset,
+            path=where,
+        )
+
     # -- the nested domain: one event for the machine --------------------------------------------
 
     def _enter_domain(self, attrs: dict[str, str], offset: int) -> None:
@@ -151,7 +166,10 @@ class GeneralDocument:
         self._drun = 0
         self._depth += 1
         self._limits(tag, attrs)
-        self._scanner.start(tag, attrs, offset)
+        scanner = self._scanner
+        if tag == self._root and not scanner.in_any_content():
+            raise self._cut_short(tag, offset, scanner.where(f"{self.machine.path}/domain"))
+        scanner.start(tag, attrs, offset)
 
     def _dtext(self, data: str) -> None:
         self._last_start = None

@@ -103,9 +103,12 @@ def _direct_whitespace(xml: str, start: int, column: int, depth: int) -> str:
 class DomainReader:
     """Judges nested domains in libvirt's layout for one grammar, remembering in ``memory``."""
 
-    def __init__(self, grammar: DomainGrammar, memory: Memory) -> None:
+    def __init__(self, grammar: DomainGrammar, memory: Memory, root: str) -> None:
         self.grammar = grammar
         self.memory = memory
+        # The document root's start tag inside a domain means the document was cut short unless
+        # it stands where any element may (ChildRule.any_content): the general reader tells which.
+        self.restart = b"<" + root.encode()
         self.lines = LinePath(grammar, memory)
         self.collects = frozenset(tag for tag in grammar.children if grammar.collects_text(tag))
         self.classed = frozenset(tag for tag in grammar.children if grammar.text_readers(tag))
@@ -131,6 +134,8 @@ class DomainReader:
     def new_domain(self, raw_span: bytes, column: int, redefine: bool, max_attributes: int) -> Domain | None:
         """A domain not in the cache: judged from its lines when their layout is known, else expat
         checks it is well formed and :meth:`full` judges it (and its lines are remembered)."""
+        if self.restart in raw_span:
+            return None
         lines = self.memory.lines
         # Learning a domain (and reading one line by line) pays only where structures recur; in a
         # stream of domains that each differ in structure it costs more than it saves. So both are

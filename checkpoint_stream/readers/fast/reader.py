@@ -55,7 +55,7 @@ class FastReader:
     def __init__(self, grammar: Grammar, memory: Memory) -> None:
         self.grammar = grammar
         self.memory = memory
-        self.domains = DomainReader(grammar.domain, memory)
+        self.domains = DomainReader(grammar.domain, memory, grammar.checkpoint.root)
         plan_lists = [
             (tag, grammar.checkpoint.rules[key])
             for tag, key in grammar.checkpoint.root_rule(True).children.items()
