@@ -131,7 +131,8 @@ class CheckpointParser:
     With ``on_error="raise"`` (default) the first bad document raises its
     :class:`~.errors.CheckpointError`; the records completed earlier in the same call are on the
     exception as ``err.records``, so none is lost. With ``on_error="skip"`` bad documents are
-    passed to ``on_error_callback`` (if given), kept in :attr:`errors`, and parsing goes on.
+    passed to ``on_error_callback`` when one is given, else kept in :attr:`errors` (clear it as
+    you go on a long stream), and parsing goes on. Errors hold no traceback: they pin no frame.
     ``reader`` chooses the grammar and the fast reader's memory (:mod:`.readers`).
     """
 
@@ -153,7 +154,9 @@ class CheckpointParser:
         **limit_overrides: int,
     ) -> None:
         self.errors: list[CheckpointError] = []
-        self.policy = ErrorPolicy(on_error, on_error_callback, self.errors)
+        # Kept only when nothing else receives them: a callback that sees every error is where
+        # they go, and keeping them too would grow without bound on a long stream.
+        self.policy = ErrorPolicy(on_error, on_error_callback, self.errors if on_error_callback is None else None)
         options = make_options(
             redefine=redefine, create=create, internal=internal, require_domain=require_domain, clock=clock, self_parent=self_parent
         )
@@ -272,6 +275,7 @@ def iterparse(
     kwargs.setdefault("path", path)
     parser = CheckpointParser(**kwargs)
     policy = parser.policy
+    policy.errors = None  # yielded or passed to the callback: kept by no one here
     for chunk in chunks:
         yield from policy.deliver(parser.feed_items(chunk), yield_errors)
     yield from policy.deliver(parser.close_items(), yield_errors)

@@ -52,7 +52,7 @@ import re
 from typing import Union
 
 from .errors import CheckpointError, LimitError, NotWellFormedError
-from .limits import DEFAULT_LIMITS, Limits, attribute_value_message, attributes_message
+from .limits import DEFAULT_LIMITS, Limits, attribute_value_message, attributes_message, markup_message
 from .markup.identity import identify
 from .positions import locate
 from .readers import DEFAULT_READER, GeneralDocument, Options, Reader
@@ -200,6 +200,9 @@ class _Token:
             self.scanned = stop
             if found >= 0:
                 self.done_at = found + len(term) - doc
+            elif term != b";" and stop - self.rel > limits.max_text + 8:  # longer than any allowed one
+                what = "comment" if term == b"-->" else "processing instruction"
+                raise LimitError(markup_message(what, limits), offset=self.rel)
             return self.done_at
         if self.kind != "tag":
             return -1
@@ -721,6 +724,9 @@ class Framer:
         its ``offset`` relative to that start: the one place where lines and columns are worked
         out (:func:`.positions.locate`), from the bytes, once."""
         rel = err.offset or 0
+        # Returned, not raised from here: the frames it was raised through (a parser, its
+        # buffer) must not live as long as the error does.
+        err.__traceback__ = err.__context__ = err.__cause__ = None
         err.line, err.column = locate(self.buf, start, rel)
         err.offset = self.base + start + rel
         err.located(document=self.index, source=self.path, member=self.member)

@@ -10,8 +10,9 @@ most about ``max_document_bytes`` of memory and linear time:
 
 * ``max_document_bytes`` is checked while a document is being buffered, before its end tag comes;
 * ``max_depth`` and ``max_attributes`` when the offending start tag is read;
-* ``max_text`` bounds one attribute value or one text node (CDATA included), in characters; an
-  over-long attribute value is reported while it is still arriving, and a document whose bytes run
+* ``max_text`` bounds one attribute value, one text node (CDATA included), one comment or one
+  processing instruction, in characters (a comment or PI in bytes while it is still arriving);
+  an over-long attribute value, comment or PI is reported while it is still arriving, and a document whose bytes run
   longer than ``max_text`` without a ``>`` is handed to the incremental parser at once, so neither
   waits for the whole document;
 * ``max_disks`` when the offending ``<disk>`` is read.
@@ -68,6 +69,10 @@ def attributes_message(tag: str, limits: Limits) -> str:
 
 def attribute_value_message(tag: str, limits: Limits) -> str:
     return f"<{tag}> has an attribute value longer than {limits.max_text} characters (limit max_text)"
+
+
+def markup_message(what: str, limits: Limits) -> str:
+    return f"a {what} is longer than {limits.max_text} characters (limit max_text)"
 
 
 def text_message(limits: Limits) -> str:

@@ -107,3 +107,60 @@ def test_damaged_prolog_or_root_then_documents(broken: bytes, size: int) -> None
         "c3",
     ]
     assert isinstance(items[1], CheckpointError)
+
+
+# -- 5. memory bounded in bytes ------------------------------------------------------------------
+
+
+def _long_value_document(i: int, case: str) -> bytes:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from memory import _document  # the documents benchmarks/memory.py measures
+
+    return _document(i, case)
+
+
+@pytest.mark.parametrize("case", ["line70k", "bitmap100k", "title100k"])
+def test_fast_reader_memory_is_bounded_in_bytes(case: str) -> None:
+    from checkpoint_stream.readers import Reader
+    from checkpoint_stream.readers.fast import memory as bounds
+
+    reader = Reader()
+    memory = reader.fast.memory  # type: ignore[union-attr]
+    docs = [_long_value_document(i, case) for i in range(120)]
+    records = list(iterparse_with(reader, docs))
+    assert [r.name for r in records] == [f"c{i}" for i in range(120)]
+    held = (
+        memory.domain_chars
+        + sum(len(k[0]) for k in memory.domains)
+        + memory.top_bytes
+        + memory.rest_bytes
+        + memory.lines.bytes
+    )
+    assert memory.domain_chars <= bounds.DOMAIN_CHARS_MAX and memory.top_bytes <= bounds.TOP_BYTES_MAX
+    assert memory.rest_bytes <= bounds.REST_BYTES_MAX and memory.lines.bytes <= bounds.LINE_BYTES_MAX
+    assert sum(len(r) for r in memory.rests) <= bounds.REST_BYTES_MAX
+    assert sum(len(line) for table in memory.lines.lines.values() for line in table) <= bounds.LINE_BYTES_MAX
+    assert held <= 16 * 1024 * 1024
+
+
+def iterparse_with(reader, docs):  # type: ignore[no-untyped-def]
+    from checkpoint_stream import iterparse
+
+    return iterparse(b"".join(docs), reader=reader)
+
+
+def test_errors_are_not_retained_and_pin_no_frames() -> None:
+    from checkpoint_stream import CheckpointParser, iterparse
+
+    bad = b"<domaincheckpoint><name>x</name><bogus/></domaincheckpoint>\n" * 50
+    errors = [x for x in iterparse(bad, on_error="skip", yield_errors=True) if isinstance(x, CheckpointError)]
+    assert len(errors) == 50
+    assert all(e.__traceback__ is None and e.__context__ is None for e in errors)
+    seen: list[CheckpointError] = []
+    parser = CheckpointParser(on_error="skip", on_error_callback=seen.append)
+    parser.feed(bad)
+    parser.close()
+    assert len(seen) == 50 and parser.errors == []  # the callback has them: not kept twice
+    keeping = CheckpointParser(on_error="skip")
+    keeping.feed(bad)
+    assert len(keeping.errors) == 50  # no callback: kept for the caller, as documented

@@ -313,9 +313,24 @@ def _comment_stream(size: int, chunk: int = 64 * 1024) -> Iterator[bytes]:
 
 
 def test_huge_comment_with_end_tag_candidates_is_linear(counted: type[_CountingParser]) -> None:
-    items = list(iterparse(_comment_stream(8 * MB), on_error="skip", yield_errors=True))
+    items = list(iterparse(_comment_stream(8 * MB), on_error="skip", yield_errors=True, max_text=16 * MB))
     assert shape(items) == ["record:c", "record:after"]
     assert counted.scanned < 3 * 8 * MB
+
+
+@pytest.mark.parametrize("size", [1 << 30, 65536, 7])
+def test_comment_inside_a_document_is_bounded_by_max_text(size: int) -> None:
+    """A comment (or PI) inside a document is bounded as one between documents is: finished or
+    not, one longer than max_text is reported at its start, and reading resumes after it."""
+    head = b"<domaincheckpoint><name>c</name><!--"
+    finished = head + b"y" * 3000 + b"--></domaincheckpoint>\n"
+    unfinished = head + b"y" * 5000 + b"\n"  # cut short, then documents: none is swallowed
+    pi = b"<domaincheckpoint><name>c</name><?target " + b"y" * 3000 + b"?></domaincheckpoint>\n"
+    for bad in (finished, unfinished, pi):
+        items = items_of(chunked(good("before") + bad + good("after") + good("last"), size), max_text=1000)
+        assert shape(items) == ["record:before", "LimitError", "record:after", "record:last"], bad[:40]
+        assert items[1].offset == len(good("before")) + bad.index(b"<!--" if bad is not pi else b"<?")
+        assert "longer than 1000 characters (limit max_text)" in items[1].message
 
 
 def test_50_mb_text_node_is_refused_early() -> None:

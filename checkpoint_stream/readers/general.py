@@ -16,7 +16,7 @@ from xml.parsers import expat
 
 from ..errors import CheckpointError, LimitError, NotWellFormedError, SecurityError
 from ..grammar import Grammar
-from ..limits import Limits, start_tag_problem, text_message
+from ..limits import Limits, markup_message, start_tag_problem, text_message
 from ..markup.domain_scan import DomainScanner
 from ..markup.indentation import base_indent, dedent, normalize_newlines
 from ..markup.safe_expat import SECURITY_ERRORS, expat_message, new_expat_parser, security_message
@@ -51,6 +51,9 @@ class GeneralDocument:
         self._root = grammar.checkpoint.root
         p = self.parser = new_expat_parser()
         p.ordered_attributes = False
+        # Comments and PIs are bounded as text is (between documents the framer does the same).
+        p.CommentHandler = self._comment
+        p.ProcessingInstructionHandler = self._pi
         self._depth = 0
         self._set_checkpoint_handlers()
 
@@ -136,6 +139,14 @@ class GeneralDocument:
         rest = "".join(self._pending)  # type: ignore[arg-type]
         self._pending = None
         self.machine.text(rest if keep is None else rest[: max(0, keep)], self._pending_offset)
+
+    def _comment(self, data: str) -> None:
+        if len(data) > self.limits.max_text:
+            raise LimitError(markup_message("comment", self.limits), offset=self.parser.CurrentByteIndex, path=self.machine.path or None)
+
+    def _pi(self, target: str, data: str) -> None:
+        if len(target) + len(data) > self.limits.max_text:
+            raise LimitError(markup_message("processing instruction", self.limits), offset=self.parser.CurrentByteIndex, path=self.machine.path or None)
 
     @staticmethod
     def _cut_short(tag: str, offset: int, where: str) -> NotWellFormedError:

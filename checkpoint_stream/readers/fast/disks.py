@@ -33,7 +33,7 @@ from ...grammar.elements import ElementRule
 from ...grammar.values import ValueRule
 from ...limits import Limits
 from ...records import CheckpointDisk, slot_setters
-from .memory import RESTS_MAX, Memory
+from .memory import Memory
 from .regexgen import value_fragment
 from .text import utf8_text
 
@@ -93,7 +93,6 @@ class DiskReader:
             "memory": self.memory,
             "bulk": self._bulk,
             "split_check": self.split_check,
-            "RESTS_MAX": RESTS_MAX,
         }
         src = ["def rest_fields(rest):", "    fields = None", "    m = REST(rest)", "    if m is not None:"]
         src.append(f"        {', '.join(v[a] for a in others)}{',' if len(others) == 1 else ''} = m.groups()")
@@ -128,10 +127,7 @@ class DiskReader:
             values.append(expr)
         src.append(f"        if {' and '.join(checks) if checks else 'True'}:")
         src.append(f"            fields = ({', '.join(values)}{',' if len(values) == 1 else ''})")
-        src.append("    rests = memory.rests")
-        src.append("    if len(rests) >= RESTS_MAX:")
-        src.append("        rests = memory.rests = {}")
-        src.append("    rests[rest] = fields")
+        src.append("    memory.remember_rest(rest, fields)")
         src.append("    return fields")
         sets = [f"        S{k}(disk, fields[{k}])" for k in range(len(others))]
         ns.update({f"S{k}": s for k, s in enumerate(self.setters)})

@@ -31,7 +31,7 @@ from typing import Any
 from xml.parsers.expat import ParserCreate
 
 from ...grammar.domain import DomainGrammar
-from .memory import LINES_MAX, VERDICTS_MAX, LineMemory, Memory
+from .memory import LINE_BYTES_MAX, LINES_MAX, VERDICTS_MAX, LineMemory, Memory
 from .regexgen import RUN, value_fragment
 
 __all__ = ["LinePath", "TAG", "MAX_ATTRS", "DEPTH"]
@@ -152,8 +152,14 @@ class LinePath:
         tokens = self.tokens(lines, width)
         if tokens is None:
             return
+        if len(raw_span) > LINE_BYTES_MAX // 8:
+            return  # too big to keep: learnt, it would push everything else out
         memory = self.memory.lines
-        if len(memory.tokens) + len(tokens) > LINES_MAX or memory.size + len(lines) > LINES_MAX:
+        if (
+            len(memory.tokens) + len(tokens) > LINES_MAX
+            or memory.size + len(lines) > LINES_MAX
+            or memory.bytes + len(raw_span) > LINE_BYTES_MAX
+        ):
             memory = self.memory.lines = LineMemory()
         table = memory.lines.setdefault(width, {})
         sequence = []
@@ -162,6 +168,7 @@ class LinePath:
             if line not in table:
                 table[line] = i
                 memory.size += 1
+                memory.bytes += len(line) + 1
             sequence.append(i)
         if len(memory.verdicts) >= VERDICTS_MAX:
             memory.verdicts.clear()
@@ -206,8 +213,16 @@ class LinePath:
         key = (width, ids)
         before = memory.varying.get(key, frozenset())
         varying = before.union(changed)
-        if varying == before or len(varying) > VARYING_MAX or memory.builds >= LAYOUT_BUILDS or 0 in varying:
+        size = sum(map(len, lines)) + len(lines)  # what its segments keep, counted with the lines
+        if (
+            varying == before
+            or len(varying) > VARYING_MAX
+            or memory.builds >= LAYOUT_BUILDS
+            or 0 in varying
+            or memory.bytes + size > LINE_BYTES_MAX
+        ):
             return
+        memory.bytes += size
         memory.varying[key] = varying
         memory.builds += 1
         segments = []
@@ -279,9 +294,11 @@ class LinePath:
             parser.Parse(b"<r>" + b"".join(pieces) + b"</r>", True)
         except Exception:
             return False
-        if memory.size + len(new) <= LINES_MAX:
+        added = sum(len(line) + 1 for line, _ in new)
+        if memory.size + len(new) <= LINES_MAX and memory.bytes + added <= LINE_BYTES_MAX:
             table.update(new)
             memory.size += len(new)
+            memory.bytes += added
         if len(raw_span) <= LAYOUT_CHARS:
             self._new_layout(memory, lines, key, changed, width)  # type: ignore[arg-type]
         return True  # every line was checked by expat: valid UTF-8

@@ -6,12 +6,15 @@ document costs less. Everything in it is a pure function of the bytes it was com
 of the reader's grammar), so results never depend on it: a reader with a cold memory gives the
 same records (the tests run both ways). It changes nothing outside itself.
 
-Bounds (each part is dropped whole when full, never grown past them):
+Bounds (each part is dropped whole when full, never grown past them), in entries and in bytes,
+so that long values (a 70 KB line, a 100 KB bitmap name or title in every document) cannot grow
+it: about 16 MiB in all, counting each entry's key and value.
 
-* domains by their bytes: 64 entries and 4 MiB of text;
-* verdicts on a domain's top: 4,096;
-* disk tag tails read: 4,096;
-* lines of domains and their tokens: 16,384 each, 4,096 verdicts on token sequences, 4 layouts per
+* domains by their bytes: 64 entries and 3 MiB of text (a domain over 768 KiB is not kept);
+* verdicts on a domain's top: 4,096 and 1 MiB of keys (a key over 64 KiB is not kept);
+* disk tag tails read: 4,096 and 1 MiB (a tail over 64 KiB is not kept);
+* lines of domains and their tokens: 16,384 each and 2 MiB of lines (twice that with their
+  tokens; a domain over 256 KiB is not learnt), 4,096 verdicts on token sequences, 4 layouts per
   indentation and number of lines, 256 layouts built per epoch (see :mod:`.lines`).
 
 Threads may share a memory: every update is a single dictionary operation or replaces a part
@@ -26,10 +29,13 @@ from typing import Any
 __all__ = ["Memory", "LineMemory"]
 
 DOMAINS_MAX = 64
-DOMAIN_CHARS_MAX = 4 * 1024 * 1024
+DOMAIN_CHARS_MAX = 3 * 1024 * 1024
 TOPS_MAX = 4096
+TOP_BYTES_MAX = 1024 * 1024
 RESTS_MAX = 4096
+REST_BYTES_MAX = 1024 * 1024
 LINES_MAX = 1 << 14
+LINE_BYTES_MAX = 2 * 1024 * 1024
 VERDICTS_MAX = 4096
 
 
@@ -38,11 +44,12 @@ class LineMemory:
     in place, so a reader that bound the old one keeps a consistent view: ids, lines and verdicts
     of one epoch."""
 
-    __slots__ = ("lines", "size", "tokens", "token_of", "next_id", "verdicts", "layouts", "varying", "builds", "rate", "count")
+    __slots__ = ("lines", "size", "bytes", "tokens", "token_of", "next_id", "verdicts", "layouts", "varying", "builds", "rate", "count")
 
     def __init__(self) -> None:
         self.lines: dict[int, dict[bytes, int]] = {}  # by indentation width: line -> token id
         self.size = 0
+        self.bytes = 0  # of the lines kept (their tokens hold at most as much again)
         self.tokens: dict[Any, int] = {}  # token -> id
         self.token_of: dict[int, Any] = {}  # id -> token
         self.next_id = count()
@@ -67,13 +74,15 @@ class LineMemory:
 class Memory:
     """Everything a fast reader remembers; see the module docstring for the bounds."""
 
-    __slots__ = ("domains", "domain_chars", "tops", "rests", "lines")
+    __slots__ = ("domains", "domain_chars", "tops", "top_bytes", "rests", "rest_bytes", "lines")
 
     def __init__(self) -> None:
         self.domains: dict[tuple[Any, ...], Any] = {}
         self.domain_chars = 0
         self.tops: dict[tuple[Any, ...], bool] = {}
+        self.top_bytes = 0
         self.rests: dict[str, Any] = {}
+        self.rest_bytes = 0
         self.lines = LineMemory()
 
     def forget(self, domains: bool = True, disks: bool = True) -> None:
@@ -83,8 +92,10 @@ class Memory:
             self.domains = {}
             self.domain_chars = 0
             self.tops = {}
+            self.top_bytes = 0
         if disks:
             self.rests = {}
+            self.rest_bytes = 0
 
     def remember_domain(self, key: tuple[Any, ...], domain: Any) -> None:
         size = len(key[0])
@@ -97,13 +108,32 @@ class Memory:
         self.domain_chars += size
 
     def remember_top(self, key: tuple[Any, ...], ok: bool) -> None:
+        size = _size(key)
+        if size > TOP_BYTES_MAX // 16:
+            return
         tops = self.tops
-        if len(tops) >= TOPS_MAX:
+        if len(tops) >= TOPS_MAX or self.top_bytes + size > TOP_BYTES_MAX:
             tops = self.tops = {}
+            self.top_bytes = 0
         tops[key] = ok
+        self.top_bytes += size
 
     def remember_rest(self, rest: str, fields: Any) -> None:
+        size = len(rest)
+        if size > REST_BYTES_MAX // 16:
+            return
         rests = self.rests
-        if len(rests) >= RESTS_MAX:
+        if len(rests) >= RESTS_MAX or self.rest_bytes + size > REST_BYTES_MAX:
             rests = self.rests = {}
+            self.rest_bytes = 0
         rests[rest] = fields
+        self.rest_bytes += size
+
+
+def _size(value: Any) -> int:
+    """About how many bytes of text a key holds (its strings and bytes, nested in tuples)."""
+    if isinstance(value, (str, bytes)):
+        return len(value) + 1
+    if isinstance(value, tuple):
+        return sum(_size(v) for v in value) + 1
+    return 1
