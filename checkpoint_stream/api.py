@@ -326,7 +326,8 @@ def _items(
     """Records and errors of every stream, in order; never raises for a rejected document or an
     unreadable input (the caller's policy decides)."""
     pending = streams(sources, chunk_size)
-    dead: str | None = None  # an archive whose member could not be read: the rest of it is skipped
+    # An archive member that cannot be read is reported; what follows it is the sources' call
+    # (a tar read in one pass ends there, a zip goes on with its other members).
     while True:
         if before_read is not None:
             before_read()
@@ -334,13 +335,8 @@ def _items(
         if stream is None:
             return
         if isinstance(stream, SourceError):
-            if dead is None or stream.path != dead:
-                yield stream
+            yield stream
             continue
-        if dead is not None:
-            if stream.path == dead:
-                continue
-            dead = None
         parser = CheckpointParser(on_error="skip", path=stream.path, member=stream.member, **parse_kwargs)
         chunks = stream.chunks
         try:
@@ -354,8 +350,6 @@ def _items(
                     on_chunk(len(chunk))
                 yield from parser.feed_items(chunk)
         except SourceError as err:
-            if stream.member is not None:
-                dead = stream.path
             yield err
             continue
         yield from parser.close_items()

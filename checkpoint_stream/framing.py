@@ -614,7 +614,10 @@ class Framer:
                 return self._too_large(out, start)
             if self.general is None and self.fast_reader is not None:
                 origin = Origin(self.path, self.member, self.index, self.base + start, self.base + end)
-                record = self.fast_reader.parse(bytes(buf[start:end]), self.options, limits, origin)
+                fast = self.fast_reader
+                record = fast.parse_at(buf, start, end, self.options, limits, origin)  # in place: no copy
+                if record is None:
+                    record = fast.parse_variant(buf, start, end, self.options, limits, origin)
                 if record is not None:
                     out.append(record)
                     self._done(end)

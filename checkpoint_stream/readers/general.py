@@ -26,6 +26,8 @@ from .modes import Options
 
 __all__ = ["GeneralDocument", "attribute_value_offset"]
 
+_FEED_PIECE = 1 << 20  # bytes given to expat at a time
+
 _TAG_END = re.compile(rb"</?[^\s/>]+(?:[^>'\"]|'[^']*'|\"[^\"]*\")*>")
 
 
@@ -199,7 +201,8 @@ class GeneralDocument:
             return
         end = self._tag_end(self.parser.CurrentByteIndex)
         begin = self._dom_begin
-        raw = normalize_newlines(bytes(self.buffer[self.start + begin : self.start + end]).decode("utf-8"))
+        with memoryview(self.buffer) as view:  # decoded in place: a large domain is not copied twice
+            raw = normalize_newlines(str(view[self.start + begin : self.start + end], "utf-8"))
         domain = Domain(dedent(raw, base_indent(raw, _column_indent(self.buffer, self.start, begin))))
         self.machine.domain(domain, scanner.top(), begin, scanner.offsets)
         self._last_start = None
@@ -237,14 +240,23 @@ class GeneralDocument:
     def feed(self, end: int, final: bool = False) -> bool:
         """Feed the document bytes up to buffer index ``end``. Returns True once the root closed.
         Errors carry document-relative byte offsets."""
-        if end - self.start > self.fed:
-            data = bytes(self.buffer[self.start + self.fed : end])
-            self.fed = end - self.start
-        else:
-            data = b""
         p = self.parser
         try:
-            p.Parse(data, final)
+            # In pieces: expat copies what it is given into its own buffer, so a document fed
+            # whole would be held three times (the framer's buffer, the slice, expat's copy).
+            # expat re-scans the unfinished token it holds on every call, so a piece is at least
+            # twice that token: the re-scanning stays linear in all.
+            piece = _FEED_PIECE
+            while True:
+                at = self.start + self.fed
+                stop = max(at, min(end, at + piece))  # never back: ``end`` may lie before what was fed
+                data = bytes(self.buffer[at:stop]) if stop > at else b""
+                self.fed = stop - self.start
+                last = stop >= end
+                p.Parse(data, final and last)
+                if last or self.root_end is not None:
+                    break
+                piece = max(_FEED_PIECE, 2 * (self.fed - max(p.CurrentByteIndex, 0)))
         except expat.ExpatError as exc:
             if self.root_end is not None:
                 return True  # the next document (or junk) begins after this one's root: not ours
