@@ -5,30 +5,50 @@ faces (:mod:`.api`) parse what these streams deliver.
 
 * paths to files (plain XML, or ``.gz`` / ``.xz`` / ``.bz2`` compressed XML: detected by their
   magic bytes, not their names);
-* directories, walked recursively: every ``*.xml`` file, in sorted path order;
+* directories, walked recursively: every ``*.xml`` regular file (or symbolic link to one), in
+  sorted path order. Anything else named ``*.xml`` in a folder (a named pipe, a device, a socket)
+  is skipped without a word: opened, it could block the walk for ever, and nothing that lies in a
+  folder asks for it (a FIFO named explicitly is read, see below). A subdirectory that cannot be
+  read is reported, and the rest of the tree is read;
 * ``.tar``, ``.tar.gz`` / ``.tgz``, ``.tar.xz`` / ``.txz``, ``.tar.bz2`` and ``.zip`` archives, read
   member by member, never extracted to disk: every ``*.xml`` regular-file member, in archive
-  order, each member its own stream (its documents are numbered from 0);
-* ``"-"``: standard input (``sys.stdin.buffer``), read as a stream;
-* named pipes (FIFOs) and character devices: read as a stream, as bytes arrive;
+  order, each member its own stream (its documents are numbered from 0). A damaged tar header is
+  reported and reading resumes at the next intact header; a zip member that cannot be read (a bad
+  CRC, an unsupported method) is reported and the other members are read;
+* ``"-"``: standard input (``sys.stdin.buffer``), read as a stream (gzip, xz and bz2 data
+  decompressed, told by their magic bytes);
+* named pipes (FIFOs) and character devices: read as a stream, as bytes arrive (compressed data
+  decompressed, as on standard input);
 * binary file objects, ``bytes``, and iterables of ``bytes`` chunks.
 
 Streams that can stay open (stdin, FIFOs, sockets, file objects with ``read1``) are read with
 ``read1``: a record comes out as soon as its end tag has arrived, never waiting for a full chunk.
 
+Compressed data is decompressed here, chunk by chunk, so every byte decompressed before a
+problem reaches the parser before the problem is reported: a compressed stream cut short ("truncated
+gzip stream"), damaged, or followed by bytes that are no compressed data ("trailing garbage") is an
+I/O error, never a silent end.
+
 Each stream is named by its ``path`` and ``member``, so the parser given each one makes records
 that carry ``Origin(path, member, index)`` and errors that carry ``source`` / ``member`` /
-``document``.
+``document``. These names are for people and JSON: a file or member name that is not UTF-8
+(decoded by :mod:`os` and :mod:`tarfile` with ``surrogateescape``) is shown with its bytes as
+backslash escapes (``caf\\xe9.xml``), see :func:`display_name`; the file itself is opened by its
+real name.
 
 I/O problems (a missing file, a corrupt archive, a read error) are :class:`SourceError`, an
 :class:`OSError`: never a :class:`~.errors.CheckpointError`, so callers can tell "the input could
-not be read" (the CLI's exit 2) from "a document was rejected" (exit 1).
+not be read" (the CLI's exit 2) from "a document was rejected" (exit 1). A problem that cuts a
+stream short is raised by its chunk iterator (the document it cut is not reported again as a
+truncated document); a problem found once all of a stream's bytes are out (trailing garbage, a bad
+CRC, a damaged header between two tar members) comes out of :func:`streams` as an item of its
+own, after that stream, and reading goes on.
 """
 
 from __future__ import annotations
 
 import bz2
-import gzip
+import io
 import lzma
 import os
 import select
@@ -40,7 +60,7 @@ import zlib
 from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterable, Iterator, Union
 
-__all__ = ["SourceError", "Stream", "open_streams", "streams", "STDIN_NAME", "SourceLike", "CHUNK_SIZE"]
+__all__ = ["SourceError", "Stream", "open_streams", "streams", "display_name", "STDIN_NAME", "SourceLike", "CHUNK_SIZE"]
 
 #: Bytes read at a time.
 CHUNK_SIZE = 1 << 16
@@ -53,21 +73,46 @@ SourceLike = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[byt
 _GZIP = b"\x1f\x8b"
 _XZ = b"\xfd7zXZ\x00"
 _BZ2 = b"BZh"
+_MAGICS = {"gzip": _GZIP, "xz": _XZ, "bz2": _BZ2}
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
 _TAR_NAMES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tbz")
+_DECOMPRESSION_ERRORS = (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError)
+#: Bytes decompressed per call (see :func:`_inflate`).
+_STEP = 1 << 12
+
+
+def display_name(name: str) -> str:
+    """``name`` as it can be printed and put in JSON: the bytes of a name that is not UTF-8 (which
+    :mod:`os` and :mod:`tarfile` decode with ``surrogateescape``, as lone surrogates that no UTF-8
+    output can write) become backslash escapes, ``caf\\xe9.xml``; any other name is itself."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        pass
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that stands for no byte
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _shown(name: str | None) -> str | None:
+    return None if name is None else display_name(name)
 
 
 class SourceError(OSError):
     """An input could not be read: missing, unreadable, or a corrupt archive / compressed file.
 
     ``path`` (and ``member``, for an archive member) say which; ``message`` says what, in words.
+    Names are printable (:func:`display_name`): an error message must never fail to be written.
     """
 
     def __init__(self, message: str, *, path: str | None = None, member: str | None = None) -> None:
+        message = display_name(message)
         super().__init__(message)
         self.message = message
-        self.path = path
-        self.member = member
+        self.path = _shown(path)
+        self.member = _shown(member)
 
     def __str__(self) -> str:
         where = self.path or "?"
@@ -78,11 +123,35 @@ class SourceError(OSError):
 
 @dataclass
 class Stream:
-    """One byte stream: ``chunks`` yields its bytes; ``path`` / ``member`` name it."""
+    """One byte stream: ``chunks`` yields its bytes; ``path`` / ``member`` name it (printable
+    names, see :func:`display_name`)."""
 
     path: str | None
     member: str | None
     chunks: Iterator[bytes]
+
+    def __post_init__(self) -> None:
+        self.path = _shown(self.path)
+        self.member = _shown(self.member)
+
+
+class _Late:
+    """A problem found after all of a stream's bytes went out (trailing garbage, a bad CRC): the
+    chunk iterator ends cleanly and leaves it here, and the stream's producer yields it after the
+    stream, so the documents before it are parsed to their end and reading goes on."""
+
+    __slots__ = ("error", "broken")
+
+    def __init__(self) -> None:
+        self.error: SourceError | None = None
+        self.broken = False  # the chunk iterator raised: an archive read in one pass ends there
+
+
+def _then_late(path: str | None, member: str | None, make: Callable[[_Late], Iterator[bytes]]) -> Iterator[Stream | SourceError]:
+    late = _Late()
+    yield Stream(path, member, make(late))
+    if late.error is not None:
+        yield late.error
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -94,10 +163,12 @@ def _os_message(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
-def _read_chunks(fh: Any, chunk_size: int, path: str | None, member: str | None, *, stream: bool) -> Iterator[bytes]:
-    """Chunks of a binary file object. ``stream=True`` reads with ``read1`` where there is one,
-    so a pipe that stays open delivers what has arrived without waiting for a whole chunk."""
-    read = getattr(fh, "read1", None) if stream else None
+def _read_chunks(fh: Any, chunk_size: int, path: str | None, member: str | None) -> Iterator[bytes]:
+    """Chunks of a binary file object, read with ``read1`` where there is one: a pipe that stays
+    open delivers what has arrived without waiting for a whole chunk, and a read that fails drops
+    nothing (a buffered ``read(n)`` gathers several raw reads, and loses them all with the error
+    of the last one)."""
+    read = getattr(fh, "read1", None)
     if read is None:
         read = fh.read
     while True:
@@ -120,41 +191,139 @@ def _read_chunks(fh: Any, chunk_size: int, path: str | None, member: str | None,
         yield bytes(chunk)
 
 
-def _gunzip_stream(chunks: Iterator[bytes], path: str | None) -> Iterator[bytes]:
-    """Decompress a gzip byte stream (several members allowed, as gzip itself does), chunk by chunk."""
-    d = zlib.decompressobj(wbits=31)
+def _new_decompressor(kind: str) -> Any:
+    if kind == "gzip":
+        return zlib.decompressobj(wbits=31)
+    if kind == "xz":
+        return lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+    return bz2.BZ2Decompressor()
+
+
+def _inflate(d: Any, data: bytes) -> Iterator[bytes]:
+    """What ``d`` makes of ``data``, in pieces of at most :data:`_STEP` bytes, until ``data`` is
+    used up or the compressed stream ends. Small pieces: a bomb makes no huge one, and the call
+    that meets damaged data (whose output the decompressors drop with the error) loses little."""
+    if hasattr(d, "unconsumed_tail"):  # zlib
+        while True:
+            out = d.decompress(data, _STEP)
+            data = d.unconsumed_tail
+            if out:
+                yield out
+            if d.eof or (not data and len(out) < _STEP):
+                return
+    out = d.decompress(data, _STEP)
+    while True:
+        if out:
+            yield out
+        if d.eof or d.needs_input:
+            return
+        out = d.decompress(b"", _STEP)
+
+
+def _salvage(saved: Any, data: bytes, given: int) -> bytes:
+    """The bytes a zlib decompressor (``saved``: a copy taken before ``data``) makes of ``data`` up
+    to the damage, those already passed on (``given``) left out: fed a byte at a time, the call
+    that fails loses nothing."""
+    got: list[bytes] = []
     try:
-        for chunk in chunks:
-            while chunk:
-                out = d.decompress(chunk)
-                if out:
-                    yield out
-                if d.eof:
-                    chunk = d.unused_data
-                    d = zlib.decompressobj(wbits=31)
-                    if not chunk.strip(b"\x00"):
-                        chunk = b""
-                else:
-                    chunk = b""
-        tail = d.flush()
-        if tail:
-            yield tail
-    except zlib.error as err:
-        raise SourceError(f"corrupt gzip data: {err}", path=path) from err
+        for i in range(len(data)):
+            got.append(saved.decompress(data[i : i + 1]))
+            if saved.eof:
+                break
+    except zlib.error:
+        pass
+    return b"".join(got)[given:]
 
 
-def _sniff_stream(chunks: Iterator[bytes], path: str | None) -> Iterator[bytes]:
-    """A stream that turns out to be gzip (by its first bytes) is decompressed on the fly."""
+def _decompressed(
+    chunks: Iterator[bytes], kind: str, path: str | None, member: str | None, late: _Late, limit: int = CHUNK_SIZE
+) -> Iterator[bytes]:
+    """Decompress a gzip, xz or bz2 byte stream chunk by chunk, several concatenated streams
+    allowed (as the tools allow them), NUL padding after them too.
+
+    Every byte decompressed is yielded before any problem is reported (a file object's ``read``
+    with a buffer, by contrast, drops all it gathered in a call that fails): data cut short (a
+    truncated stream) or damaged raises :class:`SourceError` where it stops; bytes after the end
+    that start no new stream (trailing garbage) are left on ``late`` once all the data is out.
+    What one input chunk gives is passed on before the next is read (a pipe that stays open).
+    """
+    magic = _MAGICS[kind]
+    d: Any = _new_decompressor(kind)
+    seen = 0  # compressed bytes taken in so far
+    tail = b""  # bytes after a stream's end, too few yet to tell padding, a stream or garbage apart
+    for chunk in chunks:
+        seen += len(chunk)
+        data = tail + chunk if tail else chunk
+        tail = b""
+        while data:
+            if d is None:  # between streams
+                rest = data.lstrip(b"\x00")
+                if not rest:
+                    break
+                if len(rest) < len(magic) and magic.startswith(rest):
+                    tail = rest
+                    break
+                if not rest.startswith(magic):
+                    late.error = _garbage(kind, seen - len(rest), path, member)
+                    return
+                data = rest
+                d = _new_decompressor(kind)
+            saved = d.copy() if kind == "gzip" else None
+            batch: list[bytes] = []
+            given = size = 0
+            try:
+                for out in _inflate(d, data):
+                    batch.append(out)
+                    size += len(out)
+                    if size >= limit:
+                        yield b"".join(batch)
+                        given += size
+                        batch, size = [], 0
+            except _DECOMPRESSION_ERRORS as err:
+                if saved is not None:
+                    batch = [_salvage(saved, data, given)]
+                if batch:
+                    yield b"".join(batch)
+                raise SourceError(f"corrupt {kind} data: {_os_message(err)}", path=path, member=member) from err
+            if batch:
+                yield b"".join(batch)
+            if d.eof:
+                data = d.unused_data
+                d = None
+            else:
+                data = b""
+    if d is not None:
+        raise SourceError(f"truncated {kind} stream: the data ends before the compressed stream does", path=path, member=member)
+    if tail:
+        late.error = _garbage(kind, seen - len(tail), path, member)
+
+
+def _garbage(kind: str, at: int, path: str | None, member: str | None) -> SourceError:
+    return SourceError(f"trailing garbage after the {kind} data, at byte {at}: not {kind} data", path=path, member=member)
+
+
+def _compression(head: bytes) -> str | None:
+    for kind, magic in _MAGICS.items():
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+def _sniff_stream(chunks: Iterator[bytes], path: str | None, late: _Late) -> Iterator[bytes]:
+    """A stream that turns out to be gzip, xz or bz2 (by its first bytes) is decompressed on the
+    fly. Only as many bytes are awaited as it takes to tell: a pipe that stays open after a few
+    bytes of XML delivers them at once."""
     first = b""
     for chunk in chunks:
         first += chunk
-        if len(first) >= 2:
+        if not any(m.startswith(first) and len(first) < len(m) for m in _MAGICS.values()):
             break
     if not first:
         return
     rest: Iterator[bytes] = _prepend(first, chunks)
-    if first.startswith(_GZIP):
-        yield from _gunzip_stream(rest, path)
+    kind = _compression(first)
+    if kind is not None:
+        yield from _decompressed(rest, kind, path, None, late)
     else:
         yield from rest
 
@@ -162,6 +331,27 @@ def _sniff_stream(chunks: Iterator[bytes], path: str | None) -> Iterator[bytes]:
 def _prepend(first: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
     yield first
     yield from chunks
+
+
+def _raise_after(first: bytes, err: SourceError) -> Iterator[bytes]:
+    if first:
+        yield first
+    raise err
+
+
+def _peek(chunks: Iterator[bytes], n: int) -> tuple[bytes, Iterator[bytes]]:
+    """The first ``n`` bytes of ``chunks`` (fewer if it is shorter), and all its bytes, those
+    included. An error while peeking is raised by the second, after the bytes before it."""
+    first = b""
+    try:
+        while len(first) < n:
+            chunk = next(chunks, None)
+            if chunk is None:
+                return first, iter([first] if first else [])
+            first += chunk
+    except SourceError as err:
+        return first, _raise_after(first, err)
+    return first, _prepend(first, chunks)
 
 
 def _is_xml_name(name: str) -> bool:
@@ -173,21 +363,11 @@ def _head(path: str) -> bytes:
         return fh.read(512)
 
 
-def _decompressor(head: bytes) -> Callable[[str], IO[bytes]] | None:
-    if head.startswith(_GZIP):
-        return lambda p: gzip.open(p, "rb")  # type: ignore[return-value]
-    if head.startswith(_XZ):
-        return lambda p: lzma.open(p, "rb")
-    if head.startswith(_BZ2):
-        return lambda p: bz2.open(p, "rb")
-    return None
-
-
 def _looks_like_tar(block: bytes) -> bool:
     return len(block) >= 262 and block[257:262] == b"ustar"
 
 
-def _file_streams(path: str, chunk_size: int) -> Iterator[Stream]:
+def _file_streams(path: str, chunk_size: int) -> Iterator[Stream | SourceError]:
     """The streams of one regular file: itself, its decompressed content, or its archive members."""
     try:
         head = _head(path)
@@ -196,47 +376,132 @@ def _file_streams(path: str, chunk_size: int) -> Iterator[Stream]:
     if head.startswith(_ZIP):
         yield from _zip_streams(path, chunk_size)
         return
-    opener = _decompressor(head)
-    lower = path.lower()
-    if opener is not None:
-        try:
-            with opener(path) as fh:
-                inner = fh.read(512)
-        except (OSError, EOFError, lzma.LZMAError, zlib.error) as err:
-            raise SourceError(f"corrupt compressed file: {_os_message(err)}", path=path) from err
-        if _looks_like_tar(inner) or lower.endswith(_TAR_NAMES):
-            yield from _tar_streams(path, chunk_size)
+    kind = _compression(head)
+    is_tar_name = path.lower().endswith(_TAR_NAMES)
+    if kind is None:
+        if _looks_like_tar(head) or is_tar_name:
+            yield from _tar_streams(path, _opened_chunks(path, chunk_size), None, chunk_size)
             return
-        yield Stream(path, None, _opened_chunks(opener, path, chunk_size))
+        yield Stream(path, None, _opened_chunks(path, chunk_size))
         return
-    if _looks_like_tar(head) or lower.endswith(_TAR_NAMES):
-        yield from _tar_streams(path, chunk_size)
+    late = _Late()
+    inner, chunks = _peek(_decompressed(_opened_chunks(path, chunk_size), kind, path, None, late), 512)
+    if _looks_like_tar(inner) or is_tar_name:
+        yield from _tar_streams(path, chunks, late, chunk_size)
         return
-    yield Stream(path, None, _opened_chunks(lambda p: open(p, "rb"), path, chunk_size))
+    yield Stream(path, None, chunks)
+    if late.error is not None:
+        yield late.error
 
 
-def _opened_chunks(opener: Callable[[str], IO[bytes]], path: str, chunk_size: int) -> Iterator[bytes]:
+def _opened_chunks(path: str, chunk_size: int) -> Iterator[bytes]:
     try:
-        fh = opener(path)
+        fh = open(path, "rb")
     except OSError as err:
         raise SourceError(f"cannot open: {_os_message(err)}", path=path) from err
     with fh:
-        yield from _read_chunks(fh, chunk_size, path, None, stream=False)
+        yield from _read_chunks(fh, chunk_size, path, None)
 
 
-def _tar_streams(path: str, chunk_size: int) -> Iterator[Stream]:
+# -- tar ------------------------------------------------------------------------------------------
+
+
+class _ChunkReader(io.RawIOBase):
+    """A readable binary file over an iterator of chunks: tarfile reads an archive through it, so
+    the archive's compression is undone by :func:`_decompressed` (which loses nothing and reports
+    truncation and trailing garbage) rather than by tarfile (which does neither)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        super().__init__()
+        self._chunks = chunks
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = memoryview(chunk)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+class _CheckedTarInfo(tarfile.TarInfo):
+    """Tells the :class:`_TarReader` reading it about every header block that is not a header:
+    tarfile takes a damaged header for the end of the archive and says nothing."""
+
+    @classmethod
+    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> _CheckedTarInfo:
+        try:
+            return super().fromtarfile(tarfile_)
+        except tarfile.EOFHeaderError:  # type: ignore[attr-defined]  # a zero block: the end-of-archive marker (or its padding)
+            if isinstance(tarfile_, _TarReader):
+                tarfile_.end_marker = True
+            raise
+        except (tarfile.InvalidHeaderError, tarfile.TruncatedHeaderError) as err:  # type: ignore[attr-defined]
+            if tarfile_.offset == 0:  # not a tar archive at all: no member to resume at
+                raise tarfile.ReadError(str(err)) from None
+            if isinstance(tarfile_, _TarReader):
+                tarfile_.damage.append((tarfile_.offset, str(err) or type(err).__name__))
+            raise
+
+
+class _TarReader(tarfile.TarFile):
+    """A tar archive read in one pass that reads past a damaged header (``ignore_zeros``: block by
+    block, to the next intact header) and keeps the blocks it skipped, to be reported."""
+
+    tarinfo = _CheckedTarInfo
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.damage: list[tuple[int, str]] = []  # (offset, why) of each block that is no header
+        self.end_marker = False  # a zero block was seen: the archive was not cut short before it
+        super().__init__(*args, **kwargs)
+
+
+def _tar_damage(tf: _TarReader, path: str, before: str | None, info: tarfile.TarInfo | None) -> SourceError | None:
+    """The report of the blocks skipped while looking for the header ``info`` (None: the end)."""
+    if not tf.damage:
+        return None
+    start, why = tf.damage[0]
+    tf.damage.clear()
+    after = f" after member {display_name(before)!r}" if before is not None else ""
+    if info is not None:
+        resumed = f"{info.offset - start} bytes skipped, reading resumed at member {display_name(info.name)!r}"
+    else:
+        resumed = "the rest of the archive skipped"
+    if why.startswith("truncated"):
+        return SourceError(f"truncated tar archive: it ends inside a header at byte {start}{after}", path=path)
+    return SourceError(f"damaged tar header at byte {start}{after} ({why}): {resumed}", path=path)
+
+
+def _tar_streams(path: str, raw: Iterator[bytes], late: _Late | None, chunk_size: int) -> Iterator[Stream | SourceError]:
+    """The ``*.xml`` members of the tar archive whose (decompressed) bytes ``raw`` yields."""
     try:
-        tf = tarfile.open(path, mode="r|*")  # streaming: one pass, members in archive order
-    except (OSError, tarfile.TarError, EOFError, lzma.LZMAError, zlib.error) as err:
+        tf = _TarReader.open(fileobj=_ChunkReader(raw), mode="r|", ignore_zeros=True)
+    except SourceError:
+        raise
+    except (OSError, tarfile.TarError, EOFError) as err:
         raise SourceError(f"not a readable tar archive: {_os_message(err)}", path=path) from err
+    before: str | None = None  # the last member read, to place a damaged header
     with tf:
         while True:
             try:
                 info = tf.next()
-            except (OSError, tarfile.TarError, EOFError, lzma.LZMAError, zlib.error) as err:
+            except SourceError:
+                raise
+            except (OSError, tarfile.TarError, EOFError) as err:
                 raise SourceError(f"corrupt tar archive: {_os_message(err)}", path=path) from err
+            report = _tar_damage(tf, path, before, info)
+            if report is not None:
+                yield report
             if info is None:
-                return
+                break
+            before = info.name
             if not info.isfile() or not _is_xml_name(info.name):
                 continue
             fh = tf.extractfile(info)
@@ -244,13 +509,36 @@ def _tar_streams(path: str, chunk_size: int) -> Iterator[Stream]:
                 continue
             # The member must be read before the next one is asked for (a streaming tar): the
             # caller consumes each Stream fully before pulling the next one.
-            yield Stream(path, info.name, _read_chunks(fh, chunk_size, path, info.name, stream=False))
+            state = _Late()
+            yield Stream(path, info.name, _member_chunks(fh, chunk_size, path, info.name, state))
+            if state.broken:
+                return  # the archive's bytes failed: read in one pass, it cannot go on
+        if not tf.end_marker and tf.offset > 0:
+            where = f" after member {display_name(before)!r}" if before is not None else ""
+            message = f"truncated tar archive: it ends at byte {tf.offset}{where}, without its end-of-archive marker"
+            yield SourceError(message, path=path)
+    if late is not None and late.error is not None:
+        yield late.error
 
 
-def _zip_streams(path: str, chunk_size: int) -> Iterator[Stream]:
+def _member_chunks(fh: Any, chunk_size: int, path: str, member: str, state: _Late) -> Iterator[bytes]:
+    """A tar member's bytes; a failure is noted on ``state``: the archive cannot go on after it."""
+    try:
+        yield from _read_chunks(fh, chunk_size, path, member)
+    except SourceError:
+        state.broken = True
+        raise
+
+
+# -- zip ------------------------------------------------------------------------------------------
+
+
+def _zip_streams(path: str, chunk_size: int) -> Iterator[Stream | SourceError]:
+    """The ``*.xml`` members of a zip archive. Its central directory finds every member, so one
+    that cannot be read is reported and the others are read."""
     try:
         zf = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile, EOFError) as err:
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError) as err:  # ValueError: a name not UTF-8
         raise SourceError(f"not a readable zip archive: {_os_message(err)}", path=path) from err
     with zf:
         for info in zf.infolist():
@@ -258,28 +546,68 @@ def _zip_streams(path: str, chunk_size: int) -> Iterator[Stream]:
                 continue
             try:
                 fh = zf.open(info)
-            except (OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as err:
-                raise SourceError(f"cannot read member: {_os_message(err)}", path=path, member=info.filename) from err
+            except (OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, EOFError) as err:
+                yield SourceError(f"cannot read member: {_os_message(err)}", path=path, member=info.filename)
+                continue
             with fh:
-                yield Stream(path, info.filename, _read_chunks(fh, chunk_size, path, info.filename, stream=False))
+                yield from _then_late(path, info.filename, lambda late: _zip_member_chunks(fh, info, chunk_size, path, late))
 
 
-def _dir_files(path: str) -> list[str]:
-    found: list[str] = []
-    errors: list[OSError] = []
-    for root, dirs, files in os.walk(path, onerror=errors.append):
-        dirs.sort()
-        for name in files:
-            if _is_xml_name(name):
-                found.append(os.path.join(root, name))
-    if errors:
-        err = errors[0]
-        raise SourceError(f"cannot read directory: {_os_message(err)}", path=getattr(err, "filename", None) or path)
-    found.sort()
+def _zip_member_chunks(fh: Any, info: zipfile.ZipInfo, chunk_size: int, path: str, late: _Late) -> Iterator[bytes]:
+    """A zip member's bytes, its CRC checked here: zipfile checks it in the read that ends the
+    member and drops that read's bytes with the error, so the member's last documents would be
+    lost. Here they all go out, and a bad CRC is reported after them."""
+    checked_here = hasattr(fh, "_expected_crc")
+    if checked_here:
+        fh._expected_crc = None  # zipfile's own check (it cannot be switched off another way)
+    crc = 0
+    for chunk in _read_chunks(fh, chunk_size, path, info.filename):
+        crc = zlib.crc32(chunk, crc)
+        yield chunk
+    if checked_here and crc != info.CRC:
+        message = f"bad CRC-32 (the member's data is damaged): {crc:08x}, {info.CRC:08x} expected"
+        late.error = SourceError(message, path=path, member=info.filename)
+
+
+# -- folders --------------------------------------------------------------------------------------
+
+
+def _dir_entries(top: str) -> list[tuple[str, SourceError | None]]:
+    """Every ``*.xml`` regular file under ``top`` (symbolic links to files followed, to folders
+    not: no cycles), and every folder that could not be read, as ``(path, error)``, in sorted path
+    order. One unreadable folder costs only itself. Other files named ``*.xml`` (FIFOs, devices,
+    sockets) are left out: opened, they could block the walk for ever."""
+    found: list[tuple[str, SourceError | None]] = []
+    pending = [top]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append(entry.path)
+                        elif _is_xml_name(entry.name) and entry.is_file():
+                            found.append((entry.path, None))
+                    except OSError as err:
+                        found.append((entry.path, SourceError(f"cannot read: {_os_message(err)}", path=entry.path)))
+        except OSError as err:
+            found.append((folder, SourceError(f"cannot read directory: {_os_message(err)}", path=folder)))
+    found.sort(key=lambda item: item[0])
     return found
 
 
-def _guard(streams: Iterator[Stream]) -> Iterator[Stream | SourceError]:
+def _walked_file_streams(path: str, chunk_size: int) -> Iterator[Stream | SourceError]:
+    """A file found in a folder: read only while it is still a regular file (no FIFO swapped in)."""
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        raise SourceError(_os_message(err), path=path) from err
+    if stat.S_ISREG(st.st_mode):
+        yield from _file_streams(path, chunk_size)
+
+
+def _guard(streams: Iterator[Stream | SourceError]) -> Iterator[Stream | SourceError]:
     """Pass streams on; an I/O error ends this source and comes out as an item."""
     try:
         yield from streams
@@ -292,21 +620,25 @@ def _path_streams(path: str, chunk_size: int) -> Iterator[Stream | SourceError]:
         stdin = getattr(sys.stdin, "buffer", None)
         if stdin is None:
             raise SourceError("standard input is closed", path=STDIN_NAME)
-        yield Stream(STDIN_NAME, None, _sniff_stream(_read_chunks(stdin, chunk_size, STDIN_NAME, None, stream=True), STDIN_NAME))
+        raw = _read_chunks(stdin, chunk_size, STDIN_NAME, None)
+        yield from _then_late(STDIN_NAME, None, lambda late: _sniff_stream(raw, STDIN_NAME, late))
         return
     try:
         st = os.stat(path)
     except OSError as err:
         raise SourceError(_os_message(err), path=path) from err
     if stat.S_ISDIR(st.st_mode):
-        for file in _dir_files(path):
-            yield from _guard(_path_streams(file, chunk_size))  # type: ignore[arg-type]
+        for file, error in _dir_entries(path):
+            if error is not None:
+                yield error
+            else:
+                yield from _guard(_walked_file_streams(file, chunk_size))
         return
     if stat.S_ISREG(st.st_mode):
         yield from _file_streams(path, chunk_size)
         return
     # A FIFO, a character device, a socket file: read as a stream, as the bytes arrive.
-    yield Stream(path, None, _sniff_stream(_special_chunks(path, chunk_size), path))
+    yield from _then_late(path, None, lambda late: _sniff_stream(_special_chunks(path, chunk_size), path, late))
 
 
 def _special_chunks(path: str, chunk_size: int) -> Iterator[bytes]:
@@ -315,7 +647,7 @@ def _special_chunks(path: str, chunk_size: int) -> Iterator[bytes]:
     except OSError as err:
         raise SourceError(f"cannot open: {_os_message(err)}", path=path) from err
     with fh:
-        yield from _read_chunks(fh, chunk_size, path, None, stream=True)
+        yield from _read_chunks(fh, chunk_size, path, None)
 
 
 def _one_source(source: Any, chunk_size: int) -> Iterator[Stream | SourceError]:
@@ -326,7 +658,7 @@ def _one_source(source: Any, chunk_size: int) -> Iterator[Stream | SourceError]:
     elif hasattr(source, "read"):
         name = getattr(source, "name", None)
         name = name if isinstance(name, str) else None
-        yield Stream(name, None, _read_chunks(source, chunk_size, name, None, stream=True))
+        yield Stream(name, None, _read_chunks(source, chunk_size, name, None))
     elif isinstance(source, Iterable):
         yield Stream(None, None, (bytes(c) for c in source))
     else:
@@ -339,10 +671,10 @@ def _is_many(sources: Any) -> bool:
 
 def streams(sources: Any, chunk_size: int = CHUNK_SIZE) -> Iterator[Stream | SourceError]:
     """Like :func:`open_streams`, but an I/O problem comes out as an item (the source it concerns
-    ends there; the next one is read)."""
+    ends there, or, when the format allows, goes on after it; the next one is read)."""
     items = list(sources) if _is_many(sources) else [sources]
     for source in items:
-        yield from _guard(_one_source(source, chunk_size))  # type: ignore[arg-type]
+        yield from _guard(_one_source(source, chunk_size))
 
 
 def open_streams(sources: SourceLike | list[Any] | tuple[Any, ...], *, chunk_size: int = CHUNK_SIZE) -> Iterator[Stream]:
