@@ -1,8 +1,11 @@
 """The ``checkpoint-stream`` command line: ``parse``, ``format``, ``normalize``, ``validate``,
 ``chain``.
 
-Exit status: 0 when every document was good, 1 when any was rejected, 2 for a usage error or an
-input that could not be read (an I/O error outranks a rejected document). Errors go to standard
+Exit status: 0 when every document was good, 1 when any was rejected, 2 for a usage error, an
+input that could not be read or an output that could not be written (an I/O error outranks a
+rejected document), 130 when interrupted (SIGINT) and 141 when the reader of standard output went
+away (SIGPIPE), as a C filter would report. Standard error is best-effort: closed, full or a broken
+pipe, it changes neither the output nor the exit status. Errors go to standard
 error as ``PATH[:MEMBER]:LINE:COL: error: MESSAGE (document N, offset K)``, N being the
 document's 0-based index in its stream (the ``source.index`` of the JSON output) and K the byte
 offset in the stream. Output is flushed before every read
@@ -12,11 +15,13 @@ that may block, so the commands work as filters on a pipe that stays open.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import re
 import sys
 import time
-from typing import IO, Any, Callable, Iterator
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator
 
 from .align import align_disks
 from .api import ErrorPolicy, iter_sources
@@ -28,11 +33,29 @@ from .sources import CHUNK_SIZE, SourceError, streams
 from .version import __version__
 from .writer import dumps
 
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
 __all__ = ["main"]
 
 PROG = "checkpoint-stream"
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 EXIT_PIPE = 141  # 128 + SIGPIPE, what a C filter reports when its reader goes away
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a job stopped by Ctrl-C
+
+#: The exit statuses, as ``--help`` shows them (the README quotes this text).
+EXIT_STATUS_HELP = """\
+exit status:
+  0    every document was good
+  1    some document was rejected (chain: some error was found)
+  2    usage error, an input that cannot be read, or an output that cannot be written
+  130  interrupted (SIGINT)
+  141  the reader of standard output went away (SIGPIPE)"""
+
+#: ``format`` refuses a JSON line nested deeper than this before decoding it: the decoder recurses,
+#: so a line of 100,000 ``[`` would end the run with a RecursionError. A line that ``parse`` writes
+#: nests 3 levels (checkpoint, disks, disk).
+MAX_JSON_DEPTH = 64
 
 _LIMIT_FLAGS = ("max_document_bytes", "max_depth", "max_attributes", "max_text", "max_disks")
 
@@ -41,32 +64,91 @@ class UsageError(Exception):
     pass
 
 
+class OutputError(Exception):
+    """Standard output could not be written: closed, full, not writable. Its reader going away is
+    not one of these (that stays a BrokenPipeError, exit 141). Deliberately not an OSError, so that
+    no handler of *input* errors on the way up (a SourceError is an OSError) can take it for one."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    @classmethod
+    def of(cls, err: BaseException) -> "OutputError":
+        if isinstance(err, OSError) and err.strerror:
+            return cls(err.strerror)
+        return cls(str(err) or type(err).__name__)
+
+
+def _stdout_missing() -> OutputError:
+    """Python sets ``sys.stdout`` to None when file descriptor 1 was closed at startup
+    (``>&-``): the same failure as writing to a closed descriptor, in the same words."""
+    return OutputError(os.strerror(errno.EBADF))
+
+
 # -- output ---------------------------------------------------------------------------------------
 
 
 class Output:
-    """Standard output as bytes, flushed on demand (before a read that may block, and at the end)."""
+    """Standard output as bytes, flushed on demand (before a read that may block, and at the end).
 
-    def __init__(self, stream: IO[Any]) -> None:
+    A failed write raises :class:`OutputError` (a clean message, exit 2), except that its reader
+    going away stays a BrokenPipeError (exit 141, no message)."""
+
+    def __init__(self, stream: IO[Any] | None) -> None:
         self.binary = getattr(stream, "buffer", None)
         self.text = stream
 
     def write(self, text: str) -> None:
-        if self.binary is not None:
-            self.binary.write(text.encode("utf-8"))
-        else:
-            self.text.write(text)
+        if self.text is None:
+            raise _stdout_missing()
+        try:
+            if self.binary is not None:
+                self.binary.write(text.encode("utf-8"))
+            else:
+                self.text.write(text)
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as err:
+            raise OutputError.of(err) from err
 
     def flush(self) -> None:
-        if self.binary is not None:
-            self.binary.flush()
-        self.text.flush()
+        if self.text is None:
+            return
+        try:
+            if self.binary is not None:
+                self.binary.flush()
+            self.text.flush()
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as err:
+            raise OutputError.of(err) from err
+
+
+def _say(text: str) -> bool:
+    """Write ``text`` to standard error, best-effort: False when it could not be written.
+
+    Standard error may be None (descriptor 2 closed at startup: ``2>&-``), full, or a pipe whose
+    reader went away; none of that may stop the work or change the exit status, which only the
+    documents and standard output decide."""
+    stream = sys.stderr
+    if stream is None:
+        return False
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError, AttributeError):
+        return False
+    return True
 
 
 class Progress:
-    """A one-line progress display on standard error: bytes, documents and rates."""
+    """A one-line progress display on standard error: bytes, documents and rates.
 
-    def __init__(self, enabled: bool, stream: IO[str]) -> None:
+    Best-effort: the first write that fails (standard error closed, full, a broken pipe) turns the
+    display off for the rest of the run; the work goes on as if it had never been asked for."""
+
+    def __init__(self, enabled: bool, stream: IO[str] | None) -> None:
         self.enabled = enabled
         self.stream = stream
         self.bytes = 0
@@ -98,20 +180,32 @@ class Progress:
             f"{_human(self.bytes)}  {self.documents} documents  "
             f"{_human(self.bytes / elapsed)}/s  {self.documents / elapsed:.0f} documents/s"
         )
-        self.stream.write("\r\x1b[K" + line)
-        self.stream.flush()
-        self.shown = True
+        if self._put("\r\x1b[K" + line):
+            self.shown = True
+
+    def _put(self, text: str) -> bool:
+        """Write to the display's stream; on failure, turn the display off for good."""
+        try:
+            if self.stream is None:
+                raise ValueError("no standard error")
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError, AttributeError):
+            self.enabled = False
+            self.shown = False
+            return False
+        return True
 
     def clear(self) -> None:
         if self.enabled and self.shown:
-            self.stream.write("\r\x1b[K")
             self.shown = False
+            self._put("\r\x1b[K")
 
     def finish(self) -> None:
         if self.enabled:
             self._draw(time.monotonic())
-            self.stream.write("\n")
-            self.stream.flush()
+            if self.enabled:
+                self._put("\n")
             self.shown = False
 
 
@@ -134,11 +228,7 @@ class Reporter:
 
     def _say(self, line: str) -> None:
         self.progress.clear()
-        try:
-            sys.stderr.write(line + "\n")
-            sys.stderr.flush()
-        except (BrokenPipeError, OSError):
-            pass
+        _say(line + "\n")
 
     def document_error(self, err: CheckpointError) -> None:
         self.rejected += 1
@@ -195,10 +285,43 @@ def _positive(text: str) -> int:
     return value
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Reflows prose as argparse does, but keeps hand-laid text (a line that starts indented, like
+    the exit-status table) as written: reflowed, the table would run into one paragraph."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n " in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        kwargs.setdefault("epilog", EXIT_STATUS_HELP)
+        super().__init__(*args, **kwargs)
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        """Help, version and usage text. argparse swallows every failed write; a failed write to
+        standard output (``--help >/dev/full``) is reported like any other (exit 2, or 141 for a
+        reader gone away); standard error stays best-effort."""
+        if not message:
+            return
+        if file is None or file is sys.stderr:
+            _say(message)
+            return
+        try:
+            file.write(message)
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as err:
+            if file is sys.stdout:
+                raise OutputError.of(err) from err
+
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        if sys.stderr is not None:
+            self.print_usage(sys.stderr)  # argparse ignores a failing write itself
+        _say(f"{self.prog}: error: {message}\n")
         raise SystemExit(EXIT_USAGE)
 
 
@@ -206,7 +329,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Stream-parse, validate and write libvirt <domaincheckpoint> XML.",
-        epilog="Exit status: 0 all documents good, 1 some rejected, 2 usage or I/O error.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -290,8 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
         "as a restore reads them, in libvirt's REDEFINE mode without requiring <domain> (unless "
         "--redefine or --create is given). Rejected documents, and files holding no document, are "
         "problems of kind 'invalid' and the chain around them is still analysed (--on-error "
-        "defaults to skip here).",
-        epilog="Exit status: 0 no error (warnings allowed), 1 some error, 2 usage or I/O error.",
+        "defaults to skip here). Warnings alone leave the exit status 0.",
     )
     common(p, skip_default="skip")
     shape = p.add_mutually_exclusive_group()
@@ -482,14 +603,45 @@ def _json_lines(ctx: Context) -> Iterator[tuple[str | None, str | None, int, byt
             yield stream.path, stream.member, number, pending
 
 
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENERS = frozenset(b"[{")
+
+
+def _json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the arrays and objects of a JSON line nest deeper than ``limit``, found without
+    recursion and before the decoder (which recurses) sees it. A line with no more than ``limit``
+    brackets cannot be too deep: that count (done in C) is all a normal line costs."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    for byte in _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS):
+        if byte in _OPENERS:
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
 def _format_line(path: str | None, member: str | None, number: int, raw: bytes, flags: dict[str, bool], align: bool) -> str:
-    """One JSON line made a document; a bad line raises a CheckpointError placed at that line."""
+    """One JSON line made a document; a bad line raises a CheckpointError placed at that line.
+
+    A line nested too deeply is such a bad line (checked before decoding, and a RecursionError
+    caught besides), so that in skip mode the lines after it are still written."""
+    too_deep = f"invalid JSON: arrays and objects nest deeper than {MAX_JSON_DEPTH} levels"
     try:
-        data = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        if _json_too_deep(raw):
+            raise NotWellFormedError(too_deep, line=number, source=path, member=member)
+        data = json.loads(text)
     except UnicodeDecodeError as err:
         raise NotWellFormedError(f"not UTF-8: {err.reason} at byte {err.start + 1}", line=number, source=path, member=member) from None
     except json.JSONDecodeError as err:
         raise NotWellFormedError(f"invalid JSON: {err.msg} (column {err.colno})", line=number, source=path, member=member) from None
+    except RecursionError:
+        raise NotWellFormedError(too_deep, line=number, source=path, member=member) from None
     source = data.get("source") if isinstance(data, dict) else None
     origin = Origin(path, member, number - 1)
     if isinstance(source, dict) and isinstance(source.get("index"), int):
@@ -499,6 +651,8 @@ def _format_line(path: str | None, member: str | None, number: int, raw: bytes, 
         if align:
             record = align_disks(record)
         return dumps(record, **flags)
+    except RecursionError:  # the depth check above makes this unlikely; a traceback it must not be
+        raise SchemaError("the document nests too deeply to be read", line=number, source=path, member=member) from None
     except (CheckpointError, ValueError, TypeError) as err:
         message = getattr(err, "message", None) or str(err)
         raise SchemaError(message, line=number, source=path, member=member) from None
@@ -719,6 +873,8 @@ def _dot_cluster(chain: Chain, number: int) -> str:
 
 
 def _run(argv: list[str] | None) -> int:
+    if sys.stdout is None:  # >&-: fail before doing work whose every result would be lost
+        raise _stdout_missing()
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "redefine", False) is False and getattr(args, "no_require_domain", False):
@@ -728,7 +884,7 @@ def _run(argv: list[str] | None) -> int:
         args.func(ctx)
     except UsageError as err:
         ctx.progress.clear()
-        sys.stderr.write(f"{PROG}: error: {err}\n")
+        _say(f"{PROG}: error: {err}\n")
         return EXIT_USAGE
     finally:
         ctx.progress.finish()
@@ -736,40 +892,83 @@ def _run(argv: list[str] | None) -> int:
     return ctx.report.status
 
 
-def _silence_stdout() -> None:
-    """After the reader of our output went away: point stdout at /dev/null so that the
-    interpreter's final flush cannot fail again (the recipe of Python's signal docs)."""
+def _silence(stream: Any) -> None:
+    """Point a standard stream's descriptor at /dev/null, after it failed (its reader went away,
+    it is full or closed): the interpreter's final flush then cannot fail again, print "Exception
+    ignored" and turn the exit status into 120 (the recipe of Python's signal docs)."""
     try:
+        fd = stream.fileno()
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
+        return
+    try:
+        os.dup2(devnull, fd)
+    except OSError:
         pass
+    finally:
+        if devnull != fd:
+            os.close(devnull)
+
+
+def _silence_stdout() -> None:
+    _silence(sys.stdout)
+
+
+def _cannot_write(reason: str) -> None:
+    _say(f"{PROG}: cannot write to standard output: {reason}\n")
+
+
+def _settle(status: int) -> int:
+    """Flush both standard streams while a failure can still be reported and ruled on (left to the
+    interpreter's exit, a failed flush means a traceback-like message and status 120).
+
+    Standard output decides: a reader gone away makes 0 or 1 into 141, another failure into 2.
+    Standard error is best-effort: a failure there is silenced and changes nothing."""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _silence(sys.stdout)
+        if status in (EXIT_OK, EXIT_REJECTED):
+            status = EXIT_PIPE
+    except (OSError, ValueError) as err:
+        _silence(sys.stdout)
+        if status in (EXIT_OK, EXIT_REJECTED):
+            _cannot_write(OutputError.of(err).reason)
+            status = EXIT_USAGE
+    try:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        _silence(sys.stderr)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (never raises, never prints a traceback)."""
+    """Run the command line; returns the exit status (never raises, never prints a traceback).
+
+    0 all good, 1 some document rejected, 2 usage, input or output error, 130 interrupted, 141 the
+    reader of standard output went away (see :data:`EXIT_STATUS_HELP`). Nothing on standard error
+    can change it: the stream is best-effort (:func:`_say`)."""
     try:
-        return _run(argv)
+        status = _run(argv)
     except SystemExit as exc:
         code = exc.code
-        if code is None:
-            return EXIT_OK
-        return code if isinstance(code, int) else EXIT_USAGE
+        status = EXIT_OK if code is None else code if isinstance(code, int) else EXIT_USAGE
     except BrokenPipeError:
         _silence_stdout()
-        return EXIT_PIPE
+        status = EXIT_PIPE
+    except OutputError as err:
+        _silence_stdout()
+        _cannot_write(err.reason)
+        status = EXIT_USAGE
     except KeyboardInterrupt:
-        try:
-            sys.stderr.write("\n")
-        except OSError:
-            pass
-        return 130
+        _say("\n")
+        status = EXIT_INTERRUPTED
     except UsageError as err:
-        sys.stderr.write(f"{PROG}: error: {err}\n")
-        return EXIT_USAGE
+        _say(f"{PROG}: error: {err}\n")
+        status = EXIT_USAGE
     except Exception as err:  # the last line of defence: a message, never a traceback
-        try:
-            sys.stderr.write(f"{PROG}: internal error: {type(err).__name__}: {err}\n")
-        except OSError:
-            pass
-        return EXIT_USAGE
+        _say(f"{PROG}: internal error: {type(err).__name__}: {err}\n")
+        status = EXIT_USAGE
+    return _settle(status)
