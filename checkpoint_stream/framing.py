@@ -112,6 +112,15 @@ _PROLOG = re.compile(
 )
 _ROOT_START = re.compile(rb"<[^!?/ \t\r\n<>]")
 # A start tag with a name (one that begins with a letter, or a valid UTF-8 sequence).
+# A damaged token or text where a document's root was expected: the rest of one line, then
+# whitespace up to the next '<'.
+_DAMAGED_LINE = re.compile(rb"<?[^<\n\x00]{0,256}[ \t\r\n]*")  # a NUL ends it: it belongs to no document
+# Garbage that is a damaged XML declaration ("b?xml version='1.0'?>", "<?xm"), up to the root it
+# declared, and (while more may come) what may still become one.
+_DAMAGED_DECLARATION = re.compile(
+    rb"(?:<\?|[^<>\n\x00]\?)[^<>\n\x00]{0,64}version[^<>\n\x00]{0,192}\?>[ \t\r\n]*|<\?(?:x(?:ml?)?)?[ \t\r\n]*"
+)
+_MAYBE_DAMAGED_DECLARATION = re.compile(rb"(?:<|[^<>\n])(?:\?[^<>\n]{0,256}(?:>[ \t\r\n]*)?)?(?:<[^<>\s]{0,40})?")
 _NAMED_TAG = re.compile(rb"<(?:[A-Za-z_:]|[\xc2-\xf4][\x80-\xbf])[-A-Za-z0-9._:\x80-\xff]*[ \t\r\n/>]")
 _BIG_TOKEN = 4096  # an unfinished token longer than this is followed by the framer, not re-fed
 _QUOTE_OR_GT = re.compile(rb"[>'\"]")
@@ -419,22 +428,24 @@ class Framer:
             if _ROOT_START.match(buf, end) is not None:
                 skip_to = end + 1
             if _NAMED_TAG.match(buf, end) is None:
-                # Damage where the root was expected (a declaration whose '<?' lost a byte, text
-                # glued to the declaration): the root start tag right after it, on the same
-                # stretch, is still this document's.
-                stop = buf.find(b">", end, end + _DECL_MAX) + 1 if buf.startswith(b"<", end) else buf.find(b"<", end, end + _DECL_MAX)
-                after = _WHITESPACE.match(buf, stop).end() if stop > 0 else -1  # type: ignore[union-attr]
-                if not final and (stop <= 0 or n - after < len(self.root) + 2) and n - start <= self.limits.max_document_bytes and n - end < _DECL_MAX:
+                # Damage where the root was expected (a declaration whose '?' was changed or
+                # lost, text glued to the declaration): the root start tag after it, on the same
+                # line but for whitespace, is still this document's.
+                root_at = buf.find(b"<", end + 1, end + _DECL_MAX)
+                if not final and (root_at < 0 or n - root_at < len(self.root) + 2) and n - start <= self.limits.max_document_bytes and n - end < _DECL_MAX:
                     self.prolog_retry = n + max(n - start, 64)
                     return False
+                damaged = root_at > 0 and _DAMAGED_LINE.fullmatch(buf, end, root_at) is not None
+                if damaged and buf[end] == 0x3C:  # '<': a token, declaration-like or closed
+                    damaged = buf.find(b"?", end, root_at) >= 0 or buf.find(b">", end, root_at) >= 0
+                elif damaged:  # text: only glued to a declaration before it
+                    damaged = end > start
                 if (
-                    after >= 0
-                    and buf.find(b"<", end + 1, stop - 1) < 0  # one token: no other markup begins in it
-                    and buf.find(b"\n", end, stop) < 0
-                    and self.resync.match(buf, after) is not None
-                    and buf[after + 1] not in b"?/"
+                    damaged
+                    and self.resync.match(buf, root_at) is not None
+                    and buf[root_at + 1] not in b"?/"
                 ):
-                    skip_to = after + 1
+                    skip_to = root_at + 1
             self.pos = max(self.pos, skip_to)
         self.prolog_from = None
         return True
@@ -504,8 +515,11 @@ class Framer:
     def _garbage(self, out: list[Item], pos: int, final: bool) -> None:
         buf = self.buf
         m = self.resync.search(buf, pos + 1)
-        if m is None and not final and len(buf) - pos < 24 + _TAIL_KEEP:
-            return  # wait for more bytes: the sample quoted must not depend on how the stream was cut
+        if m is None and not final:
+            if len(buf) - pos < 24 + _TAIL_KEEP:
+                return  # wait for more bytes: the sample quoted must not depend on how the stream was cut
+            if len(buf) - pos <= _DECL_MAX and _MAYBE_DAMAGED_DECLARATION.fullmatch(buf, pos) is not None:
+                return  # maybe a damaged XML declaration: what follows it decides (below)
         end = m.start() if m else len(buf)
         sample = bytes(buf[pos : min(end, pos + 24)])
         if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -521,7 +535,16 @@ class Framer:
             what = repr(sample.decode("utf-8", "replace"))
         err = NotWellFormedError(f"garbage between documents: {what}", offset=0)
         self._emit_error(out, err, pos)
-        self._after_error(pos + 1)
+        resume = pos + 1
+        if (
+            m is not None
+            and buf[m.start() + 1] not in b"?/"
+            and _DAMAGED_DECLARATION.fullmatch(buf, pos, m.start()) is not None
+        ):
+            # A damaged XML declaration ("b?xml version='1.0'?>", "<?xm"): the document it declared is
+            # broken with it, as when its '?' is damaged (see _skip_prolog).
+            resume = m.start() + 1
+        self._after_error(resume)
 
     def _begin(self, pos: int) -> bool:
         self.doc_start = pos

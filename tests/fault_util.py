@@ -119,8 +119,9 @@ def account(docs: Sequence[bytes], items: Sequence[Checkpoint | CheckpointError]
     reported. Empty: none.
 
     Between two valid documents the damaged ones must be reported: ``exact``, with one error for
-    each document start they hold (:func:`starts`; at least one when any is damaged), which is
-    what documents cut short give; otherwise (a byte changed or lost can damage a start tag, or
+    each document start they hold (:func:`starts`), plus one when the first holds none (it is
+    reported as garbage or as a document begun at its '<'; later ones without a start are read
+    with the broken one before them), which is what documents cut short give; otherwise (a byte changed or lost can damage a start tag, or
     turn an end tag into a start tag) with at least one error and at most one per damaged
     document and extra start."""
     expected = [alone(doc) for doc in docs]
@@ -131,7 +132,9 @@ def account(docs: Sequence[bytes], items: Sequence[Checkpoint | CheckpointError]
         if first >= stop:
             low = high = 0
         elif exact:
-            low = high = max(1, sum(starts(docs[k]) for k in range(first, stop)))
+            # the first damaged one is reported even when no document starts in it (as garbage or
+            # as a document begun at its '<'); later ones without a start are read with it
+            low = high = sum(starts(docs[k]) for k in range(first, stop)) + (starts(docs[first]) == 0)
         else:
             low, high = 1, sum(max(1, starts(docs[k])) for k in range(first, stop))
         if not low <= errors <= high:

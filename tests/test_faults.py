@@ -91,6 +91,9 @@ def test_a_root_start_tag_in_metadata_is_content() -> None:
         b"<\x95xml version='1.0'?>\n<domaincheckpoint>\n  <name>x</name>\n</domaincheckpoint>",  # '?' damaged
         b"<?xml version='1.0'?>C<domaincheckpoint>\n  <name>x</name>\n</domaincheckpoint>",  # text glued on
         b"<domainXheckpoint>\n  <name>x</name>\n</domaincheckpoint>",  # root start tag damaged
+        b"b?xml version='1.0'?>\n<domaincheckpoint>\n  <name>x</name>\n</domaincheckpoint>",  # '<' damaged
+        b"<?xm<domaincheckpoint>\n  <name>x</name>\n</domaincheckpoint>",  # bytes lost
+        b"<?xml version='1.0'?X\n<domaincheckpoint>\n  <name>x</name>\n</domaincheckpoint>",  # '>' damaged
     ],
 )
 @pytest.mark.parametrize("size", [1 << 30, 5])
@@ -107,6 +110,18 @@ def test_damaged_prolog_or_root_then_documents(broken: bytes, size: int) -> None
         "c3",
     ]
     assert isinstance(items[1], CheckpointError)
+
+
+@pytest.mark.parametrize("size", [1 << 30, 5])
+def test_garbage_line_before_a_document_without_declaration_swallows_nothing(size: int) -> None:
+    """A log line between documents is garbage, and the document after it (with no XML
+    declaration) still comes out: only what looks like a damaged declaration takes its root."""
+    docs = [document(i, declaration=False, domain=False) for i in range(3)]
+    for junk in (b"2026-12-07 backup done\n", b"x?y\n", b"<!-- unfinished\n\x00\n", b"</nope>\n"):
+        items = read(chunked(docs[0] + junk + docs[1] + docs[2], size))
+        assert [type(x).__name__ if isinstance(x, CheckpointError) else x.name for x in items][1:] == [
+            "NotWellFormedError", "c1", "c2"
+        ], junk
 
 
 # -- 5. memory bounded in bytes ------------------------------------------------------------------
