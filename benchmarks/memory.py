@@ -7,7 +7,13 @@ the fast reader's memory without bound while it was bounded in entries only:
 * ``line70k``: every domain has a different 70 KB line (a long ``<description>``);
 * ``bitmap100k``: every disk's bitmap name is a different 100 KB string;
 * ``title100k``: every domain has a different 100 KB ``<title>``;
-* ``plain``: the same documents without the long values (the baseline).
+* ``plain``: the same documents without the long values (the baseline);
+* ``comment320m``: one document holding a 320 MiB comment (``max_text`` raised to 1 GiB, so only
+  ``max_document_bytes``, 64 MiB, stops it), then one small document;
+* ``doc70m``: one 70 MiB document, a domain with many devices (past ``max_document_bytes``), then
+  one small document. For these two the target is the limit + 32 MB (``--docs`` is not used).
+* ``disks70m``: one 70 MiB document of ``<disk>`` elements: the disks read are Python objects
+  until ``max_disks`` (1,000,000) or the size limit stops it, so it holds more than the bytes.
 
 Usage: ``python benchmarks/memory.py [--docs N] [case ...]``.
 """
@@ -19,7 +25,8 @@ import subprocess
 import sys
 from typing import Iterator
 
-CASES = ("plain", "line70k", "bitmap100k", "title100k")
+CASES = ("plain", "line70k", "bitmap100k", "title100k", "comment320m", "doc70m", "disks70m")
+_SMALL = b"<domaincheckpoint><name>after</name></domaincheckpoint>\n"
 
 
 def _document(i: int, case: str) -> bytes:
@@ -58,6 +65,26 @@ def _document(i: int, case: str) -> bytes:
 
 
 def _chunks(case: str, docs: int) -> Iterator[bytes]:
+    if case == "comment320m":
+        yield b"<domaincheckpoint><name>a</name><!--"
+        for _ in range(320 * 16):
+            yield b"y" * 65536
+        yield b"--></domaincheckpoint>\n" + _SMALL
+        return
+    if case == "doc70m":
+        yield b"<domaincheckpoint>\n  <name>big</name>\n  <domain type='kvm'>\n    <name>g</name>\n    <devices>\n"
+        device = b"      <disk type='file' device='disk'>\n        <source file='/var/lib/libvirt/images/x.qcow2'/>\n      </disk>\n"
+        for _ in range(70 * 1024 * 1024 // len(device) // 512):
+            yield device * 512
+        yield b"    </devices>\n  </domain>\n</domaincheckpoint>\n" + _SMALL
+        return
+    if case == "disks70m":
+        yield b"<domaincheckpoint>\n  <name>big</name>\n  <disks>\n"
+        line = b"    <disk name='vda' checkpoint='no'/>\n"
+        for _ in range(70 * 1024 * 1024 // len(line) // 1024):
+            yield line * 1024
+        yield b"  </disks>\n</domaincheckpoint>\n" + _SMALL
+        return
     pending = bytearray()
     for i in range(docs):
         pending += _document(i, case)
@@ -73,7 +100,8 @@ def _child(case: str, docs: int) -> None:
 
     from checkpoint_stream import iterparse
 
-    count = sum(1 for _ in iterparse(_chunks(case, docs)))
+    extra = {"max_text": 1 << 30} if case == "comment320m" else {}
+    count = sum(1 for _ in iterparse(_chunks(case, docs), on_error="skip", yield_errors=True, **extra))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{case:<11} {docs:>6} documents ({count} read): peak RSS {peak:.1f} MB")
 

@@ -653,7 +653,9 @@ class Framer:
         ``max_document_bytes`` wins; else the size is reported. Either way the framer resumes
         where the limit was crossed, however the bytes were chunked."""
         limit = self.limits.max_document_bytes
-        if self._feed_general(out, False, start + limit + 1):
+        # may_wait: a big token still unfinished at the limit is not handed to expat (which would
+        # buffer it whole); an error it holds could not be found in any chunking either.
+        if self._feed_general(out, False, start + limit + 1, may_wait=True):
             return True
         err = LimitError(f"document is larger than {limit} bytes (limit max_document_bytes)", offset=0)
         self._emit_error(out, err, start)
@@ -675,9 +677,13 @@ class Framer:
         assert start is not None
         at_end = final and end >= len(self.buf)
         try:
-            if may_wait and not at_end and self._hold(general, end):
-                return False
-            closed = general.feed(end, at_end)
+            while True:
+                if may_wait and not at_end and self._hold(general, end):
+                    return False
+                closed = general.feed(end, at_end, pause=may_wait and not at_end)
+                if closed or general.start + general.fed >= end:
+                    break
+                # paused on a big unfinished token: _hold follows it before expat gets more
             if not closed:
                 if at_end:  # expat accepted the end of input without the root closing
                     raise NotWellFormedError("not well-formed XML: no element found", offset=0)

@@ -27,6 +27,7 @@ from .modes import Options
 __all__ = ["GeneralDocument", "attribute_value_offset"]
 
 _FEED_PIECE = 1 << 20  # bytes given to expat at a time
+_BIG_TOKEN = 4096  # an unfinished token longer than this: see feed(pause=True)
 
 _TAG_END = re.compile(rb"</?[^\s/>]+(?:[^>'\"]|'[^']*'|\"[^\"]*\")*>")
 
@@ -237,16 +238,18 @@ class GeneralDocument:
 
     # -- feeding ----------------------------------------------------------------------------------
 
-    def feed(self, end: int, final: bool = False) -> bool:
+    def feed(self, end: int, final: bool = False, pause: bool = False) -> bool:
         """Feed the document bytes up to buffer index ``end``. Returns True once the root closed.
-        Errors carry document-relative byte offsets."""
+        Errors carry document-relative byte offsets. With ``pause``, feeding stops early (False,
+        ``fed`` short of ``end``) once expat holds an unfinished token of more than a few KiB:
+        the caller then follows that token itself rather than let expat buffer it."""
         p = self.parser
         try:
             # In pieces: expat copies what it is given into its own buffer, so a document fed
             # whole would be held three times (the framer's buffer, the slice, expat's copy).
             # expat re-scans the unfinished token it holds on every call, so a piece is at least
             # twice that token: the re-scanning stays linear in all.
-            piece = _FEED_PIECE
+            piece = max(_FEED_PIECE, 2 * (self.fed - max(p.CurrentByteIndex, 0))) if self.fed else _FEED_PIECE
             while True:
                 at = self.start + self.fed
                 stop = max(at, min(end, at + piece))  # never back: ``end`` may lie before what was fed
@@ -256,7 +259,10 @@ class GeneralDocument:
                 p.Parse(data, final and last)
                 if last or self.root_end is not None:
                     break
-                piece = max(_FEED_PIECE, 2 * (self.fed - max(p.CurrentByteIndex, 0)))
+                held = self.fed - max(p.CurrentByteIndex, 0)
+                if pause and held > _BIG_TOKEN:
+                    return False
+                piece = max(_FEED_PIECE, 2 * held)
         except expat.ExpatError as exc:
             if self.root_end is not None:
                 return True  # the next document (or junk) begins after this one's root: not ours
