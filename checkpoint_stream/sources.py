@@ -50,9 +50,11 @@ from __future__ import annotations
 import bz2
 import io
 import lzma
+import mmap
 import os
 import select
 import stat
+import struct
 import sys
 import tarfile
 import zipfile
@@ -538,7 +540,15 @@ def _zip_streams(path: str, chunk_size: int) -> Iterator[Stream | SourceError]:
     that cannot be read is reported and the others are read."""
     try:
         zf = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile, EOFError, ValueError) as err:  # ValueError: a name not UTF-8
+    except zipfile.BadZipFile as err:
+        # No readable central directory (a copy cut short, say): the members are still found
+        # one after another by their local headers, as `zip -FF` finds them.
+        yield SourceError(
+            f"damaged zip archive ({_os_message(err)}): members read from their local headers", path=path
+        )
+        yield from _zip_salvage(path, chunk_size)
+        return
+    except (OSError, EOFError, ValueError) as err:  # ValueError: a name not UTF-8
         raise SourceError(f"not a readable zip archive: {_os_message(err)}", path=path) from err
     with zf:
         for info in zf.infolist():
@@ -567,6 +577,92 @@ def _zip_member_chunks(fh: Any, info: zipfile.ZipInfo, chunk_size: int, path: st
     if checked_here and crc != info.CRC:
         message = f"bad CRC-32 (the member's data is damaged): {crc:08x}, {info.CRC:08x} expected"
         late.error = SourceError(message, path=path, member=info.filename)
+
+
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # a zip member's local file header (30 bytes)
+
+
+def _zip_salvage(path: str, chunk_size: int) -> Iterator[Stream | SourceError]:
+    """The ``*.xml`` members of a zip archive whose central directory cannot be read, found by
+    their local headers in order (stored or deflated; a member whose size its header does not
+    give is read to the end of its deflate stream). Reading stops at the central directory, at
+    the end of the file, or at the first bytes that are no member."""
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            data: Any = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""  # not read whole
+    except (OSError, ValueError) as err:
+        yield SourceError(_os_message(err), path=path)
+        return
+    try:
+        yield from _zip_salvage_members(data, path, chunk_size)
+    finally:
+        if isinstance(data, mmap.mmap):
+            data.close()
+
+
+def _zip_salvage_members(data: Any, path: str, chunk_size: int) -> Iterator[Stream | SourceError]:
+    at = 0
+    while data[at : at + 4] == b"PK\x03\x04" and at + 30 <= len(data):
+        _, _, flags, method, _, _, crc, csize, _, nlen, xlen = _LOCAL_HEADER.unpack_from(data, at)
+        raw_name = data[at + 30 : at + 30 + nlen]
+        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "surrogateescape")
+        begin = at + 30 + nlen + xlen
+        sized = not (flags & 0x08 and csize == 0)
+        if method not in (0, 8) or (method == 0 and not sized) or flags & 0x01:
+            yield SourceError(f"cannot read member: compression method {method} or flags {flags:#x} not supported", path=path, member=name)
+            if not sized:
+                return  # where the next member begins is not known
+            at = begin + csize
+            continue
+        end = min(len(data), begin + csize) if sized else len(data)
+        state = {"end": end, "cut": int(sized and begin + csize > len(data))}
+        if _is_xml_name(name) and not name.endswith("/"):
+            yield from _then_late(path, name, lambda late: _salvaged_member(data, begin, end, method, crc if sized else None, chunk_size, path, name, late, state))
+        else:
+            for _ in _salvaged_member(data, begin, end, method, None, chunk_size, path, name, _Late(), state):
+                pass
+        at = state["end"]
+        if flags & 0x08:  # a data descriptor follows: signature (optional), crc, sizes
+            at += 16 if data[at : at + 4] == b"PK\x07\x08" else 12
+    if at < len(data) and data[at : at + 4] not in (b"PK\x01\x02", b"PK\x05\x06"):
+        yield SourceError(f"damaged zip archive: no member header at byte {at}: reading stops there", path=path)
+
+
+def _salvaged_member(
+    data: Any, begin: int, end: int, method: int, crc: int | None, chunk_size: int, path: str, name: str, late: _Late, state: dict[str, int]
+) -> Iterator[bytes]:
+    """One salvaged member's bytes; ``state["end"]`` is set to where its data ends."""
+    got = 0
+    if method == 0:
+        for i in range(begin, end, chunk_size):
+            piece = data[i : min(end, i + chunk_size)]
+            got = zlib.crc32(piece, got)
+            yield piece
+        state["end"] = end
+        if state.get("cut"):
+            late.error = SourceError("truncated member: the archive ends inside it", path=path, member=name)
+            return
+    else:
+        d = zlib.decompressobj(-15)
+        i = begin
+        try:
+            while i < end and not d.eof:
+                out = d.decompress(data[i : min(end, i + chunk_size)])
+                i = min(end, i + chunk_size)
+                if out:
+                    got = zlib.crc32(out, got)
+                    yield out
+        except zlib.error as err:
+            late.error = SourceError(f"damaged member data: {err}", path=path, member=name)
+            state["end"] = end
+            return
+        state["end"] = i - len(d.unused_data)
+        if not d.eof:
+            late.error = SourceError("truncated member: the archive ends inside it", path=path, member=name)
+            return
+    if crc is not None and got != crc:
+        late.error = SourceError(f"bad CRC-32 (the member's data is damaged): {got:08x}, {crc:08x} expected", path=path, member=name)
 
 
 # -- folders --------------------------------------------------------------------------------------

@@ -191,6 +191,35 @@ def test_zip_member_whose_data_breaks_mid_read_costs_only_itself(tmp_path):
     assert err.member == "bad.xml"
 
 
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_zip_cut_short_is_read_from_its_local_headers(tmp_path, method):
+    """A zip whose end (the central directory) is lost, as a copy cut short leaves it: reported,
+    and the members are still read from their local headers; one cut in its middle gives the
+    documents before the cut, then is reported."""
+    p = tmp_path / "z.zip"
+    with zipfile.ZipFile(p, "w", method) as zf:
+        for k in range(4):
+            zf.writestr(f"m{k}.xml", docs(f"m{k}-", 200))
+        zf.writestr("notes.txt", b"not xml")
+        info = zf.getinfo("m3.xml")
+    whole = p.read_bytes()
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(whole[: len(whole) - 20])  # the end of central directory record is gone
+    items = list(iter_sources([str(cut)], on_error="skip"))
+    assert names(items) == [f"m{k}-{i}" for k in range(4) for i in range(200)]
+    [err] = errors(items)
+    assert "damaged zip archive" in err.message and items.index(err) == 0
+    middle = tmp_path / "middle.zip"
+    middle.write_bytes(whole[: info.header_offset + 30 + len("m3.xml") + info.compress_size // 2])
+    items = list(iter_sources([str(middle)], on_error="skip"))
+    got = names(items)
+    assert got[:600] == [f"m{k}-{i}" for k in range(3) for i in range(200)]
+    rest = got[600:]
+    assert 0 < len(rest) < 200 and rest == [f"m3-{i}" for i in range(len(rest))]
+    assert [e.member for e in errors(items)] == [None, "m3.xml"]
+    assert "truncated member" in errors(items)[1].message
+
+
 # -- 3. a truncated gzip stream on stdin or a FIFO ---------------------------------------------
 
 
