@@ -1026,7 +1026,7 @@ def _one_definition_each(group: _Group, names: list[str], problems: list[Problem
 
 
 def _general_order(
-    up: list[int], start: array, kids: array, key: list[Any], disks: list[Any]
+    up: list[int], start: "array[int]", kids: "array[int]", key: list[Any], disks: list[Any]
 ) -> tuple[bytearray, list[int], int, list[int]]:
     """For an archive whose (creationTime, name) order does not put every parent first: what is
     restorable (what hangs from a root), Kahn's order with a heap (among the checkpoints ready,
@@ -1109,7 +1109,7 @@ def _disk_changes(name: str, parent: str, mine_disks: tuple[Any, ...], their_dis
     return out
 
 
-def _children(up: Sequence[int], n: int) -> tuple[array, array]:
+def _children(up: Sequence[int], n: int) -> tuple["array[int]", "array[int]"]:
     """Children of every row, counting-sorted: row i's are ``kids[start[i]:start[i + 1]]``."""
     start = array("q", bytes(8 * (n + 1)))
     for j in up:

@@ -79,7 +79,7 @@ class CheckpointError(ValueError):
             where.append(f"at {self.path}")
         return f"{self.message} ({', '.join(where)})" if where else self.message
 
-    def __reduce__(self):  # keep the keyword-only fields through pickling (multiprocessing)
+    def __reduce__(self) -> tuple[object, ...]:  # keep the keyword-only fields through pickling (multiprocessing)
         return (_rebuild, (type(self), self.message, self.__dict__))
 
     def located(self, **where: object) -> "CheckpointError":

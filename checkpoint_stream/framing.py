@@ -723,7 +723,7 @@ class Framer:
         if token is None or token.rel != rel:
             token = self.token = _Token(self.buf, general.start, rel)
         if token.kind == "other":  # not followed: feed again once it has doubled
-            return (end - general.start) - general.fed < general.fed - rel
+            return bool((end - general.start) - general.fed < general.fed - rel)
         done = token.advance(self.buf, general.start, len(self.buf), self.limits)
         if done < 0:  # no end tag candidate before the buffer's end can close the root
             self.scan_from = max(self.scan_from, len(self.buf) - 20)

@@ -133,7 +133,7 @@ class Domain:
         return domain
 
     def _get_facts(self) -> _Facts:
-        facts = self._facts
+        facts: _Facts | None = self._facts
         if facts is None:
             facts = _facts(read_facts(self.xml))
             object.__setattr__(self, "_facts", facts)

@@ -229,7 +229,7 @@ class _NeedsEscaping(Exception):
 _TAILS_MAX = 1024  # tails remembered per level of a Writer's tail table, at most
 
 
-class _Tails(dict):
+class _Tails(dict[Any, Any]):
     """The rest of a list item's line after its first attribute, by the values of the attributes
     printed without a flag (for ``<disk>``: checkpoint type, then bitmap name), one dict level per
     attribute; made the first time a combination is met. A record's disks mostly share one tail

@@ -167,7 +167,7 @@ def memory_scale(unit: str | None) -> int:
     if u[0] == "b":
         return 1
     base = 1024 if len(u) == 1 or u[1:] == "ib" else 1000
-    return base ** ("kmgtpe".index(u[0]) + 1)
+    return int(base ** ("kmgtpe".index(u[0]) + 1))
 
 
 def _exe_needs_init(top: DomainTop) -> str | None:

@@ -131,4 +131,5 @@ def scan_domain_text(xml: str, grammar: DomainGrammar, limits: Limits) -> Domain
         raise NotWellFormedError(expat_message(exc)) from None
     except SECURITY_ERRORS as exc:
         raise SecurityError(security_message(exc)) from None
-    return state[0].top()
+    scanner: DomainScanner = state[0]
+    return scanner.top()

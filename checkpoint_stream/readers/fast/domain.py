@@ -125,10 +125,12 @@ class DomainReader:
         again: the verdict is a function of its bytes and where it stands."""
         memory = self.memory
         key = (raw_span, column, redefine, max_attributes)
-        domain = memory.domains.get(key, _MISSING)
-        if domain is _MISSING:
-            domain = self.new_domain(raw_span, column, redefine, max_attributes)
-            memory.remember_domain(key, domain)
+        found = memory.domains.get(key, _MISSING)
+        if found is not _MISSING:
+            domain: Domain | None = found
+            return domain
+        domain = self.new_domain(raw_span, column, redefine, max_attributes)
+        memory.remember_domain(key, domain)
         return domain
 
     def new_domain(self, raw_span: bytes, column: int, redefine: bool, max_attributes: int) -> Domain | None:
