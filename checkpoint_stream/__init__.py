@@ -20,13 +20,23 @@ The layers, from the bottom up (each imports only from the layers below it):
 * :mod:`.cli` -- the ``checkpoint-stream`` command.
 """
 
+from .align import align_disks
 from .api import CheckpointParser, aiterparse, iter_sources, iterparse, parse
 from .chain import Chain, ChainBuilder, Problem, build_chains, chains
-from .errors import CheckpointError, LimitError, NotWellFormedError, SchemaError, SecurityError, SemanticError
+from .errors import (
+    CheckpointError,
+    CheckpointStreamError,
+    LimitError,
+    NotWellFormedError,
+    SchemaError,
+    SecurityError,
+    SemanticError,
+)
 from .limits import DEFAULT_LIMITS, Limits
 from .records import Checkpoint, CheckpointDisk, Domain, DomainDisk, Moment, Origin
 from .sources import SourceError
 from .version import __version__
+from .writer import dumps, iter_xml, write
 
 __all__ = [
     "parse",
@@ -34,6 +44,10 @@ __all__ = [
     "aiterparse",
     "CheckpointParser",
     "iter_sources",
+    "dumps",
+    "write",
+    "iter_xml",
+    "align_disks",
     "chains",
     "build_chains",
     "ChainBuilder",
@@ -46,6 +60,7 @@ __all__ = [
     "Domain",
     "DomainDisk",
     "Origin",
+    "CheckpointStreamError",
     "CheckpointError",
     "NotWellFormedError",
     "SchemaError",
@@ -56,3 +71,9 @@ __all__ = [
     "DEFAULT_LIMITS",
     "__version__",
 ]
+
+
+def __dir__() -> list[str]:
+    """The public names only: the submodules stay importable (``checkpoint_stream.records``...)
+    but are not offered as if they were the API."""
+    return sorted(__all__)

@@ -6,8 +6,11 @@ that decides, for every face and the command line, what becomes of a rejected do
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import itertools
 import os
-from typing import IO, Any, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Literal, Union
+from typing import IO, Any, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Literal, Union, cast
 
 from .errors import CheckpointError, NotWellFormedError
 from .framing import Framer, Item, fast_single
@@ -56,7 +59,10 @@ def _limits(limits: Limits | None, overrides: dict[str, Any]) -> Limits:
     values = {name: getattr(base, name) for name in base.__dataclass_fields__}
     unknown = set(overrides) - set(values)
     if unknown:
-        raise TypeError(f"unknown limit(s): {', '.join(sorted(unknown))}")
+        raise TypeError(
+            f"unexpected keyword argument(s): {', '.join(sorted(unknown))} (not a mode, on_error, limits, reader or "
+            f"one of the limits {', '.join(values)})"
+        )
     values.update(overrides)
     return Limits(**values)
 
@@ -198,8 +204,48 @@ class CheckpointParser:
 # -- pull --------------------------------------------------------------------------------------
 
 
-def parse(data: bytes | str, **kwargs: Any) -> Checkpoint:
-    """Parse exactly one document (bytes, or text which is encoded as UTF-8)."""
+def parse(
+    data: bytes | str | os.PathLike[str],
+    *,
+    redefine: bool = False,
+    create: bool = False,
+    internal: bool = False,
+    require_domain: bool = True,
+    clock: Callable[[], float] | None = None,
+    self_parent: bool = False,
+    limits: Limits | None = None,
+    reader: Reader | None = None,
+    max_document_bytes: int | None = None,
+    max_depth: int | None = None,
+    max_attributes: int | None = None,
+    max_text: int | None = None,
+    max_disks: int | None = None,
+) -> Checkpoint:
+    """Parse exactly one document: bytes, text (encoded as UTF-8), or a path (:class:`os.PathLike`,
+    such as :class:`pathlib.Path`: the file is read, decompressed when it is ``.gz``/``.xz``/
+    ``.bz2``; a ``str`` is always the document's text). Every keyword is a mode, the limits, a
+    reader or one limit: a misspelt one is a ``TypeError`` naming it, and ``on_error`` has no
+    meaning for one document (iterparse takes it)."""
+    kwargs: dict[str, Any] = {}
+    for name, value, default in (
+        ("redefine", redefine, False),
+        ("create", create, False),
+        ("internal", internal, False),
+        ("require_domain", require_domain, True),
+        ("clock", clock, None),
+        ("self_parent", self_parent, False),
+        ("limits", limits, None),
+        ("reader", reader, None),
+        ("max_document_bytes", max_document_bytes, None),
+        ("max_depth", max_depth, None),
+        ("max_attributes", max_attributes, None),
+        ("max_text", max_text, None),
+        ("max_disks", max_disks, None),
+    ):
+        if value is not default:
+            kwargs[name] = value
+    if isinstance(data, os.PathLike):
+        return _parse_path(os.fspath(data), kwargs)
     if isinstance(data, str):
         data = data.encode("utf-8")
     if isinstance(data, bytes):
@@ -220,6 +266,34 @@ def parse(data: bytes | str, **kwargs: Any) -> Checkpoint:
     if len(records) != 1:
         raise NotWellFormedError(f"expected one document, found {parser.documents}", document=1)
     return records[0]
+
+
+def _sync_reader(source: Any) -> bool:
+    """Whether ``source`` is a file whose ``read`` blocks (not a coroutine function)."""
+    read = getattr(source, "read", None)
+    return read is not None and not inspect.iscoroutinefunction(read) and not isinstance(source, asyncio.StreamReader)
+
+
+def _take(items: Iterator[Any], n: int) -> list[Any]:
+    """Up to ``n`` items (in a worker thread: reading and parsing them may block)."""
+    return list(itertools.islice(items, n))
+
+
+def _parse_path(path: str, kwargs: dict[str, Any]) -> Checkpoint:
+    """The one document of a file (read through the sources: compressed files too)."""
+    found: list[Checkpoint] = []
+    documents = 0
+    for record in iterparse(path, **kwargs):
+        documents += 1
+        found.append(record)  # type: ignore[arg-type]  # raise mode: records only
+        if documents > 1:
+            raise NotWellFormedError(f"expected one document, found more in {path}", document=1, source=path)
+    if not found:
+        raise NotWellFormedError(
+            "no document found: the file is empty or holds only whitespace and comments",
+            document=0, line=1, column=1, offset=0, source=path,
+        )
+    return found[0]
 
 
 def _chunks(source: Source, chunk_size: int) -> tuple[Iterator[bytes | memoryview], str | None]:
@@ -375,10 +449,22 @@ async def aiterparse(
     yield_errors: bool = False,
     **kwargs: Any,
 ) -> AsyncIterator[Checkpoint | CheckpointError]:
-    """Async face: ``source`` is an async iterable of bytes or has an async ``read(n)``
-    (an :class:`asyncio.StreamReader`, for example)."""
+    """Async face: ``source`` is an async iterable of bytes, has an async ``read(n)`` (an
+    :class:`asyncio.StreamReader`, for example), or is what :func:`iterparse` takes: a path (file,
+    folder, compressed file, archive) or a binary file, read in a worker thread so that the event
+    loop never blocks on disk."""
+    if isinstance(source, (str, os.PathLike)) or _sync_reader(source):
+        sync_source = cast(Source, source)  # a path or a file with a blocking read, as checked
+        items = iterparse(sync_source, chunk_size=chunk_size, yield_errors=yield_errors, **kwargs)
+        while True:
+            batch = await asyncio.to_thread(_take, items, 256)
+            for item in batch:
+                yield item
+            if len(batch) < 256:
+                return
     parser = CheckpointParser(**kwargs)
     policy = parser.policy
+    policy.errors = None  # yielded or passed to the callback: kept by no one here
     read = getattr(source, "read", None)
     if read is not None:
         while True:

@@ -12,6 +12,7 @@ reader), so the state machine stays free of I/O, as in h11.
 from __future__ import annotations
 
 __all__ = [
+    "CheckpointStreamError",
     "CheckpointError",
     "NotWellFormedError",
     "SchemaError",
@@ -21,7 +22,14 @@ __all__ = [
 ]
 
 
-class CheckpointError(ValueError):
+class CheckpointStreamError(Exception):
+    """Everything this library raises for its input: a rejected document (:class:`CheckpointError`,
+    a ``ValueError``) or an input that could not be read (:class:`~.sources.SourceError`, an
+    ``OSError``). ``except CheckpointStreamError`` catches both, while the standard bases still let
+    ``except ValueError`` / ``except OSError`` code tell bad data from failed I/O."""
+
+
+class CheckpointError(ValueError, CheckpointStreamError):
     """A document in the stream was rejected.
 
     Attributes (all may be ``None`` when the layer raising the error could not know them):

@@ -62,6 +62,8 @@ import zlib
 from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterable, Iterator, Union
 
+from .errors import CheckpointStreamError
+
 __all__ = ["SourceError", "Stream", "open_streams", "streams", "display_name", "STDIN_NAME", "SourceLike", "CHUNK_SIZE"]
 
 #: Bytes read at a time.
@@ -102,7 +104,7 @@ def _shown(name: str | None) -> str | None:
     return None if name is None else display_name(name)
 
 
-class SourceError(OSError):
+class SourceError(OSError, CheckpointStreamError):
     """An input could not be read: missing, unreadable, or a corrupt archive / compressed file.
 
     ``path`` (and ``member``, for an archive member) say which; ``message`` says what, in words.
