@@ -487,24 +487,20 @@ def _isatty(stream: Any) -> bool:
 
 
 def _records(ctx: Context, align: bool) -> Iterator[Checkpoint]:
-    """The good records of the XML inputs; errors are reported on the way, by the one policy
-    (:class:`~.api.ErrorPolicy`): with ``--on-error stop`` the first one ends the run."""
+    """The good records of the XML inputs; errors are reported on the way. With ``--on-error
+    stop`` the first rejected document ends the run; an input that cannot be read never does: it
+    is reported, the other inputs are read, and the exit status says so (2)."""
     kwargs = _parse_kwargs(ctx.args)
-    items = iter_sources(
-        ctx.paths,
-        on_error="raise" if ctx.stop else "skip",
-        on_error_callback=ctx.rejected,
-        before_read=ctx.flush,
-        on_chunk=ctx.progress.chunk,
-        **kwargs,
-    )
+    items = iter_sources(ctx.paths, on_error="skip", before_read=ctx.flush, on_chunk=ctx.progress.chunk, **kwargs)
     try:
         for item in items:
             if isinstance(item, SourceError):
-                continue  # reported by the policy's callback
+                ctx.rejected(item)
+                continue
             ctx.progress.document()
             if isinstance(item, CheckpointError):
-                continue  # reported by the policy's callback
+                ctx.policy.rejected(item)  # raises with --on-error stop
+                continue
             if align:
                 try:
                     item = align_disks(item)
@@ -513,9 +509,7 @@ def _records(ctx: Context, align: bool) -> Iterator[Checkpoint]:
                     ctx.policy.rejected(err)
                     continue
             yield item
-    except (SourceError, CheckpointError) as err:  # --on-error stop: the first one ends the run
-        if isinstance(err, CheckpointError):
-            ctx.progress.document()
+    except CheckpointError as err:  # --on-error stop: the first one ends the run
         ctx.rejected(err)
 
 
@@ -579,7 +573,7 @@ def _json_lines(ctx: Context) -> Iterator[tuple[str | None, str | None, int, byt
     the policy (and ends the run with --on-error stop)."""
     for stream in streams(ctx.paths, CHUNK_SIZE):
         if isinstance(stream, SourceError):
-            ctx.policy.rejected(stream)
+            ctx.rejected(stream)  # reported; the other inputs are still read
             continue
         number = 0
         pending = b""
@@ -596,7 +590,7 @@ def _json_lines(ctx: Context) -> Iterator[tuple[str | None, str | None, int, byt
                     number += 1
                     yield stream.path, stream.member, number, line
         except SourceError as err:
-            ctx.policy.rejected(err)
+            ctx.rejected(err)
             continue
         if pending:
             number += 1

@@ -312,3 +312,30 @@ def test_help_documents_the_exit_statuses() -> None:
         proc = run(*args, "--help", env=dict(ENV, COLUMNS="100"))
         assert proc.returncode == 0
         assert EXIT_STATUS_HELP in proc.stdout.decode(), args
+
+
+@pytest.mark.parametrize("command", ["parse", "validate", "normalize", "format"])
+@pytest.mark.parametrize("stop", [False, True])
+def test_missing_input_is_reported_and_the_others_read(tmp_path, command: str, stop: bool) -> None:
+    """A path that cannot be read costs only itself, in every command and with --on-error stop
+    too (which stops at a rejected document, not at an unreadable input); exit status 2."""
+    doc = b"<domaincheckpoint><name>%s</name></domaincheckpoint>\n"
+    if command == "format":
+        a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+        for path, name in ((a, b"a"), (b, b"b")):
+            path.write_bytes(subprocess.run([sys.executable, "-m", "checkpoint_stream", "parse", "-"], input=doc % name, capture_output=True, check=True).stdout)
+        missing = tmp_path / "missing.jsonl"
+    else:
+        a, b = tmp_path / "a.xml", tmp_path / "b.xml"
+        a.write_bytes(doc % b"a")
+        b.write_bytes(doc % b"b")
+        missing = tmp_path / "missing.xml"
+    args = [command, *(["--on-error", "stop"] if stop else []), str(a), str(missing), str(b)]
+    result = subprocess.run([sys.executable, "-m", "checkpoint_stream", *args], capture_output=True)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.decode().count("No such file or directory") == 1
+    out = result.stdout.decode()
+    if command == "validate":
+        assert out.strip() == "2 documents, 2 valid, 0 invalid"
+    else:
+        assert ">a<" in out.replace('"a"', ">a<") and ">b<" in out.replace('"b"', ">b<")
