@@ -64,26 +64,32 @@ def _document(i: int, case: str) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+# One large document, then a small one: (head, piece repeated, times, tail).
+_DEVICE = b"      <disk type='file' device='disk'>\n        <source file='/var/lib/libvirt/images/x.qcow2'/>\n      </disk>\n"
+_LARGE = {
+    "comment320m": (b"<domaincheckpoint><name>a</name><!--", b"y" * 65536, 320 * 16, b"--></domaincheckpoint>\n"),
+    "doc70m": (
+        b"<domaincheckpoint>\n  <name>big</name>\n  <domain type='kvm'>\n    <name>g</name>\n    <devices>\n",
+        _DEVICE * 512,
+        70 * 1024 * 1024 // len(_DEVICE * 512),
+        b"    </devices>\n  </domain>\n</domaincheckpoint>\n",
+    ),
+    "disks70m": (
+        b"<domaincheckpoint>\n  <name>big</name>\n  <disks>\n",
+        b"    <disk name='vda' checkpoint='no'/>\n" * 1024,
+        70 * 1024 * 1024 // len(b"    <disk name='vda' checkpoint='no'/>\n" * 1024),
+        b"  </disks>\n</domaincheckpoint>\n",
+    ),
+}
+
+
 def _chunks(case: str, docs: int) -> Iterator[bytes]:
-    if case == "comment320m":
-        yield b"<domaincheckpoint><name>a</name><!--"
-        for _ in range(320 * 16):
-            yield b"y" * 65536
-        yield b"--></domaincheckpoint>\n" + _SMALL
-        return
-    if case == "doc70m":
-        yield b"<domaincheckpoint>\n  <name>big</name>\n  <domain type='kvm'>\n    <name>g</name>\n    <devices>\n"
-        device = b"      <disk type='file' device='disk'>\n        <source file='/var/lib/libvirt/images/x.qcow2'/>\n      </disk>\n"
-        for _ in range(70 * 1024 * 1024 // len(device) // 512):
-            yield device * 512
-        yield b"    </devices>\n  </domain>\n</domaincheckpoint>\n" + _SMALL
-        return
-    if case == "disks70m":
-        yield b"<domaincheckpoint>\n  <name>big</name>\n  <disks>\n"
-        line = b"    <disk name='vda' checkpoint='no'/>\n"
-        for _ in range(70 * 1024 * 1024 // len(line) // 1024):
-            yield line * 1024
-        yield b"  </disks>\n</domaincheckpoint>\n" + _SMALL
+    if case in _LARGE:
+        head, piece, times, tail = _LARGE[case]
+        yield head
+        for _ in range(times):
+            yield piece
+        yield tail + _SMALL
         return
     pending = bytearray()
     for i in range(docs):

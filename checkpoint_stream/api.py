@@ -6,7 +6,6 @@ that decides, for every face and the command line, what becomes of a rejected do
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import itertools
 import os
@@ -226,24 +225,8 @@ def parse(
     ``.bz2``; a ``str`` is always the document's text). Every keyword is a mode, the limits, a
     reader or one limit: a misspelt one is a ``TypeError`` naming it, and ``on_error`` has no
     meaning for one document (iterparse takes it)."""
-    kwargs: dict[str, Any] = {}
-    for name, value, default in (
-        ("redefine", redefine, False),
-        ("create", create, False),
-        ("internal", internal, False),
-        ("require_domain", require_domain, True),
-        ("clock", clock, None),
-        ("self_parent", self_parent, False),
-        ("limits", limits, None),
-        ("reader", reader, None),
-        ("max_document_bytes", max_document_bytes, None),
-        ("max_depth", max_depth, None),
-        ("max_attributes", max_attributes, None),
-        ("max_text", max_text, None),
-        ("max_disks", max_disks, None),
-    ):
-        if value is not default:
-            kwargs[name] = value
+    given = locals()  # first: the parameters only
+    kwargs: dict[str, Any] = {name: given[name] for name, default in _PARSE_DEFAULTS.items() if given[name] is not default}
     if isinstance(data, os.PathLike):
         return _parse_path(os.fspath(data), kwargs)
     if isinstance(data, str):
@@ -268,10 +251,14 @@ def parse(
     return records[0]
 
 
+#: parse()'s keywords and their defaults: only those given otherwise are passed on.
+_PARSE_DEFAULTS: dict[str, Any] = dict(parse.__kwdefaults__ or {})
+
+
 def _sync_reader(source: Any) -> bool:
     """Whether ``source`` is a file whose ``read`` blocks (not a coroutine function)."""
     read = getattr(source, "read", None)
-    return read is not None and not inspect.iscoroutinefunction(read) and not isinstance(source, asyncio.StreamReader)
+    return read is not None and not inspect.iscoroutinefunction(read)
 
 
 def _take(items: Iterator[Any], n: int) -> list[Any]:
@@ -454,6 +441,8 @@ async def aiterparse(
     folder, compressed file, archive) or a binary file, read in a worker thread so that the event
     loop never blocks on disk."""
     if isinstance(source, (str, os.PathLike)) or _sync_reader(source):
+        import asyncio  # here: importing it costs every other user of the package memory and time
+
         sync_source = cast(Source, source)  # a path or a file with a blocking read, as checked
         items = iterparse(sync_source, chunk_size=chunk_size, yield_errors=yield_errors, **kwargs)
         while True:

@@ -56,6 +56,7 @@ from .limits import DEFAULT_LIMITS, Limits, attribute_value_message, attributes_
 from .markup.identity import identify
 from .positions import locate
 from .readers import DEFAULT_READER, GeneralDocument, Options, Reader
+from .readers.general import BIG_TOKEN
 from .records import Checkpoint, Origin, make_origin
 
 __all__ = ["Framer", "Item", "fast_single"]
@@ -122,7 +123,6 @@ _DAMAGED_DECLARATION = re.compile(
 )
 _MAYBE_DAMAGED_DECLARATION = re.compile(rb"(?:<|[^<>\n])(?:\?[^<>\n]{0,256}(?:>[ \t\r\n]*)?)?(?:<[^<>\s]{0,40})?")
 _NAMED_TAG = re.compile(rb"<(?:[A-Za-z_:]|[\xc2-\xf4][\x80-\xbf])[-A-Za-z0-9._:\x80-\xff]*[ \t\r\n/>]")
-_BIG_TOKEN = 4096  # an unfinished token longer than this is followed by the framer, not re-fed
 _QUOTE_OR_GT = re.compile(rb"[>'\"]")
 _REF = re.compile(rb"&[^;&<'\"]*;")
 _CONTINUATION = bytes(range(0x80, 0xC0))
@@ -637,10 +637,7 @@ class Framer:
                 return self._too_large(out, start)
             if self.general is None and self.fast_reader is not None:
                 origin = Origin(self.path, self.member, self.index, self.base + start, self.base + end)
-                fast = self.fast_reader
-                record = fast.parse_at(buf, start, end, self.options, limits, origin)  # in place: no copy
-                if record is None:
-                    record = fast.parse_variant(buf, start, end, self.options, limits, origin)
+                record = self.fast_reader.parse_span(buf, start, end, self.options, limits, origin)
                 if record is not None:
                     out.append(record)
                     self._done(end)
@@ -716,7 +713,7 @@ class Framer:
         if general.fed == 0:
             return False
         rel = general.parser.CurrentByteIndex
-        if rel < 0 or general.fed - rel <= _BIG_TOKEN:
+        if rel < 0 or general.fed - rel <= BIG_TOKEN:
             self.token = None
             return False
         token = self.token

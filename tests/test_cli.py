@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cli_util import run  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 VM1 = EXAMPLES / "vm1" / "checkpoints"
@@ -23,18 +26,6 @@ ERROR_LINE = re.compile(r"^(?P<where>.+?):(?P<line>\d+):(?P<col>\d+): error: (?P
 KEYS = ["type", "name", "description", "parent", "creationTime", "disks", "domain", "source"]
 
 
-def run(*args: str, input: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run(
-        [sys.executable, "-m", "checkpoint_stream", *args],
-        input=input if input is not None else b"",
-        capture_output=True,
-        timeout=timeout,
-        cwd=REPO,
-        env=env,
-    )
-    assert b"Traceback" not in proc.stderr, proc.stderr.decode()
-    return proc
 
 
 def doc(name: str, broken: bool = False) -> bytes:

@@ -25,6 +25,9 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cli_util import run as cli_run  # noqa: E402
+
 from checkpoint_stream import Checkpoint, CheckpointError
 from checkpoint_stream import sources as sources_module
 from checkpoint_stream.api import iter_sources
@@ -51,18 +54,7 @@ def errors(items) -> list[SourceError]:
 
 
 def run(*args: str, input: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run(
-        [sys.executable, "-m", "checkpoint_stream", *args],
-        input=input if input is not None else b"",
-        capture_output=True,
-        timeout=timeout,
-        cwd=REPO,
-        env=env,
-    )
-    assert b"Traceback" not in proc.stderr, proc.stderr.decode()
-    assert b"internal error" not in proc.stderr, proc.stderr.decode()
-    return proc
+    return cli_run(*args, input=input, timeout=timeout, forbid=(b"Traceback", b"internal error"))
 
 
 def complete_names(data: bytes, prefix: str) -> list[str]:

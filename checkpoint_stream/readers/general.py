@@ -27,7 +27,9 @@ from .modes import Options
 __all__ = ["GeneralDocument", "attribute_value_offset"]
 
 _FEED_PIECE = 1 << 20  # bytes given to expat at a time
-_BIG_TOKEN = 4096  # an unfinished token longer than this: see feed(pause=True)
+#: An unfinished token longer than this is followed by the framer, not re-fed to expat (see
+#: ``feed(pause=True)`` here and ``Framer._hold``).
+BIG_TOKEN = 4096
 
 _TAG_END = re.compile(rb"</?[^\s/>]+(?:[^>'\"]|'[^']*'|\"[^\"]*\")*>")
 
@@ -249,20 +251,18 @@ class GeneralDocument:
             # whole would be held three times (the framer's buffer, the slice, expat's copy).
             # expat re-scans the unfinished token it holds on every call, so a piece is at least
             # twice that token: the re-scanning stays linear in all.
-            piece = max(_FEED_PIECE, 2 * (self.fed - max(p.CurrentByteIndex, 0))) if self.fed else _FEED_PIECE
             while True:
+                held = self.fed - max(p.CurrentByteIndex, 0) if self.fed else 0  # the unfinished token
                 at = self.start + self.fed
-                stop = max(at, min(end, at + piece))  # never back: ``end`` may lie before what was fed
+                stop = max(at, min(end, at + max(_FEED_PIECE, 2 * held)))  # never back: ``end`` may lie before what was fed
                 data = bytes(self.buffer[at:stop]) if stop > at else b""
                 self.fed = stop - self.start
                 last = stop >= end
                 p.Parse(data, final and last)
                 if last or self.root_end is not None:
                     break
-                held = self.fed - max(p.CurrentByteIndex, 0)
-                if pause and held > _BIG_TOKEN:
+                if pause and self.fed - max(p.CurrentByteIndex, 0) > BIG_TOKEN:
                     return False
-                piece = max(_FEED_PIECE, 2 * held)
         except expat.ExpatError as exc:
             if self.root_end is not None:
                 return True  # the next document (or junk) begins after this one's root: not ours

@@ -95,9 +95,15 @@ class FastReader:
     def parse(self, doc: bytes, options: Options, limits: Limits, origin: Origin | None = None) -> Checkpoint | None:
         """One complete document in libvirt's layout (also with CR LF line ends or double-quoted
         attributes, see :meth:`parse_variant`), or None to use the general reader."""
-        record = self.parse_at(doc, 0, len(doc), options, limits, origin)
+        return self.parse_span(doc, 0, len(doc), options, limits, origin)
+
+    def parse_span(
+        self, buf: bytes | bytearray, start: int, end: int, options: Options, limits: Limits, origin: Origin | None = None
+    ) -> Checkpoint | None:
+        """:meth:`parse` of ``buf[start:end]``, matched in place (no copy unless a variant needs one)."""
+        record = self.parse_at(buf, start, end, options, limits, origin)
         if record is None:
-            return self.parse_variant(doc, 0, len(doc), options, limits, origin)
+            return self.parse_variant(buf, start, end, options, limits, origin)
         return record
 
     def parse_variant(
