@@ -36,8 +36,13 @@ class CheckpointError(ValueError, CheckpointStreamError):
 
     * ``message`` -- what is wrong and, where it helps, what to write instead;
     * ``document`` -- 0-based index of the document in its stream;
-    * ``line`` / ``column`` -- 1-based, counted from the first byte of that document;
+    * ``line`` / ``column`` -- 1-based, counted from the first byte of that document (what libvirt,
+      which sees one document at a time, would say);
+    * ``source_line`` / ``source_column`` -- 1-based, counted from the first byte of the stream:
+      the file, archive member or standard input (what ``grep -n`` and an editor say);
     * ``offset`` -- byte offset in the whole stream where the problem was found;
+    * ``between_documents`` -- True for garbage between documents (a log line, a stray tag): an
+      entry of the stream that is no document at all;
     * ``path`` -- element path such as ``/domaincheckpoint/disks/disk[2]``;
     * ``source`` -- file path (and archive member) the stream came from;
     * ``checkpoint`` / ``domain_uuid`` -- the rejected document's checkpoint name and domain uuid,
@@ -57,6 +62,8 @@ class CheckpointError(ValueError, CheckpointStreamError):
         path: str | None = None,
         source: str | None = None,
         member: str | None = None,
+        source_line: int | None = None,
+        source_column: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -67,6 +74,9 @@ class CheckpointError(ValueError, CheckpointStreamError):
         self.path = path
         self.source = source
         self.member = member
+        self.source_line = source_line
+        self.source_column = source_column
+        self.between_documents = False
         self.checkpoint: str | None = None
         self.domain_uuid: str | None = None
 
@@ -105,6 +115,8 @@ class CheckpointError(ValueError, CheckpointStreamError):
             "document": self.document,
             "line": self.line,
             "column": self.column,
+            "sourceLine": self.source_line,
+            "sourceColumn": self.source_column,
             "offset": self.offset,
             "path": self.path,
             "source": self.source,
