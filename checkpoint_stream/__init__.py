@@ -6,7 +6,8 @@ The layers, from the bottom up (each imports only from the layers below it):
   one place where a byte offset becomes a line and a column;
 * :mod:`.grammar` -- every rule, as data: values, elements, the checkpoint grammar with its field
   mapping and libvirt's layout, the nested domain's top;
-* :mod:`.markup` -- the defused expat parser, a domain's indentation, its top and its facts;
+* :mod:`.markup` -- the defused expat parser, a domain's indentation, its top and its facts, and
+  what libvirt shows of a domain only on request (its secrets);
 * :mod:`.records` -- what a document is (``Checkpoint``, ``Domain``, ...);
 * :mod:`.readers` -- the general reader (expat events through a state machine) and the fast
   reader (patterns generated from the grammar), both derived from one grammar;
@@ -33,7 +34,7 @@ from .errors import (
     SemanticError,
 )
 from .limits import DEFAULT_LIMITS, Limits
-from .records import Checkpoint, CheckpointDisk, Domain, DomainDisk, Moment, Origin
+from .records import Checkpoint, CheckpointDisk, Domain, DomainDisk, Moment, Origin, output_schema
 from .sources import SourceError
 from .version import __version__
 from .writer import dumps, iter_xml, write
@@ -60,6 +61,7 @@ __all__ = [
     "Domain",
     "DomainDisk",
     "Origin",
+    "output_schema",
     "CheckpointStreamError",
     "CheckpointError",
     "NotWellFormedError",

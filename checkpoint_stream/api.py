@@ -6,17 +6,18 @@ that decides, for every face and the command line, what becomes of a rejected do
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import itertools
 import os
-from typing import IO, Any, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Literal, Union, cast
+from typing import IO, Any, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Literal, Mapping, Union, cast
 
 from .errors import CheckpointError, NotWellFormedError
 from .framing import Framer, Item, fast_single
 from .limits import DEFAULT_LIMITS, Limits
 from .readers import DEFAULT_READER, Options, Reader
 from .records import Checkpoint
-from .sources import CHUNK_SIZE, SourceError, SourceLike, streams
+from .sources import CHUNK_SIZE, XML_NAMES, SourceError, SourceLike, streams
 
 __all__ = [
     "parse",
@@ -35,8 +36,15 @@ OnError = Literal["raise", "skip"]
 Source = Union[str, "os.PathLike[str]", bytes, IO[bytes], Iterable[bytes]]
 
 _BYTES_CHUNK = 1 << 18
-_MODE_KEYS = frozenset(Options.__dataclass_fields__)
+#: The reading modes and the limits, as the faces spell their keywords: each face's signature
+#: lists them one by one (so that an IDE completes them and a misspelt one is a TypeError naming
+#: it), and :func:`_reading` takes them from there by these names, never from a list of its own.
+_MODE_KEYS = tuple(Options.__dataclass_fields__)
+_LIMIT_KEYS = tuple(Limits.__dataclass_fields__)
 _DEFAULT_OPTIONS = Options()
+
+#: What a face's keywords ask for: the modes, the limits, the reader.
+_Reading = tuple[Options, Limits, Union[Reader, None]]
 
 
 def make_options(
@@ -47,23 +55,24 @@ def make_options(
     require_domain: bool = True,
     clock: Callable[[], float] | None = None,
     self_parent: bool = False,
+    align: bool = False,
 ) -> Options:
-    return Options(redefine=redefine, create=create, internal=internal, require_domain=require_domain, clock=clock, self_parent=self_parent)
+    """The reader options for these modes (``align``: each record's disks aligned with its domain
+    as libvirt's driver does, an alignment error reported as the document's)."""
+    return Options(**locals())
 
 
-def _limits(limits: Limits | None, overrides: dict[str, Any]) -> Limits:
+def _limits(limits: Limits | None, overrides: Mapping[str, int]) -> Limits:
     base = limits or DEFAULT_LIMITS
-    if not overrides:
-        return base
-    values = {name: getattr(base, name) for name in base.__dataclass_fields__}
-    unknown = set(overrides) - set(values)
-    if unknown:
-        raise TypeError(
-            f"unexpected keyword argument(s): {', '.join(sorted(unknown))} (not a mode, on_error, limits, reader or "
-            f"one of the limits {', '.join(values)})"
-        )
-    values.update(overrides)
-    return Limits(**values)
+    return dataclasses.replace(base, **overrides) if overrides else base
+
+
+def _reading(given: Mapping[str, Any]) -> _Reading:
+    """What a face's parameters (``given``: its ``locals()`` on entry) ask for. A limit given by
+    its own keyword overrides the one of ``limits``."""
+    options = Options(**{key: given[key] for key in _MODE_KEYS})
+    overrides = {key: given[key] for key in _LIMIT_KEYS if given[key] is not None}
+    return options, _limits(given["limits"], overrides), given["reader"]
 
 
 # -- the one on_error dispatcher ----------------------------------------------------------------
@@ -150,22 +159,50 @@ class CheckpointParser:
         require_domain: bool = True,
         clock: Callable[[], float] | None = None,
         self_parent: bool = False,
+        align: bool = False,
         on_error: OnError = "raise",
         on_error_callback: Callable[[CheckpointError], None] | None = None,
         limits: Limits | None = None,
         reader: Reader | None = None,
+        max_document_bytes: int | None = None,
+        max_depth: int | None = None,
+        max_attributes: int | None = None,
+        max_text: int | None = None,
+        max_disks: int | None = None,
         path: str | None = None,
         member: str | None = None,
-        **limit_overrides: int,
+    ) -> None:
+        self._setup(_reading(locals()), on_error, on_error_callback, path, member)
+
+    @classmethod
+    def _made(
+        cls,
+        reading: _Reading,
+        *,
+        on_error: str = "raise",
+        on_error_callback: Callable[[CheckpointError], None] | None = None,
+        path: str | None = None,
+        member: str | None = None,
+    ) -> "CheckpointParser":
+        """A parser for what a face's keywords already asked for (one per stream of a folder)."""
+        parser = cls.__new__(cls)
+        parser._setup(reading, on_error, on_error_callback, path, member)
+        return parser
+
+    def _setup(
+        self,
+        reading: _Reading,
+        on_error: str,
+        on_error_callback: Callable[[CheckpointError], None] | None,
+        path: str | None,
+        member: str | None,
     ) -> None:
         self.errors: list[CheckpointError] = []
         # Kept only when nothing else receives them: a callback that sees every error is where
         # they go, and keeping them too would grow without bound on a long stream.
         self.policy = ErrorPolicy(on_error, on_error_callback, self.errors if on_error_callback is None else None)
-        options = make_options(
-            redefine=redefine, create=create, internal=internal, require_domain=require_domain, clock=clock, self_parent=self_parent
-        )
-        self._framer = Framer(options, _limits(limits, limit_overrides), reader=reader, path=path, member=member)
+        options, limits, reader = reading
+        self._framer = Framer(options, limits, reader=reader, path=path, member=member)
 
     @property
     def on_error(self) -> str:
@@ -212,6 +249,7 @@ def parse(
     require_domain: bool = True,
     clock: Callable[[], float] | None = None,
     self_parent: bool = False,
+    align: bool = False,
     limits: Limits | None = None,
     reader: Reader | None = None,
     max_document_bytes: int | None = None,
@@ -235,7 +273,7 @@ def parse(
         # The common call, one document in libvirt's layout: no push parser to set up for it.
         if not kwargs:
             record = fast_single(data, _DEFAULT_OPTIONS, DEFAULT_LIMITS)
-        elif (kwargs.keys() - {"reader"}) <= _MODE_KEYS:
+        elif (kwargs.keys() - {"reader"}) <= _FAST_MODES:
             modes = {k: v for k, v in kwargs.items() if k != "reader"}
             record = fast_single(data, make_options(**modes) if modes else _DEFAULT_OPTIONS, DEFAULT_LIMITS, kwargs.get("reader"))
         else:
@@ -253,6 +291,9 @@ def parse(
 
 #: parse()'s keywords and their defaults: only those given otherwise are passed on.
 _PARSE_DEFAULTS: dict[str, Any] = dict(parse.__kwdefaults__ or {})
+#: The modes a whole document in libvirt's layout is read with at once, no framer set up
+#: (alignment is the framer's).
+_FAST_MODES = frozenset(_MODE_KEYS) - {"align"}
 
 
 def _sync_reader(source: Any) -> bool:
@@ -313,30 +354,71 @@ def iterparse(
     *,
     chunk_size: int = CHUNK_SIZE,
     yield_errors: bool = False,
-    **kwargs: Any,
+    on_error: str = "raise",
+    on_error_callback: Callable[[CheckpointError], None] | None = None,
+    redefine: bool = False,
+    create: bool = False,
+    internal: bool = False,
+    require_domain: bool = True,
+    clock: Callable[[], float] | None = None,
+    self_parent: bool = False,
+    align: bool = False,
+    limits: Limits | None = None,
+    reader: Reader | None = None,
+    max_document_bytes: int | None = None,
+    max_depth: int | None = None,
+    max_attributes: int | None = None,
+    max_text: int | None = None,
+    max_disks: int | None = None,
+    path: str | None = None,
+    member: str | None = None,
 ) -> Iterator[Checkpoint | CheckpointError]:
     """Yield the records of every document in ``source``, as each one completes, in constant memory.
 
     ``source`` is bytes, a binary file, an iterable of byte chunks, or a path: a file, a
-    directory (its ``*.xml`` files, recursively, in sorted order), a ``.gz``/``.xz``/``.bz2``
-    file, a ``.tar``/``.tgz``/``.tar.xz``/``.zip`` archive (member by member, never extracted),
-    a named pipe, or ``"-"`` for standard input. An unreadable path raises
-    :class:`~.sources.SourceError` (an ``OSError``), or is reported like a bad document in skip
-    mode.
+    directory (its ``*.xml`` files, plain or compressed, recursively, in sorted order), a
+    ``.gz``/``.xz``/``.bz2`` file, a ``.tar``/``.tgz``/``.tar.xz``/``.zip`` archive (member by
+    member, never extracted), a named pipe, or ``"-"`` for standard input. An unreadable path
+    raises :class:`~.sources.SourceError` (an ``OSError``), or is reported like a bad document in
+    skip mode.
 
     In skip mode (``on_error="skip"``), ``yield_errors=True`` interleaves the errors with the
-    records in stream order; otherwise they go to ``on_error_callback``.
+    records in stream order; otherwise they go to ``on_error_callback``. The modes, ``limits``,
+    ``reader`` and the single limits are :func:`parse`'s. ``path`` and ``member`` name a source
+    that is not a path in the records' origins and the errors (a file object's ``name`` by
+    default): a path names its streams itself.
     """
+    return _iterparse(source, chunk_size, yield_errors, on_error, on_error_callback, _reading(locals()), path, member)
+
+
+#: iterparse()'s keywords: aiterparse() hands those it was given on to it.
+_ITERPARSE_KEYS = tuple(iterparse.__kwdefaults__ or {})
+
+
+def _iterparse(
+    source: Source,
+    chunk_size: int,
+    yield_errors: bool,
+    on_error: str,
+    on_error_callback: Callable[[CheckpointError], None] | None,
+    reading: _Reading,
+    path: str | None,
+    member: str | None,
+) -> Iterator[Any]:
+    # Not a generator itself, iterparse() checks what it is given when called, not when first read.
+    policy = ErrorPolicy(on_error, on_error_callback)
     if isinstance(source, (str, os.PathLike)):
         # A path may be a file, a directory, a compressed file or an archive: the sources know
         # them all (and '-', standard input).
-        yield from _iter_streams(os.fspath(source), chunk_size, yield_errors, kwargs)
-        return
-    chunks, path = _chunks(source, chunk_size)
-    kwargs.setdefault("path", path)
-    parser = CheckpointParser(**kwargs)
+        return policy.deliver(_items(os.fspath(source), reading=reading, chunk_size=chunk_size), yield_errors)
+    chunks, name = _chunks(source, chunk_size)
+    parser = CheckpointParser._made(reading, on_error=on_error, on_error_callback=on_error_callback, path=path or name, member=member)
+    parser.policy.errors = None  # yielded or passed to the callback: kept by no one here
+    return _fed(parser, chunks, yield_errors)
+
+
+def _fed(parser: CheckpointParser, chunks: Iterator[bytes | memoryview], yield_errors: bool) -> Iterator[Any]:
     policy = parser.policy
-    policy.errors = None  # yielded or passed to the callback: kept by no one here
     for chunk in chunks:
         yield from policy.deliver(parser.feed_items(chunk), yield_errors)
     yield from policy.deliver(parser.close_items(), yield_errors)
@@ -350,8 +432,24 @@ def iter_sources(
     chunk_size: int = CHUNK_SIZE,
     before_read: Callable[[], None] | None = None,
     on_chunk: Callable[[int], None] | None = None,
+    on_stream: Callable[[str | None, str | None], None] | None = None,
+    on_read: Callable[[int], None] | None = None,
+    names: tuple[str, ...] = XML_NAMES,
     empty: str = "skip",
-    **parse_kwargs: Any,
+    redefine: bool = False,
+    create: bool = False,
+    internal: bool = False,
+    require_domain: bool = True,
+    clock: Callable[[], float] | None = None,
+    self_parent: bool = False,
+    align: bool = False,
+    limits: Limits | None = None,
+    reader: Reader | None = None,
+    max_document_bytes: int | None = None,
+    max_depth: int | None = None,
+    max_attributes: int | None = None,
+    max_text: int | None = None,
+    max_disks: int | None = None,
 ) -> Iterator[Checkpoint | CheckpointError | SourceError]:
     """Yield the records of every document of every stream of ``sources``, in order.
 
@@ -361,32 +459,54 @@ def iter_sources(
     interleaved with the records in stream order, and reading goes on (with the next stream,
     after an I/O error).
 
-    ``before_read()`` is called before each read that may block (the CLI flushes its output there);
-    ``on_chunk(n)`` after each chunk of ``n`` bytes handed to the parser (progress).
-    ``empty="error"``: a file (or archive member) that holds no document at all is a rejected
-    document of its own (libvirt refuses an empty document), instead of nothing. Other keyword
-    arguments go to :class:`CheckpointParser` (modes, ``limits``, ``reader``, limit overrides).
+    The callbacks let a caller watch the reading without reading itself:
+
+    * ``before_read()`` before each read that may block (the CLI flushes its output there);
+    * ``on_chunk(n)`` after each chunk of ``n`` (decompressed) bytes handed to the parser;
+    * ``on_stream(path, member)`` when a stream (a file, an archive member, standard input)
+      begins, before its first byte is read: which inputs gave no stream, which streams no
+      document or no error, is told by what came between two calls;
+    * ``on_read(n)`` with the raw bytes read from the input (compressed ones for compressed files
+      and archives): against :func:`~.sources.input_size`, how much of the input is behind.
+
+    ``names``: the name endings (any case) a folder walk takes, :data:`~.sources.XML_NAMES` by
+    default; archive members are taken by ``*.xml`` alone. ``empty="error"``: a file (or archive
+    member) that holds no document at all is a rejected document of its own (libvirt refuses an
+    empty document), instead of nothing. The modes, ``limits``, ``reader`` and the single limits
+    are :func:`parse`'s.
     """
     if empty not in ("skip", "error"):
         raise ValueError(f"empty must be 'skip' or 'error', not {empty!r}")
     policy = ErrorPolicy(on_error, on_error_callback)
-    for key in ("path", "member"):
-        if key in parse_kwargs:
-            raise TypeError(f"iter_sources() sets {key!r} itself")
-    yield from policy.deliver(_items(sources, chunk_size, before_read, on_chunk, parse_kwargs, empty == "error"), True)
+    items = _items(
+        sources,
+        reading=_reading(locals()),
+        chunk_size=chunk_size,
+        before_read=before_read,
+        on_chunk=on_chunk,
+        on_stream=on_stream,
+        on_read=on_read,
+        names=names,
+        empty_is_error=empty == "error",
+    )
+    return policy.deliver(items, True)
 
 
 def _items(
     sources: Any,
-    chunk_size: int,
-    before_read: Callable[[], None] | None,
-    on_chunk: Callable[[int], None] | None,
-    parse_kwargs: dict[str, Any],
+    *,
+    reading: _Reading,
+    chunk_size: int = CHUNK_SIZE,
+    before_read: Callable[[], None] | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+    on_stream: Callable[[str | None, str | None], None] | None = None,
+    on_read: Callable[[int], None] | None = None,
+    names: tuple[str, ...] = XML_NAMES,
     empty_is_error: bool = False,
 ) -> Iterator[Any]:
     """Records and errors of every stream, in order; never raises for a rejected document or an
     unreadable input (the caller's policy decides)."""
-    pending = streams(sources, chunk_size)
+    pending = streams(sources, chunk_size, on_read=on_read, names=names)
     # An archive member that cannot be read is reported; what follows it is the sources' call
     # (a tar read in one pass ends there, a zip goes on with its other members).
     while True:
@@ -398,7 +518,9 @@ def _items(
         if isinstance(stream, SourceError):
             yield stream
             continue
-        parser = CheckpointParser(on_error="skip", path=stream.path, member=stream.member, **parse_kwargs)
+        if on_stream is not None:
+            on_stream(stream.path, stream.member)
+        parser = CheckpointParser._made(reading, on_error="skip", path=stream.path, member=stream.member)
         chunks = stream.chunks
         try:
             while True:
@@ -421,11 +543,6 @@ def _items(
             )
 
 
-def _iter_streams(path: str, chunk_size: int, yield_errors: bool, kwargs: dict[str, Any]) -> Iterator[Any]:
-    policy = ErrorPolicy(kwargs.pop("on_error", "raise"), kwargs.pop("on_error_callback", None))
-    yield from policy.deliver(_items([path], chunk_size, None, None, kwargs), yield_errors)
-
-
 # -- async -------------------------------------------------------------------------------------
 
 
@@ -434,24 +551,42 @@ async def aiterparse(
     *,
     chunk_size: int = CHUNK_SIZE,
     yield_errors: bool = False,
-    **kwargs: Any,
+    on_error: str = "raise",
+    on_error_callback: Callable[[CheckpointError], None] | None = None,
+    redefine: bool = False,
+    create: bool = False,
+    internal: bool = False,
+    require_domain: bool = True,
+    clock: Callable[[], float] | None = None,
+    self_parent: bool = False,
+    align: bool = False,
+    limits: Limits | None = None,
+    reader: Reader | None = None,
+    max_document_bytes: int | None = None,
+    max_depth: int | None = None,
+    max_attributes: int | None = None,
+    max_text: int | None = None,
+    max_disks: int | None = None,
+    path: str | None = None,
+    member: str | None = None,
 ) -> AsyncIterator[Checkpoint | CheckpointError]:
     """Async face: ``source`` is an async iterable of bytes, has an async ``read(n)`` (an
     :class:`asyncio.StreamReader`, for example), or is what :func:`iterparse` takes: a path (file,
     folder, compressed file, archive) or a binary file, read in a worker thread so that the event
-    loop never blocks on disk."""
+    loop never blocks on disk. The keywords are :func:`iterparse`'s."""
+    given = locals()  # first: the parameters only
     if isinstance(source, (str, os.PathLike)) or _sync_reader(source):
         import asyncio  # here: importing it costs every other user of the package memory and time
 
         sync_source = cast(Source, source)  # a path or a file with a blocking read, as checked
-        items = iterparse(sync_source, chunk_size=chunk_size, yield_errors=yield_errors, **kwargs)
+        items = iterparse(sync_source, **{key: given[key] for key in _ITERPARSE_KEYS})
         while True:
             batch = await asyncio.to_thread(_take, items, 256)
             for item in batch:
                 yield item
             if len(batch) < 256:
                 return
-    parser = CheckpointParser(**kwargs)
+    parser = CheckpointParser._made(_reading(given), on_error=on_error, on_error_callback=on_error_callback, path=path, member=member)
     policy = parser.policy
     policy.errors = None  # yielded or passed to the callback: kept by no one here
     read = getattr(source, "read", None)

@@ -1,15 +1,25 @@
 """The ``checkpoint-stream`` command line: ``parse``, ``format``, ``normalize``, ``validate``,
 ``chain``.
 
-Exit status: 0 when every document was good, 1 when any was rejected, 2 for a usage error, an
+Exit status: 0 when every document was good, 1 when any was rejected (or garbage stood between
+documents, or an input held no document at all, unless ``--allow-empty``), 2 for a usage error, an
 input that could not be read or an output that could not be written (an I/O error outranks a
 rejected document), 130 when interrupted (SIGINT) and 141 when the reader of standard output went
 away (SIGPIPE), as a C filter would report. Standard error is best-effort: closed, full or a broken
-pipe, it changes neither the output nor the exit status. Errors go to standard
-error as ``PATH[:MEMBER]:LINE:COL: error: MESSAGE (document N, offset K)``, N being the
-document's 0-based index in its stream (the ``source.index`` of the JSON output) and K the byte
-offset in the stream. Output is flushed before every read
-that may block, so the commands work as filters on a pipe that stays open.
+pipe, it changes neither the output nor the exit status.
+
+Errors go to standard error as ``PATH[:MEMBER]:LINE:COL: error: MESSAGE (document N, offset K)``:
+LINE:COL counted from the start of the file (archive member, standard input), as ``grep -n`` and
+an editor count, N the document's 0-based index in its stream (the ``source.index`` of the JSON
+output) and K the byte offset in the stream. An input without any document is a warning,
+``PATH: warning: no document found (WHY)``. ``--errors json`` writes each of them as one JSON
+object per line instead (:func:`error_object`), for a program to read; ``-q`` writes none of them.
+``-l`` / ``-L`` print, like ``grep``, only the names of the streams with / without an error.
+
+Output is flushed before every read that may block, so the commands work as filters on a pipe
+that stays open. Progress (``--progress``, or standard error a terminal) is drawn like ``pv``'s:
+percent, bytes, rate and time left when the size of the input is known, bytes, documents and rate
+when it is not (standard input, a pipe).
 """
 
 from __future__ import annotations
@@ -21,15 +31,15 @@ import os
 import re
 import sys
 import time
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterator
+from typing import IO, TYPE_CHECKING, Any, Iterator
 
 from .align import align_disks
-from .api import ErrorPolicy, iter_sources
+from .api import iter_sources
 from .chain import ERROR, RESTORE_MODE, Chain, ChainBuilder
 from .errors import CheckpointError, NotWellFormedError, SchemaError
 from .limits import Limits
 from .records import Checkpoint, Origin
-from .sources import CHUNK_SIZE, SourceError, streams
+from .sources import CHUNK_SIZE, JSON_NAMES, XML_NAMES, SourceError, input_size, streams
 from .version import __version__
 from .writer import dumps
 
@@ -47,7 +57,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a job stopped b
 EXIT_STATUS_HELP = """\
 exit status:
   0    every document was good
-  1    some document was rejected (chain: some error was found)
+  1    some document was rejected, or an input held garbage or no document (chain: some error)
   2    usage error, an input that cannot be read, or an output that cannot be written
   130  interrupted (SIGINT)
   141  the reader of standard output went away (SIGPIPE)"""
@@ -143,15 +153,23 @@ def _say(text: str) -> bool:
 
 
 class Progress:
-    """A one-line progress display on standard error: bytes, documents and rates.
+    """A one-line progress display on standard error, like ``pv``'s.
+
+    With the input's size known (``total``: files on disk), the line shows percent, bytes done and
+    total, rate and the time left; without it (standard input, a pipe), bytes, documents and
+    rates. ``raw(n)`` counts bytes as read from disk (compressed ones, for a compressed input: what
+    the total counts); ``chunk(n)`` counts bytes handed to the parser, and only stands in while no
+    raw count comes (a source that cannot tell).
 
     Best-effort: the first write that fails (standard error closed, full, a broken pipe) turns the
     display off for the rest of the run; the work goes on as if it had never been asked for."""
 
-    def __init__(self, enabled: bool, stream: IO[str] | None) -> None:
+    def __init__(self, enabled: bool, stream: IO[str] | None, total: int | None = None) -> None:
         self.enabled = enabled
         self.stream = stream
+        self.total = total
         self.bytes = 0
+        self.raw_bytes = 0
         self.documents = 0
         self.start = time.monotonic()
         self.last = 0.0
@@ -159,6 +177,10 @@ class Progress:
 
     def chunk(self, n: int) -> None:
         self.bytes += n
+        self._maybe_draw()
+
+    def raw(self, n: int) -> None:
+        self.raw_bytes += n
         self._maybe_draw()
 
     def document(self) -> None:
@@ -174,13 +196,21 @@ class Progress:
             self.last = now
             self._draw(now)
 
-    def _draw(self, now: float) -> None:
+    def line(self, now: float) -> str:
+        """The display's text at time ``now``."""
         elapsed = max(now - self.start, 1e-6)
-        line = (
-            f"{_human(self.bytes)}  {self.documents} documents  "
-            f"{_human(self.bytes / elapsed)}/s  {self.documents / elapsed:.0f} documents/s"
-        )
-        if self._put("\r\x1b[K" + line):
+        done = self.raw_bytes or self.bytes
+        documents = f"{self.documents} document{'s' if self.documents != 1 else ''}"
+        if self.total:
+            rate = done / elapsed
+            percent = min(100.0, 100.0 * done / self.total)
+            left = max(self.total - done, 0)
+            eta = _clock(left / rate) if rate > 0 and left else ("0:00:00" if not left else "-:--:--")
+            return f"{percent:3.0f}%  {_human(done)} / {_human(self.total)}  {_human(rate)}/s  ETA {eta}  {documents}"
+        return f"{_human(done)}  {documents}  {_human(done / elapsed)}/s  {self.documents / elapsed:.0f} documents/s"
+
+    def _draw(self, now: float) -> None:
+        if self._put("\r\x1b[K" + self.line(now)):
             self.shown = True
 
     def _put(self, text: str) -> bool:
@@ -207,6 +237,7 @@ class Progress:
             if self.enabled:
                 self._put("\n")
             self.shown = False
+        self.enabled = False  # one final line: a later finish() (the summary's, the run's) draws none
 
 
 def _human(n: float) -> str:
@@ -217,35 +248,30 @@ def _human(n: float) -> str:
     return f"{n:.1f} TiB"  # pragma: no cover
 
 
-class Reporter:
-    """Errors on standard error, and the counts that make the exit status."""
+def _clock(seconds: float) -> str:
+    """``H:MM:SS``, as ``pv`` writes its ETA."""
+    whole = int(seconds + 0.5)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.good = 0
-        self.rejected = 0
-        self.io_errors = 0
 
-    def _say(self, line: str) -> None:
-        self.progress.clear()
-        _say(line + "\n")
+# -- errors and warnings --------------------------------------------------------------------------
 
-    def document_error(self, err: CheckpointError) -> None:
-        self.rejected += 1
-        self._say(format_error(err))
+#: ``(limit max_disks)`` at the end of a LimitError's message: the CLI adds the flag that sets it.
+_LIMIT_NOTE = re.compile(r"\(limit (max_[a-z_]+)\)")
 
-    def io_error(self, err: Exception) -> None:
-        self.io_errors += 1
-        path = getattr(err, "path", None)
-        member = getattr(err, "member", None)
-        message = getattr(err, "message", None) or str(err)
-        self._say(f"{_where(path, member)}: error: {message}")
 
-    @property
-    def status(self) -> int:
-        if self.io_errors:
-            return EXIT_USAGE
-        return EXIT_REJECTED if self.rejected else EXIT_OK
+def cli_message(message: str) -> str:
+    """A library message as the command line shows it: a limit is named by its flag too
+    (``(limit max_disks, --max-disks)``), since the user of the CLI sets it with that flag and
+    never sees the keyword."""
+
+    def flag(m: re.Match[str]) -> str:
+        name = m[1]
+        if name not in _LIMIT_FLAGS:
+            return m[0]
+        return f"(limit {name}, --{name.replace('_', '-')})"
+
+    return _LIMIT_NOTE.sub(flag, message)
 
 
 def _where(path: str | None, member: str | None) -> str:
@@ -255,21 +281,221 @@ def _where(path: str | None, member: str | None) -> str:
     return where
 
 
+def _source_position(err: CheckpointError) -> tuple[int | None, int | None]:
+    """Line and column counted from the start of the file (what an editor shows), falling back to
+    the document's own when the layer that raised the error could not count them (for the first
+    document of a file, the two are the same)."""
+    line = getattr(err, "source_line", None)
+    if line is not None:
+        return line, getattr(err, "source_column", None)
+    return err.line, err.column
+
+
 def format_error(err: CheckpointError) -> str:
     """``PATH[:MEMBER]:LINE:COL: error: MESSAGE (document N, offset K)``; unknown parts are left
-    out. K is the byte offset in the file (or archive member, or standard input)."""
+    out. LINE:COL count from the start of the file (or archive member, or standard input), as K
+    does, so that an editor or ``sed -n LINEp`` finds the place."""
     where = _where(err.source, err.member)
-    if err.line is not None:
-        where += f":{err.line}"
-        if err.column is not None:
-            where += f":{err.column}"
+    line, column = _source_position(err)
+    if line is not None:
+        where += f":{line}"
+        if column is not None:
+            where += f":{column}"
     notes = []
     if err.document is not None:
         notes.append(f"document {err.document}")
     if err.offset is not None and err.document is not None:
         notes.append(f"offset {err.offset}")
     tail = f" ({', '.join(notes)})" if notes else ""
-    return f"{where}: error: {err.message}{tail}"
+    return f"{where}: error: {cli_message(err.message)}{tail}"
+
+
+#: The keys of an ``--errors json`` line, in their order.
+ERROR_KEYS = (
+    "type", "class", "message", "path", "member", "document", "line", "column",
+    "documentLine", "documentColumn", "offset", "element",
+)
+
+
+def error_object(err: CheckpointError | SourceError) -> dict[str, Any]:
+    """An error as one ``--errors json`` line: ``path``/``member`` name the stream, ``line``/
+    ``column`` count from its start and ``documentLine``/``documentColumn`` from the document's,
+    ``offset`` is the byte offset in the stream and ``element`` the element path; what is not
+    known is null (an input that cannot be read, a ``SourceError``, has only a path)."""
+    obj: dict[str, Any] = dict.fromkeys(ERROR_KEYS)
+    obj["type"] = "error"
+    obj["class"] = type(err).__name__
+    if isinstance(err, SourceError):
+        obj.update(message=err.message, path=err.path, member=err.member)
+        return obj
+    line, column = _source_position(err)
+    obj.update(
+        message=cli_message(err.message),
+        path=err.source,
+        member=err.member,
+        document=err.document,
+        line=line,
+        column=column,
+        documentLine=err.line,
+        documentColumn=err.column,
+        offset=err.offset,
+        element=err.path,
+    )
+    return obj
+
+
+def warning_object(path: str | None, member: str | None, message: str) -> dict[str, Any]:
+    """A warning as one ``--errors json`` line: the keys of an error's, ``type`` ``"warning"``."""
+    obj: dict[str, Any] = dict.fromkeys(ERROR_KEYS)
+    obj.update(type="warning", message=message, path=path, member=member)
+    obj["class"] = "NoDocumentFound"
+    return obj
+
+
+class _StreamState:
+    """What the reporter knows of the stream being read: whether anything came out of it (no
+    document at all is a warning), and whether it had an error (``-l``/``-L``)."""
+
+    __slots__ = ("path", "member", "items", "failed", "broken")
+
+    def __init__(self, path: str | None, member: str | None) -> None:
+        self.path = path
+        self.member = member
+        self.items = 0  # documents, good or rejected, and stretches of garbage
+        self.failed = False  # a rejected document or garbage: -l lists it
+        self.broken = False  # it could not be read to its end: -L cannot vouch for it
+
+
+#: Why a stream, a folder or an archive yields no document (the warning's parenthesis).
+_EMPTY_STREAM = "empty, or only whitespace and comments"
+
+
+class Reporter:
+    """Errors and warnings on standard error, the names ``-l``/``-L`` print, and the counts that
+    make the exit status and ``validate``'s summary.
+
+    Garbage between documents (a log line, stray text: ``between_documents``) is reported like a
+    rejected document, and makes the exit status 1 the same way, but is counted apart: it is no
+    document, and a summary that called it one would count documents that were never there."""
+
+    def __init__(
+        self,
+        progress: Progress,
+        out: Output,
+        *,
+        errors: str = "text",
+        quiet: bool = False,
+        listing: str | None = None,
+        allow_empty: bool = False,
+        empty_why: str = _EMPTY_STREAM,
+    ) -> None:
+        self.progress = progress
+        self.empty_why = empty_why
+        self.out = out
+        self.json = errors == "json"
+        self.quiet = quiet
+        self.listing = listing
+        self.allow_empty = allow_empty
+        self.good = 0
+        self.rejected = 0
+        self.garbage = 0
+        self.io_errors = 0
+        self.empty = 0
+        self.streams = 0
+        self.current: _StreamState | None = None
+
+    def _say(self, line: str) -> None:
+        """One line on standard error, unless ``-q``; the progress line makes way for it."""
+        if self.quiet:
+            return
+        self.progress.clear()
+        _say(line + "\n")
+
+    def _emit(self, text: str, obj: dict[str, Any]) -> None:
+        self._say(json.dumps(obj, ensure_ascii=False) if self.json else text)
+
+    # streams
+
+    def stream(self, path: str | None, member: str | None) -> None:
+        """A stream begins (``iter_sources``' ``on_stream``): the one before it is over."""
+        self.end_stream()
+        self.current = _StreamState(path, member)
+        self.streams += 1
+
+    def end_stream(self) -> None:
+        """The current stream is over: warn when it held nothing, and list it for ``-L``."""
+        state, self.current = self.current, None
+        if state is None:
+            return
+        if state.items == 0 and not state.broken:
+            self.no_document(state.path, state.member, self.empty_why)
+        if self.listing == "without" and not state.failed and not state.broken:
+            self.out.write(_where(state.path, state.member) + "\n")
+
+    def _mine(self, path: str | None, member: str | None) -> _StreamState | None:
+        """The current stream, when ``path``/``member`` name it (an error of a path that could not
+        be opened belongs to no stream)."""
+        state = self.current
+        if state is not None and state.path == path and (member is None or member == state.member):
+            return state
+        return None
+
+    def seen(self, origin: Origin | None) -> None:
+        """A good document came out of the stream ``origin`` names."""
+        if origin is not None:
+            state = self._mine(origin.path, origin.member)
+            if state is not None:
+                state.items += 1
+
+    def _failed(self, state: _StreamState | None) -> None:
+        if state is None:
+            return
+        state.items += 1
+        if not state.failed:
+            state.failed = True
+            if self.listing == "with":
+                self.out.write(_where(state.path, state.member) + "\n")
+
+    # what is reported
+
+    def document_error(self, err: CheckpointError) -> None:
+        if getattr(err, "between_documents", False):
+            self.garbage += 1
+        else:
+            self.rejected += 1
+        self._failed(self._mine(err.source, err.member))
+        if self.listing is None:  # -l/-L answer with names only, as grep does: a rejected document is a "match"
+            self._emit(format_error(err), error_object(err))
+
+    def io_error(self, err: SourceError) -> None:
+        self.io_errors += 1
+        state = self._mine(err.path, err.member)
+        if state is not None:
+            state.broken = True
+        self._emit(f"{_where(err.path, err.member)}: error: {err.message}", error_object(err))
+
+    def no_document(self, path: str | None, member: str | None, why: str) -> None:
+        """An input that holds no document: loud (a typo in a path, the wrong folder, an empty
+        pipe must not look like success), unless ``--allow-empty``."""
+        if self.allow_empty:
+            return
+        self.empty += 1
+        message = f"no document found ({why})"
+        self._emit(f"{_where(path, member)}: warning: {message}", warning_object(path, member, message))
+
+    @property
+    def status(self) -> int:
+        if self.io_errors:
+            return EXIT_USAGE
+        return EXIT_REJECTED if self.rejected or self.garbage or self.empty else EXIT_OK
+
+    def summary(self) -> str:
+        """``validate``'s line: documents (garbage is none), valid, invalid, and the garbage."""
+        good, bad = self.good, self.rejected
+        line = f"{good + bad} documents, {good} valid, {bad} invalid"
+        if self.garbage:
+            line += f"; {self.garbage} stretch{'es' if self.garbage != 1 else ''} of garbage between documents"
+        return line
 
 
 # -- arguments ------------------------------------------------------------------------------------
@@ -283,6 +509,26 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, not {value}")
     return value
+
+
+#: The keys of one ``parse`` JSON line, in their order (``active`` only with ``--internal``):
+#: what ``--fields`` chooses among.
+PARSE_FIELDS = ("type", "name", "description", "parent", "creationTime", "disks", "domain", "active", "vm", "vmName", "source")
+
+
+def _fields(text: str) -> tuple[str, ...]:
+    """``--fields``: comma-separated keys of the JSON line, each once, in the order given; an
+    unknown one is a usage error that lists the valid ones (a typo must not give empty lines)."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"no field given (valid: {', '.join(PARSE_FIELDS)})")
+    unknown = [name for name in names if name not in PARSE_FIELDS]
+    if unknown:
+        s = "s" if len(unknown) != 1 else ""
+        raise argparse.ArgumentTypeError(
+            f"unknown field{s} {', '.join(repr(n) for n in unknown)} (valid: {', '.join(PARSE_FIELDS)})"
+        )
+    return tuple(dict.fromkeys(names))
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -334,26 +580,81 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    def common(p: argparse.ArgumentParser, *, modes: bool = True, limits: bool = True, skip_default: str = "stop") -> None:
-        p.add_argument(
-            "paths",
-            nargs="*",
-            metavar="PATH",
-            help="files, directories (*.xml, recursively), .gz/.xz/.bz2 files, .tar/.tgz/.txz/.zip "
-            "archives, FIFOs, or '-' for standard input (the default)",
-        )
+    def common(
+        p: argparse.ArgumentParser,
+        *,
+        modes: bool = True,
+        limits: bool = True,
+        skip_default: str = "stop",
+        reporting: bool = True,
+        json_input: bool = False,
+    ) -> None:
+        if json_input:
+            takes = ("files of JSON Lines (as parse prints them), folders (their *.jsonl and *.json files, "
+                     "recursively; .gz/.xz/.bz2 compressed too, any case), .gz/.xz/.bz2 files, FIFOs, or '-' "
+                     "for standard input (the default)")
+        else:
+            takes = ("files, folders (their *.xml and *.xml.gz/.xml.xz/.xml.bz2 files, recursively, any case), "
+                     ".gz/.xz/.bz2 files, .tar/.tgz/.txz/.zip archives (their *.xml members), FIFOs, or '-' for "
+                     "standard input (the default)")
+        p.add_argument("paths", nargs="*", metavar="PATH", help=takes)
+        skip_note = f"default: {skip_default}" if skip_default == "skip" or not reporting else f"default: {skip_default}; skip with -l/-L"
         p.add_argument(
             "--on-error",
             choices=("stop", "skip"),
-            default=skip_default,
-            help=f"stop at the first rejected document, or report it and go on (default: {skip_default})",
+            default=None,
+            help=f"stop at the first rejected document, or report it and go on ({skip_note})",
         )
+        p.set_defaults(skip_default=skip_default)
         p.add_argument(
             "--progress",
             action=argparse.BooleanOptionalAction,
             default=None,
-            help="show bytes, documents and rates on standard error (default: when it is a terminal)",
+            help="show progress on standard error, like pv: percent, bytes, rate and time left when the "
+            "size of the input is known, else bytes, documents and rates (default: when standard error "
+            "is a terminal, and not with -q)",
         )
+        if reporting:
+            g = p.add_argument_group("reporting")
+            g.add_argument(
+                "--errors",
+                choices=("text", "json"),
+                default="text",
+                help="how errors and warnings are written on standard error: text lines "
+                "PATH[:MEMBER]:LINE:COL: error: MESSAGE (document N, offset K), or one JSON object per "
+                "line with the keys " + ", ".join(ERROR_KEYS) + " (default: text)",
+            )
+            listing = g.add_mutually_exclusive_group()
+            listing.add_argument(
+                "-l",
+                "--files-with-errors",
+                dest="listing",
+                action="store_const",
+                const="with",
+                help="like grep -l: print only the names (PATH or PATH:MEMBER) of the streams with an "
+                "error, one per line, on standard output; the rejected documents themselves are not "
+                "reported (an input that cannot be read still is, on standard error)",
+            )
+            listing.add_argument(
+                "-L",
+                "--files-without-errors",
+                dest="listing",
+                action="store_const",
+                const="without",
+                help="like grep -L: print only the names of the streams read to their end without an error",
+            )
+            g.add_argument(
+                "-q",
+                "--quiet",
+                action="store_true",
+                help="write no error, warning or summary: the exit status says it all",
+            )
+            g.add_argument(
+                "--allow-empty",
+                action="store_true",
+                help="an input without any document (an empty file or standard input, a folder without "
+                "a matching file, an archive without an XML member) is no warning and no failure",
+            )
         if modes:
             group = p.add_mutually_exclusive_group()
             group.add_argument("--redefine", action="store_true", help="libvirt's REDEFINE parse mode")
@@ -380,11 +681,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("parse", help="XML in, JSON Lines out (one object per document)")
     common(p)
-    p.add_argument("--no-domain", action="store_true", help="leave the domain out (\"domain\": null)")
+    g = p.add_argument_group("output")
+    g.add_argument("--no-domain", action="store_true", help="leave the domain out (\"domain\": null)")
+    g.add_argument(
+        "--secure",
+        action="store_true",
+        help="keep the domain's secrets (passwords, cookies); without it they are left out, as libvirt "
+        "leaves them out unless asked for VIR_DOMAIN_XML_SECURE",
+    )
+    g.add_argument(
+        "--fields",
+        type=_fields,
+        metavar="F1,F2,...",
+        help="write only these keys of each JSON line, in this order (of: " + ", ".join(PARSE_FIELDS) + ")",
+    )
     p.set_defaults(func=cmd_parse)
 
-    p = sub.add_parser("format", help="JSON Lines (as parse prints them) in, XML documents out")
-    common(p, modes=False, limits=False)
+    p = sub.add_parser(
+        "format",
+        help="JSON Lines (as parse prints them) in, XML documents out",
+        description="Write each JSON line (as parse prints them) as a <domaincheckpoint> document. A "
+        "folder is read for its *.jsonl and *.json files (recursively, .gz/.xz/.bz2 compressed too, any "
+        "case). Errors name the line of the file: PATH:LINE: error: MESSAGE.",
+    )
+    common(p, modes=False, limits=False, json_input=True)
     writer_flags(p, internal=True)
     p.set_defaults(func=cmd_format)
 
@@ -397,8 +717,12 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="report rejected documents and a one-line summary",
         description="Check every document; print each rejected one on standard error and a summary "
-        "line (documents, valid, invalid) on standard output. Unlike the other commands, "
-        "--on-error defaults to skip here, so the report covers the whole input.",
+        "line on standard output: 'N documents, G valid, B invalid', and '; S stretches of garbage "
+        "between documents' when text that is no document (a log line, stray text) stood between "
+        "them (reported as errors, counted apart: it is no document). Interrupted (Ctrl-C), the "
+        "summary of what was read is still printed, marked '; interrupted', and the exit status is "
+        "130. Unlike the other commands, --on-error defaults to skip here, so the report covers the "
+        "whole input.",
     )
     common(p, skip_default="skip")
     p.set_defaults(func=cmd_validate)
@@ -414,7 +738,7 @@ def build_parser() -> argparse.ArgumentParser:
         "problems of kind 'invalid' and the chain around them is still analysed (--on-error "
         "defaults to skip here). Warnings alone leave the exit status 0.",
     )
-    common(p, skip_default="skip")
+    common(p, skip_default="skip", reporting=False)
     shape = p.add_mutually_exclusive_group()
     shape.add_argument(
         "--order",
@@ -458,22 +782,39 @@ def _parse_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 class Context:
+    """One run of a command: its arguments, standard output, the progress display and the
+    reporter, and how the run treats a rejected document (``stop``)."""
+
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.out = Output(sys.stdout)
-        enabled = args.progress if args.progress is not None else _isatty(sys.stderr)
-        self.progress = Progress(bool(enabled), sys.stderr)
-        self.report = Reporter(self.progress)
-        self.stop = args.on_error == "stop"
-        self.policy = ErrorPolicy("raise" if self.stop else "skip", self.rejected)
         self.paths: list[str] = list(args.paths) or ["-"]
+        self.names = JSON_NAMES if args.command == "format" else XML_NAMES
+        quiet = bool(getattr(args, "quiet", False))
+        listing = getattr(args, "listing", None)
+        enabled = bool(args.progress if args.progress is not None else _isatty(sys.stderr) and not quiet)
+        self.progress = Progress(enabled, sys.stderr, _input_size(self.paths, self.names) if enabled else None)
+        self.report = Reporter(
+            self.progress,
+            self.out,
+            errors=getattr(args, "errors", "text"),
+            quiet=quiet,
+            listing=listing,
+            allow_empty=bool(getattr(args, "allow_empty", False)),
+            empty_why="empty, or only blank lines" if args.command == "format" else _EMPTY_STREAM,
+        )
+        # -l/-L answer for every stream: reading must go on past the first rejected document
+        # (unless --on-error stop says otherwise).
+        on_error = args.on_error or ("skip" if listing else args.skip_default)
+        self.stop = on_error == "stop"
+        self.writes = listing is None  # -l/-L: nothing but the names on standard output
 
-    def rejected(self, err: Any) -> None:
-        """Report a rejected document or an unreadable input (the policy's callback)."""
-        if isinstance(err, SourceError):
-            self.report.io_error(err)
-        else:
-            self.report.document_error(err)
+    def stdin_hint(self) -> None:
+        """Standard input is about to be read and is a terminal: say so, or a user who typed the
+        command without a path sees nothing happen and takes it for a hang."""
+        if not self.report.quiet and _isatty(sys.stdin):
+            self.progress.clear()
+            _say(f"{PROG}: reading standard input (Ctrl-D to end)\n")
 
     def flush(self) -> None:
         self.out.flush()
@@ -486,31 +827,72 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-def _records(ctx: Context, align: bool) -> Iterator[Checkpoint]:
+
+
+def _input_size(paths: list[str], names: tuple[str, ...]) -> int | None:
+    """The bytes the inputs take on disk, for the progress display's percent and time left; None
+    when unknown (standard input, a pipe) or when asking failed: progress must never cost the run."""
+    try:
+        total = input_size(paths, names=names)
+    except (OSError, ValueError):
+        return None
+    return total if total else None
+
+
+def _nothing_in(path: str, json_lines: bool) -> str:
+    """Why a path that yielded no stream at all holds no document: a folder without a matching
+    file, or an archive without an XML member (a plain file, standard input or a pipe is always a
+    stream, empty or not)."""
+    if path != "-" and os.path.isdir(path):
+        wanted = "*.jsonl or *.json" if json_lines else "*.xml or *.xml.gz/.xz/.bz2"
+        return f"no {wanted} file in the folder"
+    return "no *.xml member in the archive"
+
+
+def _items(ctx: Context) -> Iterator[Checkpoint | CheckpointError | SourceError]:
+    """Records and errors of the XML inputs, one path at a time, so that a path that yields no
+    stream at all (a folder without a matching file, an archive without an XML member) is known
+    and warned about."""
+    kwargs = _parse_kwargs(ctx.args)
+    for path in ctx.paths:
+        if path == "-":
+            ctx.stdin_hint()
+        before = (ctx.report.streams, ctx.report.io_errors)
+        yield from iter_sources(
+            [path],
+            on_error="skip",
+            before_read=ctx.flush,
+            on_chunk=ctx.progress.chunk,
+            on_stream=ctx.report.stream,
+            on_read=ctx.progress.raw,
+            names=ctx.names,
+            align=bool(ctx.args.align),
+            **kwargs,
+        )
+        ctx.report.end_stream()
+        if (ctx.report.streams, ctx.report.io_errors) == before:
+            ctx.report.no_document(path, None, _nothing_in(path, json_lines=False))
+
+
+def _records(ctx: Context) -> Iterator[Checkpoint]:
     """The good records of the XML inputs; errors are reported on the way. With ``--on-error
     stop`` the first rejected document ends the run; an input that cannot be read never does: it
-    is reported, the other inputs are read, and the exit status says so (2)."""
-    kwargs = _parse_kwargs(ctx.args)
-    items = iter_sources(ctx.paths, on_error="skip", before_read=ctx.flush, on_chunk=ctx.progress.chunk, **kwargs)
-    try:
-        for item in items:
-            if isinstance(item, SourceError):
-                ctx.rejected(item)
-                continue
-            ctx.progress.document()
-            if isinstance(item, CheckpointError):
-                ctx.policy.rejected(item)  # raises with --on-error stop
-                continue
-            if align:
-                try:
-                    item = align_disks(item)
-                except CheckpointError as err:
-                    _locate(err, item.origin)
-                    ctx.policy.rejected(err)
-                    continue
-            yield item
-    except CheckpointError as err:  # --on-error stop: the first one ends the run
-        ctx.rejected(err)
+    is reported, the other inputs are read, and the exit status says so (2). ``--align`` is the
+    framer's (an alignment error is placed at the disk element it concerns)."""
+    for item in _items(ctx):
+        if isinstance(item, SourceError):
+            ctx.report.io_error(item)
+            continue
+        if isinstance(item, CheckpointError):
+            if not item.between_documents:
+                ctx.progress.document()
+            ctx.report.document_error(item)
+            if ctx.stop:
+                return
+            continue
+        ctx.progress.document()
+        ctx.report.seen(item.origin)
+        yield item
 
 
 def _locate(err: CheckpointError, origin: Origin | None) -> None:
@@ -520,81 +902,108 @@ def _locate(err: CheckpointError, origin: Origin | None) -> None:
     err.located(line=1, column=1)
 
 
+def _json_line(record: Checkpoint, secure: bool, no_domain: bool) -> dict[str, Any]:
+    """The JSON line of one record (its ``to_dict``): the domain's secrets left out unless
+    ``secure``, as ``virsh checkpoint-dumpxml`` leaves them out without ``--security-info``; a
+    JSON file is as easily passed around as the XML, and a password must not ride along unasked."""
+    return record.to_dict(secure=secure, domain=not no_domain)
+
+
 def cmd_parse(ctx: Context) -> None:
-    no_domain = ctx.args.no_domain
-    for record in _records(ctx, ctx.args.align):
-        obj: dict[str, Any] = {"type": "checkpoint"}
-        obj.update(record.to_dict())
-        if no_domain:
-            obj["domain"] = None
-        origin = record.origin or Origin()
-        obj["source"] = origin.to_dict()
-        ctx.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    args = ctx.args
+    fields: tuple[str, ...] | None = args.fields
+    for record in _records(ctx):
         ctx.report.good += 1
+        if not ctx.writes:
+            continue
+        obj = _json_line(record, args.secure, args.no_domain)
+        if fields:
+            obj = {name: obj.get(name) for name in fields}
+        ctx.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
 def _write_flags(args: argparse.Namespace, internal: bool) -> dict[str, bool]:
     return {"no_domain": args.no_domain, "secure": args.secure, "size": args.size, "internal": internal}
 
 
-def _emit_xml(ctx: Context, record: Checkpoint, flags: dict[str, bool]) -> None:
+def _emit_xml(ctx: Context, record: Checkpoint, flags: dict[str, bool]) -> bool:
+    """Write one record as XML; False when the writer refused it and the run is to stop."""
     try:
         text = dumps(record, **flags)
     except (CheckpointError, ValueError) as err:
         if not isinstance(err, CheckpointError):
             err = SchemaError(str(err))
         _locate(err, record.origin)
-        ctx.policy.rejected(err)
-        return
-    ctx.out.write(text if text.endswith("\n") else text + "\n")
+        ctx.report.document_error(err)
+        return not ctx.stop
     ctx.report.good += 1
+    if ctx.writes:
+        ctx.out.write(text if text.endswith("\n") else text + "\n")
+    return True
 
 
 def cmd_normalize(ctx: Context) -> None:
     flags = _write_flags(ctx.args, ctx.args.internal)
-    try:
-        for record in _records(ctx, ctx.args.align):
-            _emit_xml(ctx, record, flags)
-    except CheckpointError as err:  # --on-error stop
-        ctx.rejected(err)
+    for record in _records(ctx):
+        if not _emit_xml(ctx, record, flags):
+            return
 
 
 def cmd_validate(ctx: Context) -> None:
-    for _record in _records(ctx, ctx.args.align):
-        ctx.report.good += 1
-    ctx.progress.finish()
-    ctx.progress.enabled = False  # the summary line ends the output: no second progress line
-    good, bad = ctx.report.good, ctx.report.rejected
-    ctx.out.write(f"{good + bad} documents, {good} valid, {bad} invalid\n")
+    """Count the documents; the summary is printed even when Ctrl-C ends the read (the count so
+    far is what a user who stopped a long run wants to see), then the run ends with 130."""
+    try:
+        for _record in _records(ctx):
+            ctx.report.good += 1
+    except KeyboardInterrupt:
+        _validate_summary(ctx, interrupted=True)
+        raise
+    _validate_summary(ctx, interrupted=False)
+
+
+def _validate_summary(ctx: Context, interrupted: bool) -> None:
+    ctx.progress.finish()  # the summary line ends the output: no progress line after it
+    if ctx.report.quiet or not ctx.writes:
+        return
+    ctx.out.write(ctx.report.summary() + ("; interrupted" if interrupted else "") + "\n")
 
 
 def _json_lines(ctx: Context) -> Iterator[tuple[str | None, str | None, int, bytes]]:
-    """(path, member, line number, line) of every line of the inputs; an unreadable input goes to
-    the policy (and ends the run with --on-error stop)."""
-    for stream in streams(ctx.paths, CHUNK_SIZE):
-        if isinstance(stream, SourceError):
-            ctx.rejected(stream)  # reported; the other inputs are still read
-            continue
-        number = 0
-        pending = b""
-        try:
-            while True:
-                ctx.flush()
-                chunk = next(stream.chunks, None)
-                if chunk is None:
-                    break
-                ctx.progress.chunk(len(chunk))
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    number += 1
-                    yield stream.path, stream.member, number, line
-        except SourceError as err:
-            ctx.rejected(err)
-            continue
-        if pending:
-            number += 1
-            yield stream.path, stream.member, number, pending
+    """(path, member, line number, line) of every line of the inputs, one path at a time (a
+    folder without a JSON file is known, and warned about); an unreadable input is reported and
+    the others are read."""
+    for path in ctx.paths:
+        if path == "-":
+            ctx.stdin_hint()
+        before = (ctx.report.streams, ctx.report.io_errors)
+        for stream in streams([path], CHUNK_SIZE, names=ctx.names, on_read=ctx.progress.raw):
+            if isinstance(stream, SourceError):
+                ctx.report.io_error(stream)  # reported; the other inputs are still read
+                continue
+            ctx.report.stream(stream.path, stream.member)
+            number = 0
+            pending = b""
+            try:
+                while True:
+                    ctx.flush()
+                    chunk = next(stream.chunks, None)
+                    if chunk is None:
+                        break
+                    ctx.progress.chunk(len(chunk))
+                    pending += chunk
+                    *lines, pending = pending.split(b"\n")
+                    for line in lines:
+                        number += 1
+                        yield stream.path, stream.member, number, line
+            except SourceError as err:
+                ctx.report.io_error(err)
+                continue
+            if pending:
+                number += 1
+                yield stream.path, stream.member, number, pending
+        ctx.report.end_stream()
+        if (ctx.report.streams, ctx.report.io_errors) == before:
+            ctx.report.no_document(path, None, _nothing_in(path, json_lines=True))
 
 
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
@@ -620,7 +1029,8 @@ def _json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
 
 
 def _format_line(path: str | None, member: str | None, number: int, raw: bytes, flags: dict[str, bool], align: bool) -> str:
-    """One JSON line made a document; a bad line raises a CheckpointError placed at that line.
+    """One JSON line made a document; a bad line raises a CheckpointError placed at that line
+    (``line`` and ``source_line`` both: a line of JSON Lines is a document and a line of the file).
 
     A line nested too deeply is such a bad line (checked before decoding, and a RecursionError
     caught besides), so that in skip mode the lines after it are still written."""
@@ -628,14 +1038,14 @@ def _format_line(path: str | None, member: str | None, number: int, raw: bytes, 
     try:
         text = raw.decode("utf-8")
         if _json_too_deep(raw):
-            raise NotWellFormedError(too_deep, line=number, source=path, member=member)
+            raise NotWellFormedError(too_deep, line=number, source_line=number, source=path, member=member)
         data = json.loads(text)
     except UnicodeDecodeError as err:
-        raise NotWellFormedError(f"not UTF-8: {err.reason} at byte {err.start + 1}", line=number, source=path, member=member) from None
+        raise NotWellFormedError(f"not UTF-8: {err.reason} at byte {err.start + 1}", line=number, source_line=number, source=path, member=member) from None
     except json.JSONDecodeError as err:
-        raise NotWellFormedError(f"invalid JSON: {err.msg} (column {err.colno})", line=number, source=path, member=member) from None
+        raise NotWellFormedError(f"invalid JSON: {err.msg} (column {err.colno})", line=number, source_line=number, source=path, member=member) from None
     except RecursionError:
-        raise NotWellFormedError(too_deep, line=number, source=path, member=member) from None
+        raise NotWellFormedError(too_deep, line=number, source_line=number, source=path, member=member) from None
     source = data.get("source") if isinstance(data, dict) else None
     origin = Origin(path, member, number - 1)
     if isinstance(source, dict) and isinstance(source.get("index"), int):
@@ -646,30 +1056,31 @@ def _format_line(path: str | None, member: str | None, number: int, raw: bytes, 
             record = align_disks(record)
         return dumps(record, **flags)
     except RecursionError:  # the depth check above makes this unlikely; a traceback it must not be
-        raise SchemaError("the document nests too deeply to be read", line=number, source=path, member=member) from None
+        raise SchemaError("the document nests too deeply to be read", line=number, source_line=number, source=path, member=member) from None
     except (CheckpointError, ValueError, TypeError) as err:
         message = getattr(err, "message", None) or str(err)
-        raise SchemaError(message, line=number, source=path, member=member) from None
+        raise SchemaError(message, line=number, source_line=number, source=path, member=member) from None
 
 
 def cmd_format(ctx: Context) -> None:
     flags = _write_flags(ctx.args, ctx.args.internal)
-    try:
-        for path, member, number, raw in _json_lines(ctx):
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            if not raw.strip():
-                continue
-            ctx.progress.document()
-            try:
-                out = _format_line(path, member, number, raw, flags, ctx.args.align)
-            except CheckpointError as err:
-                ctx.policy.rejected(err)
-                continue
+    for path, member, number, raw in _json_lines(ctx):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if not raw.strip():
+            continue
+        ctx.progress.document()
+        try:
+            out = _format_line(path, member, number, raw, flags, ctx.args.align)
+        except CheckpointError as err:
+            ctx.report.document_error(err)
+            if ctx.stop:
+                return
+            continue
+        ctx.report.seen(Origin(path, member))
+        ctx.report.good += 1
+        if ctx.writes:
             ctx.out.write(out if out.endswith("\n") else out + "\n")
-            ctx.report.good += 1
-    except (CheckpointError, SourceError) as err:  # --on-error stop
-        ctx.rejected(err)
 
 
 def cmd_chain(ctx: Context) -> None:
@@ -678,7 +1089,18 @@ def cmd_chain(ctx: Context) -> None:
     kwargs = _parse_kwargs(args)
     if not (args.redefine or args.create):
         kwargs.update(RESTORE_MODE)  # what a restore meets: libvirt's REDEFINE, <domain> optional
-    items = iter_sources(ctx.paths, on_error="skip", empty="error", before_read=ctx.flush, on_chunk=ctx.progress.chunk, **kwargs)
+    if "-" in ctx.paths:
+        ctx.stdin_hint()
+    items = iter_sources(
+        ctx.paths,
+        on_error="skip",
+        empty="error",
+        before_read=ctx.flush,
+        on_chunk=ctx.progress.chunk,
+        on_read=ctx.progress.raw,
+        align=bool(args.align),  # the framer's: an alignment error is a rejected document like any
+        **kwargs,
+    )
     for item in items:
         if isinstance(item, SourceError):
             ctx.report.io_error(item)
@@ -690,19 +1112,8 @@ def cmd_chain(ctx: Context) -> None:
                 return
             builder.add(item)
             continue
-        if args.align:
-            try:
-                item = align_disks(item)
-            except CheckpointError as err:
-                _locate(err, item.origin)
-                if ctx.stop:
-                    ctx.report.document_error(err)
-                    return
-                builder.add(err)
-                continue
         builder.add(item)
     ctx.progress.finish()
-    ctx.progress.enabled = False
     errors = 0
     out = ctx.out.write
     if args.dot:

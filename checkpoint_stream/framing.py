@@ -10,7 +10,8 @@ The framing rule (also in the README):
   Its lines and columns count from its first byte, and each document gets a fresh expat parser.
 * Anything else between documents (text, a stray end tag, a NUL byte, UTF-16 text with or
   without a byte order mark) is garbage: it is reported as one broken entry of the stream, with
-  its own index, and skipped up to the next ``<?xml`` or ``<domaincheckpoint``.
+  its own index, and skipped up to the next ``<?xml`` or ``<domaincheckpoint``. Text is quoted;
+  binary bytes are described instead (``binary data (gzip?)``, ``binary data (N bytes)``).
 * After a broken document the framer resumes at the next ``<?xml`` or ``<domaincheckpoint`` start
   tag found after the point where the error was detected, and never before the start tag of the
   broken document's own root: an error in the prolog (a refused DOCTYPE, a bad XML declaration)
@@ -29,7 +30,9 @@ unfinished token on every call, never makes the work quadratic. An attribute val
 ``max_text`` is reported while it is still arriving.
 
 A record is produced as soon as the end tag of its root has been fed: the framer never waits for
-the next document to begin. Bytes are kept only for the document in progress.
+the next document to begin. Bytes are kept only for the document in progress, and the last 64 KiB at
+most of what was consumed (dropped in one go, their line breaks counted then, so that errors also
+carry lines and columns counted from the stream's start: :class:`~.positions.DroppedLines`).
 
 Chunking: the records and the errors (class, message, document index, line, column, offset,
 path) are the same however the stream is cut into chunks. Text is held by the expat driver until
@@ -51,10 +54,12 @@ import functools
 import re
 from typing import Union
 
-from .errors import CheckpointError, LimitError, NotWellFormedError
+from .align import align_disks
+from .errors import CheckpointError, LimitError, NotWellFormedError, SemanticError
 from .limits import DEFAULT_LIMITS, Limits, attribute_value_message, attributes_message, markup_message
+from .markup.elements import find_element, open_elements, tag_name
 from .markup.identity import identify
-from .positions import locate
+from .positions import DroppedLines, locate, utf8_cut
 from .readers import DEFAULT_READER, GeneralDocument, Options, Reader
 from .readers.general import BIG_TOKEN
 from .records import Checkpoint, Origin, make_origin
@@ -128,6 +133,46 @@ _REF = re.compile(rb"&[^;&<'\"]*;")
 _CONTINUATION = bytes(range(0x80, 0xC0))
 _TAG_NAME = re.compile(rb"<([^ \t\r\n/>]+)")
 _TAIL_KEEP = 32  # enough of a buffer's end to hold a split '<domaincheckpoint' or '<?xml '
+_COMPACT_AT = 65536  # consumed bytes are dropped once there are this many (constant memory)
+_BINARY_WINDOW = 4096  # binary garbage up to this size is reported with its size
+# What binary garbage most often is, by its first bytes (a compressed or archived log, a core
+# file, a document saved in another format): named in the report instead of quoting mojibake.
+_MAGIC: tuple[tuple["re.Pattern[bytes]", str], ...] = tuple(
+    (re.compile(pattern), kind)
+    for pattern, kind in (
+        (rb"\x1f\x8b", "gzip"),
+        (rb"\xfd7zXZ\x00", "xz"),
+        (rb"BZh[1-9](?:1AY&SY|\x17rE8P)", "bzip2"),
+        (rb"\x28\xb5\x2f\xfd", "zstd"),
+        (rb"PK(?:\x03\x04|\x05\x06|\x07\x08)", "zip"),
+        (rb"\x7fELF", "ELF executable"),
+        (rb"\x89PNG\r\n\x1a\n", "PNG image"),
+        (rb"%PDF-", "PDF"),
+    )
+)
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")  # not in text (ESC is: colored logs)
+_PRINTABLE_ASCII = re.compile(rb"[\x20-\x7e\t\r\n]")
+
+
+def _binary_kind(sample: bytes) -> str | None:
+    """What the first bytes of garbage look like: None for text (quoted as it is), the name of a
+    known binary format, or "" for other binary data. Text in a legacy encoding (Latin-1) is text:
+    it is binary only when, not being UTF-8, most of it is not ASCII either."""
+    for magic, kind in _MAGIC:
+        if magic.match(sample):
+            return kind
+    if len(sample) >= 4 and (sample[1::2].count(0) == len(sample) // 2 or sample[0::2].count(0) == (len(sample) + 1) // 2):
+        rest = sample[0::2] if sample[1::2].count(0) == len(sample) // 2 else sample[1::2]
+        if rest.count(0) == 0:
+            return "UTF-16 text"  # NUL bytes between the characters
+    if _CONTROL.search(sample):
+        return ""
+    try:
+        sample[: utf8_cut(sample, len(sample))].decode("utf-8")
+    except UnicodeDecodeError:
+        if 2 * len(_PRINTABLE_ASCII.findall(sample)) < len(sample):
+            return ""
+    return None
 
 
 def _known_encoding(name: bytes) -> bool:
@@ -293,6 +338,7 @@ class Framer:
         self.member = member
         self.buf = bytearray()
         self.base = 0  # stream offset of buf[0]
+        self.dropped = DroppedLines()  # the lines of the bytes before buf[0], for source positions
         self.pos = 0  # where scanning between documents goes on
         self.doc_start: int | None = None  # buf index of the document in progress
         self.scan_from = 0  # where to look for the next candidate root end tag
@@ -375,7 +421,7 @@ class Framer:
         path, member, base = self.path, self.member, self.base
         skip, search = _WHITESPACE.match, self.end_tag.search
         parse = self.fast
-        if parse is None:
+        if parse is None or options.align:  # aligned one by one, by _document
             return
         variant = self.fast_reader.parse_variant  # type: ignore[union-attr]
         try:
@@ -529,11 +575,21 @@ class Framer:
                 "UTF-16 text without a byte order mark (NUL bytes between the characters): only UTF-8 "
                 "documents are read (convert with iconv -f UTF-16 -t UTF-8)"
             )
-        elif b"\x00" in sample:
-            what = f"NUL bytes {sample!r}"
         else:
-            what = repr(sample.decode("utf-8", "replace"))
+            kind = _binary_kind(sample)
+            if kind is None:
+                what = repr(sample.decode("utf-8", "replace"))
+            elif kind:
+                what = f"binary data ({kind}?)"
+            else:
+                # Its size, counted up to where reading resumes, within a window that is waited
+                # for (so the count does not depend on how the stream was cut).
+                if (m is None or m.start() - pos > _BINARY_WINDOW) and not final and len(buf) - pos < _BINARY_WINDOW + _TAIL_KEEP:
+                    return
+                size = end - pos
+                what = f"binary data ({size} bytes)" if size <= _BINARY_WINDOW else f"binary data (more than {_BINARY_WINDOW} bytes)"
         err = NotWellFormedError(f"garbage between documents: {what}", offset=0)
+        err.between_documents = True
         self._emit_error(out, err, pos)
         resume = pos + 1
         if (
@@ -639,7 +695,10 @@ class Framer:
                 origin = Origin(self.path, self.member, self.index, self.base + start, self.base + end)
                 record = self.fast_reader.parse_span(buf, start, end, self.options, limits, origin)
                 if record is not None:
-                    out.append(record)
+                    if self.options.align:
+                        self._align(out, record, start, end)
+                    else:
+                        out.append(record)
                     self._done(end)
                     return True
             if self._feed_general(out, final, end, may_wait=True):
@@ -689,6 +748,8 @@ class Framer:
             assert root_end is not None
             record = general.finish(Origin(self.path, self.member, self.index, self.base + start, self.base + start + root_end))
         except CheckpointError as err:
+            if type(err) is NotWellFormedError and err.offset is not None:
+                self._in_context(err, start)
             if type(err) is LimitError and err.path is None and general.machine.path:
                 err.path = general.machine.path  # a limit the framer found in a tag: where the reader stands
             where = start + (err.offset if err.offset is not None else 0)
@@ -704,9 +765,56 @@ class Framer:
             self._emit_error(out, err, start, relative=True)
             self._after_error(max(where, start + 1))
             return True
-        out.append(record)
+        if self.options.align:
+            self._align(out, record, start, start + root_end)
+        else:
+            out.append(record)
         self._done(start + root_end)
         return True
+
+    def _align(self, out: list[Item], record: Checkpoint, start: int, end: int) -> None:
+        """Align a finished document's disks (``options.align``) while its bytes are at hand: an
+        alignment error is placed at the element it names, found by a scan done only then."""
+        try:
+            out.append(align_disks(record))
+        except SemanticError as err:
+            buf = self.buf
+            at = find_element(buf, start, end, err.path or "")
+            if at is None:
+                at = find_element(buf, start, end, "/" + self.identity_root)
+            err.offset = (at if at is not None else start) - start
+            self._emit_error(out, err, start)
+
+    def _in_context(self, err: NotWellFormedError, start: int) -> None:
+        """Name the element a well-formedness error concerns (scanned from the bytes now, never
+        tracked while parsing): the start tag a mismatched end tag should have closed, the element
+        the input ended in. Lines are the stream's (what an editor shows), as ``source_line``."""
+        what = err.message
+        rel = err.offset or 0
+        where = start + rel
+        buf = self.buf
+        if what.endswith(": mismatched tag"):
+            tag_at = buf.rfind(b"</", start, where + 1)
+            if tag_at < 0:
+                return
+            stack = open_elements(buf, start, tag_at)
+            if not stack:
+                return
+            name, opened = stack[-1]
+            closing = tag_name(buf, tag_at + 2)
+            what += f": </{closing}> closes <{tag_name(buf, opened + 1)}> opened at line {self._source_position(opened)[0]}"
+        elif what.endswith((": no element found", ": unclosed token", ": partial character", ": unclosed CDATA section")):
+            # Only ever at the end of the input: expat says these only when told no more will come.
+            stack = open_elements(buf, start, where)
+            if not stack:
+                return
+            name, opened = stack[-1]
+            inside = f"unexpected end of file inside <{tag_name(buf, opened + 1)}> (opened at line {self._source_position(opened)[0]})"
+            what = what[: -len(": no element found")] + ": " + inside if what.endswith(": no element found") else f"{what}: {inside}"
+        else:
+            return
+        err.message = what
+        err.args = (what,)
 
     def _hold(self, general: GeneralDocument, end: int) -> bool:
         """True when the bytes up to ``end`` cannot complete the big token the parser holds."""
@@ -757,21 +865,28 @@ class Framer:
         # buffer) must not live as long as the error does.
         err.__traceback__ = err.__context__ = err.__cause__ = None
         err.line, err.column = locate(self.buf, start, rel)
+        err.source_line, err.source_column = self._source_position(start + rel)
         err.offset = self.base + start + rel
         err.located(document=self.index, source=self.path, member=self.member)
         if err.checkpoint is None and err.domain_uuid is None:
             err.checkpoint, err.domain_uuid = identify(self.buf, start, self.identity_root)
         out.append(err)
 
+    def _source_position(self, index: int) -> tuple[int, int]:
+        """Line and column of ``buf[index]`` counted from the stream's first byte."""
+        return self.dropped.locate(self.buf, min(max(index, 0), len(self.buf)))
+
     def _compact(self) -> None:
         """Drop consumed bytes, keeping indexes of the document in progress valid."""
         keep_from = self.doc_start if self.doc_start is not None else self.pos
         if self.prolog_from is not None:
             keep_from = min(keep_from, self.prolog_from)
-        if keep_from < 65536 and keep_from * 2 < len(self.buf):
-            return
+        if keep_from < _COMPACT_AT:
+            return  # a small stream is never compacted: nothing to count (see DroppedLines)
+        keep_from = utf8_cut(self.buf, keep_from)
         if keep_from <= 0:
             return
+        self.dropped.drop(self.buf, keep_from)
         del self.buf[:keep_from]
         self.base += keep_from
         self.pos -= keep_from

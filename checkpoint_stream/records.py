@@ -6,13 +6,21 @@ compared across runs and shared between threads without copies. Where a record c
 archives is the same checkpoint.
 
 ``to_dict`` / ``from_dict`` speak the XML vocabulary (``creationTime``, ``checkpoint``), so the
-JSON Lines the CLI prints read like the documents they came from. ``from_dict`` judges every
-value by the grammar's own rules (:mod:`.grammar`), the same ones the readers apply.
+JSON Lines the CLI prints read like the documents they came from: ``to_dict()`` *is* one line of
+``checkpoint-stream parse``, described by the JSON Schema :func:`output_schema` loads.
+``from_dict`` judges every value by the grammar's own rules (:mod:`.grammar`), the same ones the
+readers apply.
+
+A record keeps its domain as written, passwords included (a backup must restore what it saved);
+what shows a record to people or to other programs does not: ``to_dict()`` strips what libvirt
+prints only with its SECURE flag unless asked, and ``repr`` shows a summary of the domain.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any, Iterable, Mapping
 
 from .errors import CheckpointError, SchemaError
@@ -22,6 +30,7 @@ from .limits import DEFAULT_LIMITS
 from .markup.domain_scan import scan_domain_text
 from .markup.facts import RawFacts, read_facts
 from .markup.identity import layout_identity
+from .markup.secrets import strip_secrets
 
 __all__ = [
     "Origin",
@@ -33,7 +42,41 @@ __all__ = [
     "make_checkpoint",
     "make_origin",
     "record_attribute",
+    "canonical_uuid",
+    "output_schema",
 ]
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def canonical_uuid(text: str | None) -> str | None:
+    """A domain uuid as one spelling (lowercase, 8-4-4-4-12): the 32-hex-digit form, upper case
+    and the dashed form are the same VM, and JSON consumers should not have to know it. Text that
+    is no uuid is kept as it is."""
+    if text is None:
+        return None
+    raw = text.strip()
+    h = raw.replace("-", "").lower()
+    if len(h) != 32 or not _HEX.issuperset(h):
+        return raw or None
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def output_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one line of ``checkpoint-stream parse``, that is, of
+    ``Checkpoint.to_dict()``: shipped with the package, so that consumers in other languages
+    validate against the very file the tests check the output with."""
+    text = resources.files(__package__).joinpath("schemas").joinpath("parse-output.schema.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n / (1024 * 1024):.1f} MiB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +93,20 @@ class Origin:
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "member": self.member, "index": self.index}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Origin":
+        """Inverse of :meth:`to_dict` (a parse line's ``source``)."""
+        if not isinstance(data, Mapping):
+            raise SchemaError(f"'source' must be an object or null, not {type(data).__name__}")
+        _only_keys(data, ("path", "member", "index"), "source")
+        path, member, index = data.get("path"), data.get("member"), data.get("index", 0)
+        for key, value in (("path", path), ("member", member)):
+            if value is not None and not isinstance(value, str):
+                raise SchemaError(f"source field {key!r} must be a string or null, not {type(value).__name__}")
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise SchemaError(f"source field 'index' must be an integer of 0 or more, not {index!r}")
+        return cls(path, member, index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +188,24 @@ class Domain:
         if xml is not None:
             _D_XML(domain, xml)
         return domain
+
+    def __repr__(self) -> str:
+        # A domain is kilobytes of XML and may hold passwords: neither belongs in a log line.
+        size = len(self.xml.encode("utf-8"))
+        try:
+            name, uuid = self.identity
+            kind = self.type
+        except Exception:  # a domain made by hand that is no XML: a repr must still come out
+            name = uuid = kind = None
+        words = ["Domain"]
+        if kind is not None:
+            words.append(kind)
+        if name is not None:
+            words.append(repr(name))
+        if uuid is not None:
+            words.append(f"uuid={canonical_uuid(uuid)}")
+        words.append(_size(size))
+        return f"<{' '.join(words)}>"
 
     def _get_facts(self) -> _Facts:
         facts: _Facts | None = self._facts
@@ -246,29 +321,61 @@ class Checkpoint(Moment):
     disks: tuple[CheckpointDisk, ...] = ()
     active: bool | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The record in the XML vocabulary, keys in libvirt's order (``active`` only when set)."""
-        out: dict[str, Any] = {}
+    def __repr__(self) -> str:
+        # The dataclass's repr would print the whole domain, passwords included.
+        parts = [f"name={self.name!r}"]
+        if self.description is not None:
+            shown = self.description if len(self.description) <= 40 else self.description[:39] + "\u2026"
+            parts.append(f"description={shown!r}")
+        parts += [f"parent={self.parent!r}", f"creation_time={self.creation_time!r}", f"disks={len(self.disks)}"]
+        if self.active is not None:
+            parts.append(f"active={self.active!r}")
+        parts.append(f"domain={self.domain!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def to_dict(self, *, secure: bool = False, domain: bool = True) -> dict[str, Any]:
+        """The record as one line of ``checkpoint-stream parse``: ``type``, then its fields in the
+        XML vocabulary and libvirt's order (``active`` only when set), then ``vm`` and ``vmName``
+        (the domain's canonical uuid and its name, or null) and ``source`` (the origin, or
+        null). :func:`output_schema` describes it.
+
+        Unless ``secure``, the domain's text is stripped of what libvirt prints only with
+        ``VIR_DOMAIN_CHECKPOINT_XML_SECURE`` (VNC/SPICE passwords, network disk cookies), as the
+        writer strips it: a record with secrets then no longer round-trips through
+        :meth:`from_dict`. ``domain=False`` leaves the domain's text out (null) without making
+        it, as ``parse --no-domain`` prints it: ``vm`` and ``vmName`` still name the VM."""
+        out: dict[str, Any] = {"type": "checkpoint"}
         for key in _JSON_KEYS:
             value = getattr(self, record_attribute(key))
             if key == "disks":
                 value = [d.to_dict() for d in value]
             elif key == "domain":
-                value = None if value is None else value.xml
+                value = None if value is None or not domain else value.xml if secure else strip_secrets(value.xml)
             elif key == "active" and value is None:
                 continue
             out[key] = value
+        if self.domain is not None:
+            name, uuid = self.domain.identity
+            out["vm"], out["vmName"] = canonical_uuid(uuid), name
+        else:
+            out["vm"] = out["vmName"] = None
+        out["source"] = None if self.origin is None else self.origin.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, origin: Origin | None = None, grammar: Grammar = GRAMMAR) -> "Checkpoint":
         """Inverse of :meth:`to_dict`. Every value is judged by the grammar's rule for its element
         (the rule the readers apply), so a record built this way writes a document libvirt
-        accepts."""
+        accepts. Every key may be left out but ``type`` must be ``checkpoint`` when given.
+
+        ``vm`` and ``vmName`` are derived from the domain: when the domain is given they must
+        agree with it (a line edited on one side only is refused, not half believed); when it is
+        null (a ``parse --no-domain`` line) they are taken as they come and dropped. The origin is
+        ``origin``, or when not given the line's ``source``."""
         if not isinstance(data, Mapping):
             raise SchemaError(f"a checkpoint must be a JSON object, not {type(data).__name__}")
         leaves = _leaves(grammar)
-        _only_keys(data, ["type", "source", "disks", *leaves], "checkpoint")
+        _only_keys(data, ["type", "source", "vm", "vmName", "disks", *leaves], "checkpoint")
         if data.get("type", "checkpoint") != "checkpoint":
             raise SchemaError(f"'type' must be 'checkpoint', not {data.get('type')!r}")
         values: dict[str, Any] = {}
@@ -297,7 +404,25 @@ class Checkpoint(Moment):
         disks = tuple(CheckpointDisk.from_dict(d, grammar=grammar) if isinstance(d, Mapping) else _bad_disk(d) for d in disks_raw)
         if "description" in values:
             values["description"] = values["description"] or None  # libvirt: empty text means absent
+        _check_vm(data, values.get("domain"))
+        if origin is None and data.get("source") is not None:
+            origin = Origin.from_dict(data["source"])
         return cls(**{_ATTRIBUTE.get(k, k): v for k, v in values.items()}, disks=disks, origin=origin)
+
+
+def _check_vm(data: Mapping[str, Any], domain: Domain | None) -> None:
+    """``vm`` and ``vmName``, when given, agree with ``domain`` (see :meth:`Checkpoint.from_dict`)."""
+    for key in ("vm", "vmName"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise SchemaError(f"{key!r} must be a string or null, not {type(value).__name__}")
+    if domain is None:
+        return
+    name, uuid = domain.identity
+    if "vm" in data and canonical_uuid(data["vm"]) != canonical_uuid(uuid):
+        raise SchemaError(f"'vm' is {data['vm']!r} but the domain's uuid is {canonical_uuid(uuid)!r}")
+    if "vmName" in data and data["vmName"] != name:
+        raise SchemaError(f"'vmName' is {data['vmName']!r} but the domain's name is {name!r}")
 
 
 def _json_keys(grammar: Grammar) -> tuple[str, ...]:

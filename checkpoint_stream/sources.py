@@ -5,8 +5,10 @@ faces (:mod:`.api`) parse what these streams deliver.
 
 * paths to files (plain XML, or ``.gz`` / ``.xz`` / ``.bz2`` compressed XML: detected by their
   magic bytes, not their names);
-* directories, walked recursively: every ``*.xml`` regular file (or symbolic link to one), in
-  sorted path order. Anything else named ``*.xml`` in a folder (a named pipe, a device, a socket)
+* directories, walked recursively: every regular file (or symbolic link to one) whose name ends,
+  in any case, with one of ``names`` (:data:`XML_NAMES` by default: ``*.xml`` and ``*.xml.gz`` /
+  ``.xz`` / ``.bz2``, decompressed by their magic bytes like a file named directly), in sorted
+  path order. Anything else named ``*.xml`` in a folder (a named pipe, a device, a socket)
   is skipped without a word: opened, it could block the walk for ever, and nothing that lies in a
   folder asks for it (a FIFO named explicitly is read, see below). A subdirectory that cannot be
   read is reported, and the rest of the tree is read;
@@ -64,13 +66,37 @@ from typing import IO, Any, Callable, Iterable, Iterator, Union
 
 from .errors import CheckpointStreamError
 
-__all__ = ["SourceError", "Stream", "open_streams", "streams", "display_name", "STDIN_NAME", "SourceLike", "CHUNK_SIZE"]
+__all__ = [
+    "SourceError",
+    "Stream",
+    "open_streams",
+    "streams",
+    "input_size",
+    "display_name",
+    "STDIN_NAME",
+    "SourceLike",
+    "CHUNK_SIZE",
+    "XML_NAMES",
+    "JSON_NAMES",
+]
 
 #: Bytes read at a time.
 CHUNK_SIZE = 1 << 16
 
 #: The name standard input goes by in origins and error messages.
 STDIN_NAME = "<stdin>"
+
+#: The name endings (matched in any case) a folder walk takes by default: XML documents, plain or
+#: compressed. Archive members are always taken by ``*.xml`` alone: an archive is compressed as a
+#: whole, and a compressed file inside one is not looked into.
+XML_NAMES = (".xml", ".xml.gz", ".xml.xz", ".xml.bz2")
+
+#: The name endings of JSON Lines records (what ``checkpoint-stream parse`` prints), plain or
+#: compressed: for a walk of folders of them (``streams(..., names=JSON_NAMES)``).
+JSON_NAMES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.xz", ".json.xz", ".jsonl.bz2", ".json.bz2")
+
+#: Told the number of raw bytes just read (compressed ones, for compressed data): progress.
+OnRead = Callable[[int], None]
 
 SourceLike = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes], Iterable[bytes]]
 
@@ -167,11 +193,15 @@ def _os_message(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
-def _read_chunks(fh: Any, chunk_size: int, path: str | None, member: str | None) -> Iterator[bytes]:
+def _read_chunks(
+    fh: Any, chunk_size: int, path: str | None, member: str | None, on_read: OnRead | None = None
+) -> Iterator[bytes]:
     """Chunks of a binary file object, read with ``read1`` where there is one: a pipe that stays
     open delivers what has arrived without waiting for a whole chunk, and a read that fails drops
     nothing (a buffered ``read(n)`` gathers several raw reads, and loses them all with the error
-    of the last one)."""
+    of the last one). ``on_read`` is given only where ``fh`` is the raw input (a file, a pipe,
+    stdin), never for bytes that come out of an archive or a decompressor: those were counted
+    when they were read."""
     read = getattr(fh, "read1", None)
     if read is None:
         read = fh.read
@@ -192,6 +222,8 @@ def _read_chunks(fh: Any, chunk_size: int, path: str | None, member: str | None)
             return
         if isinstance(chunk, str):
             raise SourceError("a binary file is needed (open it with 'rb')", path=path, member=member)
+        if on_read is not None:
+            on_read(len(chunk))
         yield bytes(chunk)
 
 
@@ -362,6 +394,34 @@ def _is_xml_name(name: str) -> bool:
     return name.lower().endswith(".xml")
 
 
+def _takes(names: tuple[str, ...]) -> tuple[str, ...]:
+    """``names`` ready for a case-insensitive ``endswith``."""
+    if isinstance(names, str):  # one ending given bare: a tuple of its letters would take anything
+        names = (names,)
+    return tuple(name.lower() for name in names)
+
+
+class _Meter:
+    """Counts one regular file's raw bytes as they are read, so that once the file is done what no
+    counted read went through (a zip's headers, directory and other members, a tar's padding
+    after its end marker) is told too: a file's figures add up to its size, the figure
+    :func:`input_size` counts, and progress ends at 100 %."""
+
+    __slots__ = ("on_read", "count")
+
+    def __init__(self, on_read: OnRead) -> None:
+        self.on_read = on_read
+        self.count = 0
+
+    def __call__(self, n: int) -> None:
+        self.count += n
+        self.on_read(n)
+
+    def settle(self, size: int) -> None:
+        if size > self.count:
+            self(size - self.count)
+
+
 def _head(path: str) -> bytes:
     with open(path, "rb") as fh:
         return fh.read(512)
@@ -371,25 +431,35 @@ def _looks_like_tar(block: bytes) -> bool:
     return len(block) >= 262 and block[257:262] == b"ustar"
 
 
-def _file_streams(path: str, chunk_size: int) -> Iterator[Stream | SourceError]:
-    """The streams of one regular file: itself, its decompressed content, or its archive members."""
+def _file_streams(path: str, chunk_size: int, on_read: OnRead | None = None, size: int = 0) -> Iterator[Stream | SourceError]:
+    """The streams of one regular file (of ``size`` bytes when its turn came): itself, its
+    decompressed content, or its archive members."""
+    if on_read is None:
+        yield from _file_content(path, chunk_size, None)
+        return
+    meter = _Meter(on_read)
+    yield from _file_content(path, chunk_size, meter)
+    meter.settle(size)
+
+
+def _file_content(path: str, chunk_size: int, on_read: OnRead | None) -> Iterator[Stream | SourceError]:
     try:
         head = _head(path)
     except OSError as err:
         raise SourceError(f"cannot read: {_os_message(err)}", path=path) from err
     if head.startswith(_ZIP):
-        yield from _zip_streams(path, chunk_size)
+        yield from _zip_streams(path, chunk_size, on_read)
         return
     kind = _compression(head)
     is_tar_name = path.lower().endswith(_TAR_NAMES)
     if kind is None:
         if _looks_like_tar(head) or is_tar_name:
-            yield from _tar_streams(path, _opened_chunks(path, chunk_size), None, chunk_size)
+            yield from _tar_streams(path, _opened_chunks(path, chunk_size, on_read), None, chunk_size)
             return
-        yield Stream(path, None, _opened_chunks(path, chunk_size))
+        yield Stream(path, None, _opened_chunks(path, chunk_size, on_read))
         return
     late = _Late()
-    inner, chunks = _peek(_decompressed(_opened_chunks(path, chunk_size), kind, path, None, late), 512)
+    inner, chunks = _peek(_decompressed(_opened_chunks(path, chunk_size, on_read), kind, path, None, late), 512)
     if _looks_like_tar(inner) or is_tar_name:
         yield from _tar_streams(path, chunks, late, chunk_size)
         return
@@ -398,13 +468,13 @@ def _file_streams(path: str, chunk_size: int) -> Iterator[Stream | SourceError]:
         yield late.error
 
 
-def _opened_chunks(path: str, chunk_size: int) -> Iterator[bytes]:
+def _opened_chunks(path: str, chunk_size: int, on_read: OnRead | None = None) -> Iterator[bytes]:
     try:
         fh = open(path, "rb")
     except OSError as err:
         raise SourceError(f"cannot open: {_os_message(err)}", path=path) from err
     with fh:
-        yield from _read_chunks(fh, chunk_size, path, None)
+        yield from _read_chunks(fh, chunk_size, path, None, on_read)
 
 
 # -- tar ------------------------------------------------------------------------------------------
@@ -537,9 +607,10 @@ def _member_chunks(fh: Any, chunk_size: int, path: str, member: str, state: _Lat
 # -- zip ------------------------------------------------------------------------------------------
 
 
-def _zip_streams(path: str, chunk_size: int) -> Iterator[Stream | SourceError]:
+def _zip_streams(path: str, chunk_size: int, on_read: OnRead | None = None) -> Iterator[Stream | SourceError]:
     """The ``*.xml`` members of a zip archive. Its central directory finds every member, so one
-    that cannot be read is reported and the others are read."""
+    that cannot be read is reported and the others are read. ``on_read`` is told each member's
+    compressed bytes as its content comes out."""
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as err:
@@ -562,10 +633,12 @@ def _zip_streams(path: str, chunk_size: int) -> Iterator[Stream | SourceError]:
                 yield SourceError(f"cannot read member: {_os_message(err)}", path=path, member=info.filename)
                 continue
             with fh:
-                yield from _then_late(path, info.filename, lambda late: _zip_member_chunks(fh, info, chunk_size, path, late))
+                yield from _then_late(path, info.filename, lambda late: _zip_member_chunks(fh, info, chunk_size, path, late, on_read))
 
 
-def _zip_member_chunks(fh: Any, info: zipfile.ZipInfo, chunk_size: int, path: str, late: _Late) -> Iterator[bytes]:
+def _zip_member_chunks(
+    fh: Any, info: zipfile.ZipInfo, chunk_size: int, path: str, late: _Late, on_read: OnRead | None = None
+) -> Iterator[bytes]:
     """A zip member's bytes, its CRC checked here: zipfile checks it in the read that ends the
     member and drops that read's bytes with the error, so the member's last documents would be
     lost. Here they all go out, and a bad CRC is reported after them."""
@@ -573,9 +646,20 @@ def _zip_member_chunks(fh: Any, info: zipfile.ZipInfo, chunk_size: int, path: st
     if checked_here:
         fh._expected_crc = None  # zipfile's own check (it cannot be switched off another way)
     crc = 0
+    # The compressed bytes read are told in proportion to the content out (zipfile reads them
+    # ahead in blocks of its own); all of them once the member is done.
+    packed, plain, told, out = info.compress_size, info.file_size, 0, 0
     for chunk in _read_chunks(fh, chunk_size, path, info.filename):
         crc = zlib.crc32(chunk, crc)
+        if on_read is not None:
+            out += len(chunk)
+            due = packed if out >= plain else packed * out // plain
+            if due > told:
+                on_read(due - told)
+                told = due
         yield chunk
+    if on_read is not None and told < packed:
+        on_read(packed - told)
     if checked_here and crc != info.CRC:
         message = f"bad CRC-32 (the member's data is damaged): {crc:08x}, {info.CRC:08x} expected"
         late.error = SourceError(message, path=path, member=info.filename)
@@ -670,11 +754,13 @@ def _salvaged_member(
 # -- folders --------------------------------------------------------------------------------------
 
 
-def _dir_entries(top: str) -> list[tuple[str, SourceError | None]]:
-    """Every ``*.xml`` regular file under ``top`` (symbolic links to files followed, to folders
-    not: no cycles), and every folder that could not be read, as ``(path, error)``, in sorted path
-    order. One unreadable folder costs only itself. Other files named ``*.xml`` (FIFOs, devices,
-    sockets) are left out: opened, they could block the walk for ever."""
+def _dir_entries(top: str, names: tuple[str, ...] = XML_NAMES) -> list[tuple[str, SourceError | None]]:
+    """Every regular file under ``top`` whose name ends with one of ``names`` (in any case;
+    symbolic links to files followed, to folders not: no cycles), and every folder that could not
+    be read, as ``(path, error)``, in sorted path order. One unreadable folder costs only itself.
+    Other files so named (FIFOs, devices, sockets) are left out: opened, they could block the walk
+    for ever."""
+    names = _takes(names)
     found: list[tuple[str, SourceError | None]] = []
     pending = [top]
     while pending:
@@ -685,7 +771,7 @@ def _dir_entries(top: str) -> list[tuple[str, SourceError | None]]:
                     try:
                         if entry.is_dir(follow_symlinks=False):
                             pending.append(entry.path)
-                        elif _is_xml_name(entry.name) and entry.is_file():
+                        elif entry.name.lower().endswith(names) and entry.is_file():
                             found.append((entry.path, None))
                     except OSError as err:
                         found.append((entry.path, SourceError(f"cannot read: {_os_message(err)}", path=entry.path)))
@@ -695,14 +781,14 @@ def _dir_entries(top: str) -> list[tuple[str, SourceError | None]]:
     return found
 
 
-def _walked_file_streams(path: str, chunk_size: int) -> Iterator[Stream | SourceError]:
+def _walked_file_streams(path: str, chunk_size: int, on_read: OnRead | None) -> Iterator[Stream | SourceError]:
     """A file found in a folder: read only while it is still a regular file (no FIFO swapped in)."""
     try:
         st = os.stat(path)
     except OSError as err:
         raise SourceError(_os_message(err), path=path) from err
     if stat.S_ISREG(st.st_mode):
-        yield from _file_streams(path, chunk_size)
+        yield from _file_streams(path, chunk_size, on_read, st.st_size)
 
 
 def _guard(streams: Iterator[Stream | SourceError]) -> Iterator[Stream | SourceError]:
@@ -713,12 +799,12 @@ def _guard(streams: Iterator[Stream | SourceError]) -> Iterator[Stream | SourceE
         yield err
 
 
-def _path_streams(path: str, chunk_size: int) -> Iterator[Stream | SourceError]:
+def _path_streams(path: str, chunk_size: int, on_read: OnRead | None, names: tuple[str, ...]) -> Iterator[Stream | SourceError]:
     if path == "-":
         stdin = getattr(sys.stdin, "buffer", None)
         if stdin is None:
             raise SourceError("standard input is closed", path=STDIN_NAME)
-        raw = _read_chunks(stdin, chunk_size, STDIN_NAME, None)
+        raw = _read_chunks(stdin, chunk_size, STDIN_NAME, None, on_read)
         yield from _then_late(STDIN_NAME, None, lambda late: _sniff_stream(raw, STDIN_NAME, late))
         return
     try:
@@ -726,63 +812,121 @@ def _path_streams(path: str, chunk_size: int) -> Iterator[Stream | SourceError]:
     except OSError as err:
         raise SourceError(_os_message(err), path=path) from err
     if stat.S_ISDIR(st.st_mode):
-        for file, error in _dir_entries(path):
+        for file, error in _dir_entries(path, names):
             if error is not None:
                 yield error
             else:
-                yield from _guard(_walked_file_streams(file, chunk_size))
+                yield from _guard(_walked_file_streams(file, chunk_size, on_read))
         return
     if stat.S_ISREG(st.st_mode):
-        yield from _file_streams(path, chunk_size)
+        yield from _file_streams(path, chunk_size, on_read, st.st_size)
         return
     # A FIFO, a character device, a socket file: read as a stream, as the bytes arrive.
-    yield from _then_late(path, None, lambda late: _sniff_stream(_special_chunks(path, chunk_size), path, late))
+    yield from _then_late(path, None, lambda late: _sniff_stream(_special_chunks(path, chunk_size, on_read), path, late))
 
 
-def _special_chunks(path: str, chunk_size: int) -> Iterator[bytes]:
+def _special_chunks(path: str, chunk_size: int, on_read: OnRead | None = None) -> Iterator[bytes]:
     try:
         fh = open(path, "rb")
     except OSError as err:
         raise SourceError(f"cannot open: {_os_message(err)}", path=path) from err
     with fh:
-        yield from _read_chunks(fh, chunk_size, path, None)
+        yield from _read_chunks(fh, chunk_size, path, None, on_read)
 
 
-def _one_source(source: Any, chunk_size: int) -> Iterator[Stream | SourceError]:
+def _counted(chunks: Iterable[bytes], on_read: OnRead | None) -> Iterator[bytes]:
+    for chunk in chunks:
+        chunk = bytes(chunk)
+        if on_read is not None:
+            on_read(len(chunk))
+        yield chunk
+
+
+def _one_source(source: Any, chunk_size: int, on_read: OnRead | None, names: tuple[str, ...]) -> Iterator[Stream | SourceError]:
     if isinstance(source, (str, os.PathLike)):
-        yield from _path_streams(os.fspath(source), chunk_size)
+        yield from _path_streams(os.fspath(source), chunk_size, on_read, names)
     elif isinstance(source, (bytes, bytearray, memoryview)):
-        yield Stream(None, None, iter([bytes(source)]))
+        yield Stream(None, None, _counted([bytes(source)], on_read))
     elif hasattr(source, "read"):
         name = getattr(source, "name", None)
         name = name if isinstance(name, str) else None
-        yield Stream(name, None, _read_chunks(source, chunk_size, name, None))
+        yield Stream(name, None, _read_chunks(source, chunk_size, name, None, on_read))
     elif isinstance(source, Iterable):
-        yield Stream(None, None, (bytes(c) for c in source))
+        yield Stream(None, None, _counted(source, on_read))
     else:
         raise TypeError(f"cannot read checkpoints from {type(source).__name__}")
 
 
-def _is_many(sources: Any) -> bool:
-    return isinstance(sources, (list, tuple))
+def _each(sources: Any) -> list[Any]:
+    """The sources of ``sources``: a list or tuple holds several, anything else is one."""
+    return list(sources) if isinstance(sources, (list, tuple)) else [sources]
 
 
-def streams(sources: Any, chunk_size: int = CHUNK_SIZE) -> Iterator[Stream | SourceError]:
+def streams(
+    sources: Any,
+    chunk_size: int = CHUNK_SIZE,
+    *,
+    on_read: OnRead | None = None,
+    names: tuple[str, ...] = XML_NAMES,
+) -> Iterator[Stream | SourceError]:
     """Like :func:`open_streams`, but an I/O problem comes out as an item (the source it concerns
     ends there, or, when the format allows, goes on after it; the next one is read)."""
-    items = list(sources) if _is_many(sources) else [sources]
-    for source in items:
-        yield from _guard(_one_source(source, chunk_size))
+    for source in _each(sources):
+        yield from _guard(_one_source(source, chunk_size, on_read, names))
 
 
-def open_streams(sources: SourceLike | list[Any] | tuple[Any, ...], *, chunk_size: int = CHUNK_SIZE) -> Iterator[Stream]:
+def open_streams(
+    sources: SourceLike | list[Any] | tuple[Any, ...],
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    on_read: OnRead | None = None,
+    names: tuple[str, ...] = XML_NAMES,
+) -> Iterator[Stream]:
     """The byte streams of ``sources``, in order (lazily: a file is opened when its turn comes).
 
     ``sources`` is one source, or a list / tuple of sources; any other iterable is one stream of
     byte chunks. Each stream must be consumed before the next one is pulled (archives are read in
     one pass). An I/O problem raises :class:`SourceError`.
+
+    ``on_read(n)`` is told the raw bytes read from the input, as they are read: compressed bytes
+    for compressed files and archives, so that with :func:`input_size` a progress display can
+    show how much of the input is behind. Once a regular file is done, its figures add up to its
+    size. ``names``: the name endings a folder walk takes (see :data:`XML_NAMES`).
     """
-    for item in streams(sources, chunk_size):
+    for item in streams(sources, chunk_size, on_read=on_read, names=names):
         if isinstance(item, SourceError):
             raise item
         yield item
+
+
+def input_size(sources: SourceLike | list[Any] | tuple[Any, ...], *, names: tuple[str, ...] = XML_NAMES) -> int | None:
+    """The bytes on disk that :func:`streams` would read from ``sources`` (a folder: the files its
+    walk takes by ``names``), found by stats alone, as the total a progress display counts the
+    figures of ``on_read`` against. ``None`` when the total cannot be known beforehand: standard
+    input (``"-"``), a named pipe or a device, or a source that is not a path. A path that cannot
+    be read counts 0: it is reported when its turn comes."""
+    total = 0
+    for source in _each(sources):
+        if not isinstance(source, (str, os.PathLike)):
+            return None
+        path = os.fspath(source)
+        if path == "-":
+            return None
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            for file, error in _dir_entries(path, names):
+                if error is None:
+                    try:
+                        found = os.stat(file)
+                    except (OSError, ValueError):
+                        continue
+                    if stat.S_ISREG(found.st_mode):
+                        total += found.st_size
+        elif stat.S_ISREG(st.st_mode):
+            total += st.st_size
+        else:
+            return None
+    return total

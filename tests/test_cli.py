@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 VM1 = EXAMPLES / "vm1" / "checkpoints"
 ERROR_LINE = re.compile(r"^(?P<where>.+?):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.+) \(document (?P<doc>\d+), offset (?P<offset>\d+)\)$")
-KEYS = ["type", "name", "description", "parent", "creationTime", "disks", "domain", "source"]
+KEYS = ["type", "name", "description", "parent", "creationTime", "disks", "domain", "vm", "vmName", "source"]
 
 
 
@@ -103,7 +103,7 @@ def test_parse_stop_mode_error_format_and_exit_1():
     assert len(lines) == 1
     m = ERROR_LINE.match(lines[0])
     assert m, lines[0]
-    assert (m["where"], m["line"], m["doc"]) == ("<stdin>", "2", "1")
+    assert (m["where"], m["line"], m["doc"]) == ("<stdin>", "5", "1")  # line 2 of document 1, line 5 of the input
     assert 10 <= int(m["col"]) <= 15  # within the stray end tag </nam> of line 2
     assert "mismatched tag" in m["msg"]
 

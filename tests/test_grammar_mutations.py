@@ -272,7 +272,12 @@ def _outcome(data: bytes, reader: Reader, mode: str) -> tuple[Any, ...]:
         record = parse(data, reader=reader, **MODES[mode])
     except CheckpointError as err:
         return (type(err).__name__, err.message, err.line, err.column, err.offset, err.path)
-    return ("record", record.to_dict(), record.active)
+    return ("record", _values(record), record.active)
+
+
+def _values(record: Any) -> dict[str, Any]:
+    """A record's values, as to_dict() gives them, without where it was read."""
+    return {key: value for key, value in record.to_dict().items() if key != "source"}
 
 
 def _docs() -> list[tuple[str, bytes]]:
@@ -307,7 +312,7 @@ def test_both_readers_follow_a_changed_rule(mutation: str) -> None:
             fast = with_fast.fast.parse(data.strip(), options[mode], DEFAULT_LIMITS)
             if fast is not None:
                 taken += 1
-                assert expected[0] == "record" and fast.to_dict() == expected[1], f"{mutation}: {name!r}: the fast reader alone accepted"
+                assert expected[0] == "record" and _values(fast) == expected[1], f"{mutation}: {name!r}: the fast reader alone accepted"
     assert changed > 0, f"{mutation}: no verdict changed on the corpus (it would prove nothing)"
     assert taken > 0, f"{mutation}: the fast reader took no document"
 

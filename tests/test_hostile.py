@@ -148,8 +148,8 @@ def test_limits_must_be_positive_integers(bad: Any) -> None:
 
 
 def test_unknown_limit_keyword_is_a_type_error() -> None:
-    with pytest.raises(TypeError, match="unexpected keyword argument.*max_bogus.*max_document_bytes"):
-        CheckpointParser(max_bogus=3)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'max_bogus'"):
+        CheckpointParser(max_bogus=3)  # type: ignore[call-arg]
 
 
 DOMAIN_HEAD = (
@@ -385,7 +385,7 @@ def test_document_that_never_ends(case: str) -> None:
 
 UTF16_DOC = "<domaincheckpoint><name>u</name></domaincheckpoint>"
 GARBAGE = {
-    "NUL bytes": (b"\x00\x00\x00", "NUL bytes"),
+    "NUL bytes": (b"\x00\x00\x00", "garbage between documents: binary data (4 bytes)"),
     "text": (b"hello world", "garbage between documents: 'hello world"),
     "stray end tag": (b"</domaincheckpoint>", "garbage between documents"),
     "UTF-16 BOM": ("<domaincheckpoint><name>u</name></domaincheckpoint>".encode("utf-16"), "UTF-16 byte order mark"),

@@ -255,7 +255,7 @@ def test_records_are_frozen_hashable_and_equal_by_value() -> None:
 def test_to_dict_from_dict_round_trip_with_xml_vocabulary() -> None:
     record = parse(REDEFINE)
     data = record.to_dict()
-    assert set(data) == {"name", "description", "parent", "creationTime", "disks", "domain"}
+    assert list(data) == ["type", "name", "description", "parent", "creationTime", "disks", "domain", "vm", "vmName", "source"]
     assert data["creationTime"] == record.creation_time
     assert data["disks"][0] == {"name": "hda", "checkpoint": "no", "bitmap": None, "size": None}
     assert data["disks"][2] == {"name": "vda", "checkpoint": "bitmap", "bitmap": "c1", "size": None}

@@ -22,7 +22,10 @@ class Options:
     is this library's default "document" mode, which reports what each document says.
     ``self_parent``: with ``redefine``, let a checkpoint that names itself as its parent through
     (libvirt's driver refuses it, a relation between checkpoints rather than a fault of the
-    document: an archive-level analysis reports it as such)."""
+    document: an archive-level analysis reports it as such).
+    ``align``: align each record's disks with its domain as libvirt's driver does
+    (:func:`~..align.align_disks`); the framer applies it while the document's bytes are at hand,
+    so an alignment error points at the element it is about."""
 
     redefine: bool = False
     create: bool = False
@@ -30,6 +33,7 @@ class Options:
     require_domain: bool = True
     clock: Callable[[], float] | None = None
     self_parent: bool = False
+    align: bool = False
 
     def __post_init__(self) -> None:
         if self.redefine and self.create:
