@@ -117,6 +117,7 @@ class CheckpointError(ValueError, CheckpointStreamError):
             "column": self.column,
             "sourceLine": self.source_line,
             "sourceColumn": self.source_column,
+            "betweenDocuments": self.between_documents,
             "offset": self.offset,
             "path": self.path,
             "source": self.source,

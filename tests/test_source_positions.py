@@ -221,3 +221,18 @@ def test_utf8_cut_never_splits_an_unfinished_sequence() -> None:
     assert utf8_cut(b"ab" + euro, 5) == 5
     assert utf8_cut(b"ab\x80\x80\x80\x80", 6) == 6  # no lead byte: nothing to keep together
     assert utf8_cut(b"a\n", 2) == 2
+
+
+def test_error_to_dict_carries_both_positions() -> None:
+    """The JSON-ready form of an error says where it is in the stream and in its document."""
+    from checkpoint_stream import iterparse
+
+    doc = b"<domaincheckpoint>\n  <name>a</name>\n</domaincheckpoint>\n"
+    bad = b"<domaincheckpoint>\n  <name>b</name>\n  <bogus/>\n</domaincheckpoint>\n"
+    data = b"log line\n" + doc + bad
+    errors = [x for x in iterparse(data, on_error="skip", yield_errors=True) if not hasattr(x, "disks")]
+    assert [e.to_dict()["betweenDocuments"] for e in errors] == [True, False]
+    schema = errors[1].to_dict()
+    assert (schema["line"], schema["sourceLine"]) == (3, 3 + doc.count(b"\n") + 1)
+    assert (schema["column"], schema["sourceColumn"]) == (3, 3)
+    assert schema["offset"] == data.index(b"<bogus/>")
