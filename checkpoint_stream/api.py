@@ -15,6 +15,7 @@ from typing import IO, Any, AsyncIterable, AsyncIterator, Callable, Iterable, It
 from .errors import CheckpointError, NotWellFormedError
 from .framing import Framer, Item, fast_single
 from .limits import DEFAULT_LIMITS, Limits
+from .positions import StreamPosition
 from .readers import DEFAULT_READER, Options, Reader
 from .records import Checkpoint
 from .sources import CHUNK_SIZE, XML_NAMES, SourceError, SourceLike, streams
@@ -220,6 +221,17 @@ class CheckpointParser:
     @property
     def bytes_seen(self) -> int:
         return self._framer.bytes_seen
+
+    def resume_at(self, position: StreamPosition) -> "CheckpointParser":
+        """Parse from ``position`` of a stream instead of its first byte (call it before the first
+        :meth:`feed`, then feed the stream's bytes from ``position.offset`` on): every offset,
+        line, column and document index is then the stream's, as if the parser had read it from
+        the start. ``position`` must be a clean point: the stream's start or the end of a good
+        document (a record's ``origin.end``); see :class:`~.positions.StreamPosition`. This is
+        what lets several processes parse one huge stream in byte ranges with the sequential
+        result. Returns the parser."""
+        self._framer.resume_at(position)
+        return self
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Checkpoint]:
         if isinstance(data, str):

@@ -41,7 +41,7 @@ from typing import Any, Iterable, Iterator, Literal, Sequence
 
 from .api import iter_sources, iterparse
 from .errors import CheckpointError
-from .records import Checkpoint, Origin
+from .records import Checkpoint, Origin, canonical_uuid
 from .sources import SourceError
 
 __all__ = [
@@ -167,6 +167,11 @@ def _origin_key(origin: Origin | None) -> tuple[str, str, int]:
 class _Same:
     """In a disk skeleton: the bitmap is named after the checkpoint (or not named, which libvirt
     reads the same way). Skeletons then repeat along a chain and are kept once."""
+
+    def __reduce__(self) -> str:
+        # Compared by identity: a chain pickled to another process (a Dask worker's result) must
+        # come back holding this module's one instance, not a copy that is nothing's ``_SAME``.
+        return "_SAME"
 
     __slots__ = ()
 
@@ -400,28 +405,10 @@ def _digest(data: bytes) -> int:
     return ((len(data) & 0x7FFFFFFF) << 32) | zlib.crc32(data)
 
 
-_HEX = frozenset("0123456789abcdef")
-
-
-
-
-def canonical_uuid(text: str | None) -> str | None:
-    """A domain uuid as one spelling (lowercase, 8-4-4-4-12): the 32-hex-digit form, upper case
-    and the dashed form are the same VM. Text that is no uuid is kept as it is."""
-    if text is None:
-        return None
-    if len(text) == 36 and text.islower() and text[8] == text[13] == text[18] == text[23] == "-" and _HEX.issuperset(text[:8] + text[9:13] + text[14:18] + text[19:23] + text[24:]):
-        return text
-    raw = text.strip()
-    h = raw.replace("-", "").lower()
-    if len(h) != 32 or not _HEX.issuperset(h):
-        return raw or None
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def _folder(path: str | None, member: str | None) -> str:
+def folder_of(path: str | None, member: str | None) -> str:
     """The folder a document without a domain is grouped by: its directory, or for an archive
-    member the archive and the member's directory."""
+    member the archive and the member's directory. Public because the chains analysed across
+    Dask workers (:mod:`.scaleout.grouping`) must group by this very rule."""
     if path is None:
         path = "<input>"
     if member is not None:
@@ -559,7 +546,7 @@ class ChainBuilder:
         return self
 
     def _other_group(self, path: str | None, member: str | None) -> _Group:
-        key: Any = ("all", None) if self.group_by == "none" else ("folder", _folder(path, member))
+        key: Any = ("all", None) if self.group_by == "none" else ("folder", folder_of(path, member))
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = _Group(key, None)
@@ -642,11 +629,11 @@ class ChainBuilder:
             elif self._by_uuid and uuid is not None:
                 key = uuid
             else:
-                folder = _folder(origin.path, origin.member)
+                folder = folder_of(origin.path, origin.member)
                 key = ("folder", folder)
                 if self._by_uuid:
                     if by_folder is None:
-                        by_folder = self._groups_by_folder()
+                        by_folder = self._groups_byfolder_of()
                     owners = by_folder.get(folder, set())
                     if len(owners) == 1:
                         key = next(iter(owners))
@@ -658,7 +645,7 @@ class ChainBuilder:
             group.invalid.append((origin, name, detail))
         self._invalid = []
 
-    def _groups_by_folder(self) -> dict[str, set[Any]]:
+    def _groups_byfolder_of(self) -> dict[str, set[Any]]:
         found: dict[str, set[Any]] = {}
         folders: dict[tuple[str | None, str | None], str] = {}
         for key, group in self._groups.items():
@@ -666,7 +653,7 @@ class ChainBuilder:
             for place in set(zip(objs[3::_OBJ], objs[4::_OBJ])):
                 folder = folders.get(place)
                 if folder is None:
-                    folder = folders[place] = _folder(*place)
+                    folder = folders[place] = folder_of(*place)
                 found.setdefault(folder, set()).add(key)
         return found
 

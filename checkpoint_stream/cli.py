@@ -20,6 +20,10 @@ Output is flushed before every read that may block, so the commands work as filt
 that stays open. Progress (``--progress``, or standard error a terminal) is drawn like ``pv``'s:
 percent, bytes, rate and time left when the size of the input is known, bytes, documents and rate
 when it is not (standard input, a pipe).
+
+``validate``, ``parse`` and ``chain`` take ``--jobs N`` (a local Dask cluster of N processes) or
+``--scheduler ADDRESS`` (an existing one): the workers read the files, and the output, errors and
+exit status are those of the sequential run. Only then is Dask imported (:mod:`.dask`).
 """
 
 from __future__ import annotations
@@ -588,6 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
         skip_default: str = "stop",
         reporting: bool = True,
         json_input: bool = False,
+        scale: bool = False,
     ) -> None:
         if json_input:
             takes = ("files of JSON Lines (as parse prints them), folders (their *.jsonl and *.json files, "
@@ -666,6 +671,21 @@ def build_parser() -> argparse.ArgumentParser:
                 help="with --redefine: accept documents without a <domain> (relaxed redefine)",
             )
         p.add_argument("--align", action="store_true", help="align the checkpoint's disks with its domain, as libvirt does")
+        if scale:
+            scale_group = p.add_argument_group(
+                "scale-out (needs the dask extra: pip install 'checkpoint-stream[dask]')",
+                "The files are read by Dask workers, in parallel; the output is the same as without "
+                "these flags (by input, then document index). Standard input and --progress do not "
+                "apply.",
+            )
+            g = scale_group.add_mutually_exclusive_group()
+            g.add_argument("--jobs", type=_positive, metavar="N", help="read on a local Dask cluster of N processes")
+            g.add_argument(
+                "--scheduler",
+                metavar="ADDRESS",
+                help="read on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); the workers "
+                "must see the same paths (a shared file system, or fsspec URLs such as s3://)",
+            )
         if limits:
             g = p.add_argument_group("limits (per document)")
             for name in _LIMIT_FLAGS:
@@ -680,7 +700,7 @@ def build_parser() -> argparse.ArgumentParser:
             g.add_argument("--internal", action="store_true", help="write the internal format (with <active>)")
 
     p = sub.add_parser("parse", help="XML in, JSON Lines out (one object per document)")
-    common(p)
+    common(p, scale=True)
     g = p.add_argument_group("output")
     g.add_argument("--no-domain", action="store_true", help="leave the domain out (\"domain\": null)")
     g.add_argument(
@@ -724,7 +744,7 @@ def build_parser() -> argparse.ArgumentParser:
         "130. Unlike the other commands, --on-error defaults to skip here, so the report covers the "
         "whole input.",
     )
-    common(p, skip_default="skip")
+    common(p, skip_default="skip", scale=True)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(
@@ -738,7 +758,7 @@ def build_parser() -> argparse.ArgumentParser:
         "problems of kind 'invalid' and the chain around them is still analysed (--on-error "
         "defaults to skip here). Warnings alone leave the exit status 0.",
     )
-    common(p, skip_default="skip", reporting=False)
+    common(p, skip_default="skip", reporting=False, scale=True)
     shape = p.add_mutually_exclusive_group()
     shape.add_argument(
         "--order",
@@ -792,7 +812,14 @@ class Context:
         self.names = JSON_NAMES if args.command == "format" else XML_NAMES
         quiet = bool(getattr(args, "quiet", False))
         listing = getattr(args, "listing", None)
-        enabled = bool(args.progress if args.progress is not None else _isatty(sys.stderr) and not quiet)
+        #: ``--jobs N`` / ``--scheduler ADDRESS``: where Dask reads (None: this process reads).
+        self.scale: dict[str, Any] | None = None
+        if getattr(args, "jobs", None) is not None:
+            self.scale = {"jobs": args.jobs}
+        elif getattr(args, "scheduler", None) is not None:
+            self.scale = {"scheduler": args.scheduler}
+        # The workers read: no byte count reaches this process while they do.
+        enabled = self.scale is None and bool(args.progress if args.progress is not None else _isatty(sys.stderr) and not quiet)
         self.progress = Progress(enabled, sys.stderr, _input_size(self.paths, self.names) if enabled else None)
         self.report = Reporter(
             self.progress,
@@ -874,12 +901,106 @@ def _items(ctx: Context) -> Iterator[Checkpoint | CheckpointError | SourceError]
             ctx.report.no_document(path, None, _nothing_in(path, json_lines=False))
 
 
-def _records(ctx: Context) -> Iterator[Checkpoint]:
+def _scale_flag(args: argparse.Namespace) -> str:
+    return "--jobs" if getattr(args, "jobs", None) is not None else "--scheduler"
+
+
+def check_scale(args: argparse.Namespace) -> str | None:
+    """Why ``--jobs``/``--scheduler`` cannot run as asked (None: they can, or are not given).
+
+    The workers read the files themselves, so standard input cannot be read that way; no byte
+    count comes back from them, so there is no progress to draw; ``chain --on-error stop`` ends
+    at the first rejected document in reading order, which only a sequential read knows before
+    the analysis has run."""
+    if getattr(args, "jobs", None) is None and getattr(args, "scheduler", None) is None:
+        return None
+    flag = _scale_flag(args)
+    if not args.paths or "-" in args.paths:
+        return f"{flag} cannot read standard input: give the files (the workers read them)"
+    if args.progress:
+        return f"--progress does not apply with {flag}"
+    if args.command == "chain" and args.on_error == "stop":
+        return f"chain --on-error stop does not apply with {flag}"
+    return None
+
+
+def _dask_module(args: argparse.Namespace) -> Any:
+    """:mod:`checkpoint_stream.dask`, imported only now: without ``--jobs``/``--scheduler`` the
+    command line never imports Dask (its import alone costs about half a second). Dask's logging
+    is quietened first: Dask reads its configuration when it is first imported."""
+    _quiet_dask()
+    try:
+        import distributed  # noqa: F401  # the cluster; the module imports it only when it starts one
+
+        from . import dask as scale
+    except ImportError:
+        raise UsageError(f"{_scale_flag(args)} needs the dask extra: pip install 'checkpoint-stream[dask]'") from None
+    return scale
+
+
+def _quiet_dask() -> None:
+    """Keep Dask's own logging (a worker's start, a slow shutdown) off standard error, which must
+    hold what the sequential run writes and nothing else: set in the environment, so that the
+    worker processes, which log before any configuration reaches them, read it too."""
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+
+
+def _scaled_items(ctx: Context, transform: Any = None) -> Iterator[Any]:
+    """What :func:`_items` yields, read by Dask workers (``--jobs``/``--scheduler``), in the same
+    order (by input, then document index), with the reporter told of every stream as the
+    sequential run tells it: the workers mark where each stream begins and each unit ends, and
+    each argument is expanded here, so that one without any stream is known and warned about."""
+    assert ctx.scale is not None
+    scale = _dask_module(ctx.args)
+    from .scaleout.inputs import StreamBegins, UnitEnds, expand
+
+    per_path = [expand([path]) for path in ctx.paths]
+    units = [unit for found in per_path for unit in found]
+    items = scale.run_partitions(
+        units, transform=transform, marks=True, align=bool(ctx.args.align), **ctx.scale, **_parse_kwargs(ctx.args)
+    )
+    try:
+        for path, found in zip(ctx.paths, per_path):
+            before = (ctx.report.streams, ctx.report.io_errors)
+            left = len(found)
+            while left:
+                item = next(items)
+                if isinstance(item, UnitEnds):
+                    left -= 1
+                elif isinstance(item, StreamBegins):
+                    ctx.report.stream(item.path, item.member)
+                else:
+                    yield item
+            ctx.report.end_stream()
+            if (ctx.report.streams, ctx.report.io_errors) == before:
+                ctx.report.no_document(path, None, _nothing_in(path, json_lines=False))
+    finally:
+        items.close()  # a run stopped early (--on-error stop, Ctrl-C) stops the cluster
+
+
+def _records(ctx: Context, counting: bool = False) -> Iterator[Checkpoint | None]:
     """The good records of the XML inputs; errors are reported on the way. With ``--on-error
     stop`` the first rejected document ends the run; an input that cannot be read never does: it
     is reported, the other inputs are read, and the exit status says so (2). ``--align`` is the
-    framer's (an alignment error is placed at the disk element it concerns)."""
-    for item in _items(ctx):
+    framer's (an alignment error is placed at the disk element it concerns).
+
+    ``counting`` (validate): read by Dask workers, a good record comes back as None, counted, not
+    shipped (a record is a few kilobytes pickled; the count is all validate needs). ``--on-error
+    stop`` reads in skip mode there too, and ends at the first error in reading order: in
+    ``raise`` mode a partition with a bad document fails whole, losing the records before it."""
+    source: Iterator[Any]
+    if ctx.scale is not None:
+        source = _scaled_items(ctx, _keep_errors_transform(ctx) if counting else None)
+    else:
+        source = _items(ctx)
+    for item in source:
+        if item is None:  # a good record, counted on a worker
+            ctx.progress.document()
+            state = ctx.report.current
+            if state is not None:
+                state.items += 1
+            yield None
+            continue
         if isinstance(item, SourceError):
             ctx.report.io_error(item)
             continue
@@ -893,6 +1014,11 @@ def _records(ctx: Context) -> Iterator[Checkpoint]:
         ctx.progress.document()
         ctx.report.seen(item.origin)
         yield item
+
+
+def _keep_errors_transform(ctx: Context) -> Any:
+    scale = _dask_module(ctx.args)
+    return scale.keep_errors
 
 
 def _locate(err: CheckpointError, origin: Origin | None) -> None:
@@ -913,6 +1039,7 @@ def cmd_parse(ctx: Context) -> None:
     args = ctx.args
     fields: tuple[str, ...] | None = args.fields
     for record in _records(ctx):
+        assert record is not None  # None only when counting
         ctx.report.good += 1
         if not ctx.writes:
             continue
@@ -945,6 +1072,7 @@ def _emit_xml(ctx: Context, record: Checkpoint, flags: dict[str, bool]) -> bool:
 def cmd_normalize(ctx: Context) -> None:
     flags = _write_flags(ctx.args, ctx.args.internal)
     for record in _records(ctx):
+        assert record is not None  # None only when counting
         if not _emit_xml(ctx, record, flags):
             return
 
@@ -953,7 +1081,7 @@ def cmd_validate(ctx: Context) -> None:
     """Count the documents; the summary is printed even when Ctrl-C ends the read (the count so
     far is what a user who stopped a long run wants to see), then the run ends with 130."""
     try:
-        for _record in _records(ctx):
+        for _record in _records(ctx, counting=True):
             ctx.report.good += 1
     except KeyboardInterrupt:
         _validate_summary(ctx, interrupted=True)
@@ -1089,6 +1217,9 @@ def cmd_chain(ctx: Context) -> None:
     kwargs = _parse_kwargs(args)
     if not (args.redefine or args.create):
         kwargs.update(RESTORE_MODE)  # what a restore meets: libvirt's REDEFINE, <domain> optional
+    if ctx.scale is not None:
+        _scaled_chains(ctx, kwargs)
+        return
     if "-" in ctx.paths:
         ctx.stdin_hint()
     items = iter_sources(
@@ -1114,12 +1245,33 @@ def cmd_chain(ctx: Context) -> None:
             continue
         builder.add(item)
     ctx.progress.finish()
+    _chain_output(ctx, builder.iter_finish(), builder.records)
+
+
+def _scaled_chains(ctx: Context, kwargs: dict[str, Any]) -> None:
+    """``chain`` on Dask workers: each VM's chain analysed where its records land, the same
+    chains and order as :class:`ChainBuilder` gives; inputs that cannot be read are reported
+    first, as the sequential read reports them before any output."""
+    assert ctx.scale is not None
+    scale = _dask_module(ctx.args)
+    found, records, failed = scale.run_chain_report(
+        ctx.paths, group_by=ctx.args.group_by, align=bool(ctx.args.align), **ctx.scale, **kwargs
+    )
+    for err in failed:
+        ctx.report.io_error(err)
+    _chain_output(ctx, iter(found), records)
+
+
+def _chain_output(ctx: Context, found: Iterator[Chain], records: int) -> None:
+    """The chains as ``chain`` prints them (tree, ``--order``, ``--json`` or ``--dot``), the
+    problems and the summary line; errors make the exit status 1."""
+    args = ctx.args
     errors = 0
     out = ctx.out.write
     if args.dot:
         out("digraph checkpoints {\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n")
     chains: list[Chain] = []
-    for number, chain in enumerate(builder.iter_finish()):
+    for number, chain in enumerate(found):
         errors += sum(1 for p in chain.problems if p.severity == ERROR)
         if args.json:
             out(json.dumps(chain.to_dict(), ensure_ascii=False) + "\n")
@@ -1141,7 +1293,7 @@ def cmd_chain(ctx: Context) -> None:
         for problem in problems:
             out(problem.format() + "\n")
         warnings = len(problems) - errors
-        out(f"{len(chains)} group{'s' if len(chains) != 1 else ''}, {builder.records} documents read, "
+        out(f"{len(chains)} group{'s' if len(chains) != 1 else ''}, {records} documents read, "
             f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}\n")
     if errors:
         ctx.report.rejected += errors
@@ -1284,6 +1436,9 @@ def _run(argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "redefine", False) is False and getattr(args, "no_require_domain", False):
         parser.error("--no-require-domain only applies with --redefine")
+    refused = check_scale(args)
+    if refused is not None:
+        parser.error(refused)
     ctx = Context(args)
     try:
         args.func(ctx)

@@ -59,7 +59,7 @@ from .errors import CheckpointError, LimitError, NotWellFormedError, SemanticErr
 from .limits import DEFAULT_LIMITS, Limits, attribute_value_message, attributes_message, markup_message
 from .markup.elements import find_element, open_elements, tag_name
 from .markup.identity import identify
-from .positions import DroppedLines, locate, utf8_cut
+from .positions import DroppedLines, StreamPosition, locate, utf8_cut
 from .readers import DEFAULT_READER, GeneralDocument, Options, Reader
 from .readers.general import BIG_TOKEN
 from .records import Checkpoint, Origin, make_origin
@@ -356,6 +356,17 @@ class Framer:
         self.bytes_seen = 0
 
     # -- public -----------------------------------------------------------------------------------
+
+    def resume_at(self, position: StreamPosition) -> None:
+        """Start at ``position`` of the stream instead of its first byte, before anything is fed:
+        what follows is fed from there. At a clean point (see :class:`~.positions.StreamPosition`)
+        the framer of the whole stream holds nothing but these facts: the offset of its buffer's
+        start, the lines of the bytes before it, and the next document's index."""
+        if self.bytes_seen or self.closed:
+            raise ValueError("resume_at() before the first feed()")
+        self.base = position.offset
+        self.dropped.lines, self.dropped.tail, self.dropped.cr = position.lines, position.tail, position.cr
+        self.index = position.index
 
     def feed(self, data: bytes | memoryview) -> list[Item]:
         if self.closed:

@@ -14,7 +14,9 @@ that as three numbers, updated once per drop, never per document or per event.
 
 from __future__ import annotations
 
-__all__ = ["locate", "DroppedLines", "utf8_cut"]
+from dataclasses import dataclass
+
+__all__ = ["locate", "DroppedLines", "StreamPosition", "utf8_cut"]
 
 
 def locate(data: bytes | bytearray, start: int, offset: int) -> tuple[int, int]:
@@ -122,3 +124,24 @@ class DroppedLines:
             column = self.mark_column + _chars(data, m, cut)
         self.mark, self.mark_line, self.mark_column = cut, self.mark_line + breaks, column
         return self.mark_line, column + index - cut + 1
+
+
+@dataclass(frozen=True)
+class StreamPosition:
+    """A place in a stream where a parser can start instead of at its first byte: the byte
+    ``offset``, the stream's line breaks before it (``lines``), the characters of its unfinished
+    last line (``tail``), whether the bytes before it end with a CR (``cr``: an LF first in what
+    follows then ends no further line), and the index of the next document (``index``).
+
+    A parser started there (:meth:`~.api.CheckpointParser.resume_at`) and fed the stream's bytes
+    from ``offset`` reports every offset, line, column and document index as one that read the
+    whole stream would, provided ``offset`` is a clean point: the stream's start, or the end of a
+    good document (``origin.end``), where the framer keeps nothing but the position. That is how
+    one huge stream is parsed in byte ranges by several processes
+    (:mod:`checkpoint_stream.scaleout.ranges`)."""
+
+    offset: int = 0
+    lines: int = 0
+    tail: int = 0
+    cr: bool = False
+    index: int = 0

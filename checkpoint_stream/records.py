@@ -55,6 +55,8 @@ def canonical_uuid(text: str | None) -> str | None:
     is no uuid is kept as it is."""
     if text is None:
         return None
+    if len(text) == 36 and text.islower() and text[8] == text[13] == text[18] == text[23] == "-" and _HEX.issuperset(text[:8] + text[9:13] + text[14:18] + text[19:23] + text[24:]):
+        return text  # already canonical, as libvirt writes it: no new string (chains hold millions)
     raw = text.strip()
     h = raw.replace("-", "").lower()
     if len(h) != 32 or not _HEX.issuperset(h):

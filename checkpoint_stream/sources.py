@@ -73,6 +73,8 @@ __all__ = [
     "streams",
     "input_size",
     "display_name",
+    "walk_files",
+    "plain_stream",
     "STDIN_NAME",
     "SourceLike",
     "CHUNK_SIZE",
@@ -431,6 +433,22 @@ def _looks_like_tar(block: bytes) -> bool:
     return len(block) >= 262 and block[257:262] == b"ustar"
 
 
+def plain_stream(path: str) -> bool:
+    """Whether ``path`` is a regular file read as one plain stream: not compressed, not a zip or
+    tar archive, by the rules :func:`_file_content` reads it with (first bytes, tar header, tar
+    names). Then its byte offsets are the stream's, and it can be parsed in byte ranges
+    (:mod:`.scaleout.ranges`)."""
+    try:
+        if not os.path.isfile(path):
+            return False
+        head = _head(path)
+    except OSError:
+        return False
+    if head.startswith(_ZIP) or _compression(head) is not None:
+        return False
+    return not (_looks_like_tar(head) or path.lower().endswith(_TAR_NAMES))
+
+
 def _file_streams(path: str, chunk_size: int, on_read: OnRead | None = None, size: int = 0) -> Iterator[Stream | SourceError]:
     """The streams of one regular file (of ``size`` bytes when its turn came): itself, its
     decompressed content, or its archive members."""
@@ -754,12 +772,13 @@ def _salvaged_member(
 # -- folders --------------------------------------------------------------------------------------
 
 
-def _dir_entries(top: str, names: tuple[str, ...] = XML_NAMES) -> list[tuple[str, SourceError | None]]:
+def walk_files(top: str, names: tuple[str, ...] = XML_NAMES) -> list[tuple[str, SourceError | None]]:
     """Every regular file under ``top`` whose name ends with one of ``names`` (in any case;
     symbolic links to files followed, to folders not: no cycles), and every folder that could not
     be read, as ``(path, error)``, in sorted path order. One unreadable folder costs only itself.
     Other files so named (FIFOs, devices, sockets) are left out: opened, they could block the walk
-    for ever."""
+    for ever. Public so that a folder spread over Dask workers (:mod:`.scaleout.inputs`) is the
+    same files in the same order as the sequential walk."""
     names = _takes(names)
     found: list[tuple[str, SourceError | None]] = []
     pending = [top]
@@ -812,7 +831,7 @@ def _path_streams(path: str, chunk_size: int, on_read: OnRead | None, names: tup
     except OSError as err:
         raise SourceError(_os_message(err), path=path) from err
     if stat.S_ISDIR(st.st_mode):
-        for file, error in _dir_entries(path, names):
+        for file, error in walk_files(path, names):
             if error is not None:
                 yield error
             else:
@@ -917,7 +936,7 @@ def input_size(sources: SourceLike | list[Any] | tuple[Any, ...], *, names: tupl
         except (OSError, ValueError):
             continue
         if stat.S_ISDIR(st.st_mode):
-            for file, error in _dir_entries(path, names):
+            for file, error in walk_files(path, names):
                 if error is None:
                     try:
                         found = os.stat(file)
