@@ -1022,7 +1022,8 @@ def _keep_errors_transform(ctx: Context) -> Any:
 
 
 def _locate(err: CheckpointError, origin: Origin | None) -> None:
-    """An alignment error concerns the whole document: it is placed at the document's start."""
+    """A document the writer refuses (its record was read, its bytes are gone): the error concerns
+    the whole document and is placed at its start."""
     if origin is not None:
         err.located(document=origin.index, source=origin.path, member=origin.member, offset=origin.offset)
     err.located(line=1, column=1)

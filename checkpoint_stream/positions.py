@@ -22,12 +22,20 @@ __all__ = ["locate", "DroppedLines", "StreamPosition", "utf8_cut"]
 def locate(data: bytes | bytearray, start: int, offset: int) -> tuple[int, int]:
     """Line and column (both 1-based) of ``data[start + offset]``, counted from ``data[start]``."""
     end = min(start + max(offset, 0), len(data))
-    line = 1 + data.count(b"\n", start, end) + data.count(b"\r", start, end) - data.count(b"\r\n", start, end)
-    line_start = max(data.rfind(b"\n", start, end), data.rfind(b"\r", start, end)) + 1
-    if line_start < start:
-        line_start = start
-    column = len(bytes(data[line_start:end]).decode("utf-8", "surrogateescape")) + 1
-    return line, column
+    breaks, last = _line_breaks(data, start, end)
+    return 1 + breaks, _chars(data, last + 1 if last >= 0 else start, end) + 1
+
+
+def _line_breaks(data: bytes | bytearray, start: int, end: int) -> tuple[int, int]:
+    """The line breaks in ``data[start:end]`` (LF, CR LF, a lone CR) and the index of the last
+    break's last byte (-1 when none): the one home of the line rule. A CR is searched for first
+    (memchr): most streams hold none, and then one count is all it costs."""
+    breaks = data.count(b"\n", start, end)
+    last = data.rfind(b"\n", start, end) if breaks else -1
+    if data.find(b"\r", start, end) >= 0:
+        breaks += data.count(b"\r", start, end) - data.count(b"\r\n", start, end)
+        last = max(last, data.rfind(b"\r", start, end))
+    return breaks, last
 
 
 def _chars(data: bytes | bytearray, start: int, end: int) -> int:
@@ -84,13 +92,7 @@ class DroppedLines:
         """Account for ``data[:end]``, about to be dropped (O(end), once per byte of the stream)."""
         if end <= 0:
             return
-        lf = data.count(b"\n", 0, end)
-        cr = data.count(b"\r", 0, end) if data.find(b"\r", 0, end) >= 0 else 0  # find (memchr) is cheap
-        breaks = lf
-        last = data.rfind(b"\n", 0, end) if lf else -1
-        if cr:
-            breaks += cr - data.count(b"\r\n", 0, end)
-            last = max(last, data.rfind(b"\r", 0, end))
+        breaks, last = _line_breaks(data, 0, end)
         if self.cr and data[0] == 0x0A:
             breaks -= 1  # the LF of a CR LF pair cut by the previous drop
         self.lines += breaks
@@ -111,11 +113,7 @@ class DroppedLines:
         if self.mark < 0:
             self.mark, self.mark_line, self.mark_column = 0, self.lines + 1, self.tail
         m = self.mark
-        breaks = data.count(b"\n", m, cut)
-        line_start = data.rfind(b"\n", m, cut) if breaks else -1
-        if data.find(b"\r", m, cut) >= 0:
-            breaks += data.count(b"\r", m, cut) - data.count(b"\r\n", m, cut)
-            line_start = max(line_start, data.rfind(b"\r", m, cut))
+        breaks, line_start = _line_breaks(data, m, cut)
         if m < cut and data[m] == 0x0A and (data[m - 1] == 0x0D if m else self.cr):
             breaks -= 1  # the LF of a CR LF pair the mark (or a drop) cut: its line was counted
         if line_start >= 0:

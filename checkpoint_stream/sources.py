@@ -841,16 +841,7 @@ def _path_streams(path: str, chunk_size: int, on_read: OnRead | None, names: tup
         yield from _file_streams(path, chunk_size, on_read, st.st_size)
         return
     # A FIFO, a character device, a socket file: read as a stream, as the bytes arrive.
-    yield from _then_late(path, None, lambda late: _sniff_stream(_special_chunks(path, chunk_size, on_read), path, late))
-
-
-def _special_chunks(path: str, chunk_size: int, on_read: OnRead | None = None) -> Iterator[bytes]:
-    try:
-        fh = open(path, "rb")
-    except OSError as err:
-        raise SourceError(f"cannot open: {_os_message(err)}", path=path) from err
-    with fh:
-        yield from _read_chunks(fh, chunk_size, path, None, on_read)
+    yield from _then_late(path, None, lambda late: _sniff_stream(_opened_chunks(path, chunk_size, on_read), path, late))
 
 
 def _counted(chunks: Iterable[bytes], on_read: OnRead | None) -> Iterator[bytes]:
