@@ -2,11 +2,18 @@
 
 The framing rule (also in the README):
 
-* Between documents, and before the first, the framer skips XML whitespace, comments, processing
-  instructions other than an XML declaration, and UTF-8 byte order marks. A comment or PI longer
-  than ``max_text`` is garbage (below), finished or not: it could not be waited for unfinished.
+* Between documents, and before the first, the framer skips what libxml2 allows around one
+  document: XML whitespace, comments (without ``--`` inside) and processing instructions (with a
+  target name other than ``xml`` in any case), none holding a control character. A comment or PI
+  longer than ``max_text`` is garbage (below), finished or not: it could not be waited for
+  unfinished. A UTF-8 byte order mark may begin a document: at the stream's first byte, or once
+  between two documents (what stands before it is then the previous document's epilog).
 * A document starts at an XML declaration (``<?xml ...?>``), a ``<!DOCTYPE`` (which the security
-  policy then refuses) or an element start tag, and ends with the end tag of its root element.
+  policy then refuses) or an element start tag, and ends with the end tag of its root element. An
+  XML declaration must be the document's first byte, as libxml2 wants it: the stream's first
+  byte, the byte just after a byte order mark, or, between two documents, any place after the
+  previous one's epilog; elsewhere it is a broken document. So a stream of one document is judged
+  as libvirt judges that document.
   Its lines and columns count from its first byte, and each document gets a fresh expat parser.
 * Anything else between documents (text, a stray end tag, a NUL byte, UTF-16 text with or
   without a byte order mark) is garbage: it is reported as one broken entry of the stream, with
@@ -72,12 +79,32 @@ Item = Union[Checkpoint, CheckpointError]
 # Comments and PIs are spelled as unrolled loops ("normal* (special normal*)*"), which match in
 # linear time without possessive quantifiers (Python 3.10 has none, and Debian's 3.11.2 matches
 # some of them wrongly). A NUL byte is in no XML construct: a comment or PI holding one is garbage.
-_SKIP_COMMENT = rb"<!--[^-\x00]*(?:-(?!->)[^-\x00]*)*-->"
+# They are XML's own (libxml2 and expat judge them so inside a document): a comment holds no
+# '--' and does not end in '--->'; a PI has a target name, not 'xml' in any case (a lowercase
+# '<?xml ' is a declaration: a document starts there); neither holds a control character.
+_CTRL = rb"\x00-\x08\x0b\x0c\x0e-\x1f"
+_SKIP_COMMENT = rb"<!--[^-" + _CTRL + rb"]*(?:-[^-" + _CTRL + rb"]+)*-->"
 # A PI holding an XML declaration is not skipped: it is an unfinished one followed by a document.
-_SKIP_PI = rb"<\?(?!xml[ \t\r\n?])[^?<\x00]*(?:(?:\?(?!>)|<(?!\?xml[ \t\r\n?]))[^?<\x00]*)*\?>"
-_SKIP_ONE = re.compile(rb"[ \t\r\n]+|\xef\xbb\xbf|" + _SKIP_COMMENT + rb"|" + _SKIP_PI)  # one construct of _SKIP
-_SKIP = re.compile(rb"(?:[ \t\r\n]+|\xef\xbb\xbf|" + _SKIP_COMMENT + rb"|" + _SKIP_PI + rb")*")
+_SKIP_PI = (
+    rb"<\?(?![Xx][Mm][Ll][ \t\r\n?])[A-Za-z_:\x80-\xff][-A-Za-z0-9._:\x80-\xff]*"
+    rb"(?:[ \t\r\n][^?<" + _CTRL + rb"]*(?:(?:\?(?!>)|<(?!\?xml[ \t\r\n?]))[^?<" + _CTRL + rb"]*)*)?\?>"
+)
+_SKIP_ONE = re.compile(rb"[ \t\r\n]+|" + _SKIP_COMMENT + rb"|" + _SKIP_PI)  # one construct of _SKIP
+_SKIP = re.compile(rb"(?:[ \t\r\n]+|" + _SKIP_COMMENT + rb"|" + _SKIP_PI + rb")*")
+_BOM = b"\xef\xbb\xbf"
+#: Why a construct between documents is not one of those above (reported with the garbage).
+_MISC_FAULTS: tuple[tuple["re.Pattern[bytes]", str], ...] = tuple(
+    (re.compile(pattern, re.S), reason)
+    for pattern, reason in (
+        (rb"<!--(?:(?!-->).)*--(?!>)", "a comment must not hold '--' (libxml2: Double hyphen within comment)"),
+        (rb"<!--(?:(?!-->).)*[" + _CTRL + rb"]", "a comment holds a control character"),
+        (rb"<\?[Xx][Mm][Ll][ \t\r\n?]", "'xml' in any case is reserved: not a processing instruction's name (libxml2: Invalid PI name)"),
+        (rb"<\?(?![A-Za-z_:\x80-\xff])", "a processing instruction needs a target name (libxml2: no target name)"),
+        (rb"<\?(?:(?!\?>).)*[" + _CTRL + rb"]", "a processing instruction holds a control character"),
+    )
+)
 _WHITESPACE = re.compile(rb"[ \t\r\n]*")
+_LINE_BREAK = re.compile(rb"\r\n?|\n")
 @functools.lru_cache(maxsize=8)
 def _root_patterns(root: bytes) -> tuple["re.Pattern[bytes]", "re.Pattern[bytes]"]:
     """For a grammar's root tag: its end tag (a document's candidate end), and where the framer
@@ -98,7 +125,7 @@ _ROOT = re.compile(
     rb"(?:<!DOCTYPE|<([^ \t\r\n/>!?]+)[ \t\r\n/>])"
 )
 _VERSION = re.compile(rb"<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(?:'([^']*)'|\"([^\"]*)\")")
-_VERSION_OK = re.compile(rb"1\.[0-9]+")  # libxml2 reads 1.x (as 1.0) and refuses anything else
+_VERSION_OK = re.compile(rb"1\.[0-9]*")  # libxml2 reads 1.x, even "1.", (as 1.0) and refuses anything else
 _ENCODING = re.compile(rb"<\?xml[^?]*?encoding[ \t\r\n]*=[ \t\r\n]*(?:'([^']*)'|\"([^\"]*)\")")
 _ENC_NAME = re.compile(rb"[A-Za-z][A-Za-z0-9._-]*")
 _DECL_MAX = 4096  # an XML declaration longer than this is left to expat to judge
@@ -344,6 +371,11 @@ class Framer:
         self.scan_from = 0  # where to look for the next candidate root end tag
         self.general: GeneralDocument | None = None
         self.resyncing = False
+        # What a document's start may follow (libxml2's rule for one document, see _between):
+        # ``opening`` while nothing but whitespace, comments and PIs was read from the stream's
+        # start; ``gap_bom`` the stream offset of a byte order mark read since the last document.
+        self.opening = True
+        self.gap_bom: int | None = None
         self.prolog_from: int | None = None  # buf index of a broken document whose root is to be skipped
         self.prolog_retry = 0  # buffer length at which to look for that root again
         self.token: _Token | None = None  # an unfinished big token the general parser holds
@@ -365,6 +397,7 @@ class Framer:
         if self.bytes_seen or self.closed:
             raise ValueError("resume_at() before the first feed()")
         self.base = position.offset
+        self.opening = position.offset == 0
         self.dropped.lines, self.dropped.tail, self.dropped.cr = position.lines, position.tail, position.cr
         self.index = position.index
 
@@ -395,7 +428,7 @@ class Framer:
         while True:
             if self.doc_start is None and self.prolog_from is None and not self.resyncing:
                 self._fast_run(out)
-                if self.pos == len(buf):
+                if self.pos == len(buf) and not (final and self.gap_bom is not None):
                     return  # all taken: what _between would find at the end of the buffer
             if self.prolog_from is not None and not self._skip_prolog(final):
                 return
@@ -434,6 +467,12 @@ class Framer:
         parse = self.fast
         if parse is None or options.align:  # aligned one by one, by _document
             return
+        if self.gap_bom is not None:
+            return  # what may follow a byte order mark is _between's to judge
+        if self.opening:
+            start = skip(buf, pos).end()  # type: ignore[union-attr]
+            if start and buf[start : start + 2] == b"<?":
+                return  # not at the stream's first byte: a declaration there is _between's to judge
         variant = self.fast_reader.parse_variant  # type: ignore[union-attr]
         try:
             while True:
@@ -454,6 +493,7 @@ class Framer:
                     if record is None:
                         return
                 out.append(record)
+                self.opening = False
                 index += 1
                 pos = end
         finally:
@@ -508,14 +548,34 @@ class Framer:
         return True
 
     def _between(self, out: list[Item], final: bool) -> bool:
-        """Skip what may stand between documents. True when a document starts at ``pos``."""
+        """Skip what may stand between documents. True when a document starts at ``pos``.
+
+        What may stand there is what libxml2 allows around one document, its prolog and epilog:
+        whitespace, comments and PIs (each well formed). A byte order mark only where a document
+        begins: at the stream's first byte, or once between two documents (what precedes it is
+        then the previous document's epilog, what follows the next one's prolog). An XML
+        declaration only at a document's first byte: the stream's first byte, just after the byte
+        order mark, or, between two documents, after the previous one's epilog. So a stream of
+        one document is judged as libvirt judges that document."""
         buf = self.buf
-        pos = _SKIP.match(buf, self.pos).end()  # type: ignore[union-attr]
-        if pos - self.pos > self.limits.max_text:
-            pos = self._bounded_skip(self.pos, pos)
-        self.pos = pos
+        while True:
+            pos = _SKIP.match(buf, self.pos).end()  # type: ignore[union-attr]
+            if pos - self.pos > self.limits.max_text:
+                pos = self._bounded_skip(self.pos, pos)
+            self.pos = pos
+            if buf[pos : pos + 3] != _BOM:
+                break
+            at = self.base + pos
+            if self.gap_bom is not None or (self.opening and at != 0):
+                where = "a second byte order mark between two documents" if self.gap_bom is not None else "a byte order mark after the start of the stream"
+                self._garbage(out, pos, final, f"{where}: one may only begin a document (libxml2: Start tag expected)")
+                return False
+            self.gap_bom = at
+            self.pos = pos + 3
         n = len(buf)
         if pos >= n:
+            if final and self.gap_bom is not None:
+                self._lone_bom(out)
             return False
         rest = bytes(buf[pos : pos + 10])
         if rest.startswith(b"<"):
@@ -524,6 +584,11 @@ class Framer:
                 if len(rest) < 6 and not final:
                     return False
                 if rest.startswith(b"<?xml") and (len(rest) > 5 and rest[5:6] in b" \t\r\n?"):
+                    at = self.base + pos
+                    if self.gap_bom is not None and at != self.gap_bom + 3:
+                        return self._misplaced_declaration(out, pos, "it must follow the byte order mark directly")
+                    if self.opening and self.gap_bom is None and at != 0:
+                        return self._misplaced_declaration(out, pos, "nothing may stand before it in a stream's first document")
                     return self._begin(pos)
                 if not final and self._may_wait(pos):
                     return False  # an unfinished processing instruction
@@ -539,10 +604,29 @@ class Framer:
                 return False
             elif second not in (b"/", b"", b"\x00") and second not in b" \t\r\n<>=\"'":
                 return self._begin(pos)
-        elif rest[:1] == b"\xef" and len(rest) < 3 and b"\xef\xbb\xbf".startswith(rest) and not final:
+        elif rest[:1] == b"\xef" and len(rest) < 3 and _BOM.startswith(rest) and not final:
             return False
         self._garbage(out, pos, final)
         return False
+
+    def _misplaced_declaration(self, out: list[Item], pos: int, why: str) -> bool:
+        """An XML declaration not at its document's first byte: that document is broken (libxml2
+        refuses it), and skipped as any broken document is."""
+        self._begin(pos)
+        self._emit_error(out, NotWellFormedError(f"XML declaration allowed only at the start of the document: {why}", offset=0), pos)
+        self._after_error(pos + 1)
+        return False
+
+    def _lone_bom(self, out: list[Item]) -> None:
+        """The stream ends after a byte order mark that began no document: garbage, as libxml2
+        finds a byte order mark after one document's root."""
+        at = self.gap_bom
+        assert at is not None
+        index = at - self.base
+        err = NotWellFormedError("garbage between documents: a byte order mark that begins no document", offset=0)
+        err.between_documents = True
+        self._emit_error(out, err, index if index >= 0 else len(self.buf))
+        self._after_error(len(self.buf))
 
     def _bounded_skip(self, pos: int, end: int) -> int:
         """Where skipping must stop in ``buf[pos:end]``: at the first comment or PI longer than
@@ -569,7 +653,7 @@ class Framer:
             self.buf[pos + 1] != 0x3F or _DECLARATION.search(self.buf, pos + 1) is None  # '?': a PI, as _SKIP_PI
         )
 
-    def _garbage(self, out: list[Item], pos: int, final: bool) -> None:
+    def _garbage(self, out: list[Item], pos: int, final: bool, reason: str | None = None) -> None:
         buf = self.buf
         m = self.resync.search(buf, pos + 1)
         if m is None and not final:
@@ -599,7 +683,10 @@ class Framer:
                     return
                 size = end - pos
                 what = f"binary data ({size} bytes)" if size <= _BINARY_WINDOW else f"binary data (more than {_BINARY_WINDOW} bytes)"
-        err = NotWellFormedError(f"garbage between documents: {what}", offset=0)
+        if reason is None and sample.startswith((b"<!--", b"<?")):
+            window = bytes(buf[pos : min(end, pos + _DECL_MAX)])
+            reason = next((why for fault, why in _MISC_FAULTS if fault.match(window)), None)
+        err = NotWellFormedError(f"garbage between documents: {what}" + (f" ({reason})" if reason else ""), offset=0)
         err.between_documents = True
         self._emit_error(out, err, pos)
         resume = pos + 1
@@ -614,6 +701,8 @@ class Framer:
         self._after_error(resume)
 
     def _begin(self, pos: int) -> bool:
+        self.opening = False
+        self.gap_bom = None
         self.doc_start = pos
         self.scan_from = pos
         self.general = None
@@ -857,6 +946,8 @@ class Framer:
         self.token = None
 
     def _after_error(self, resume: int) -> None:
+        self.opening = False
+        self.gap_bom = None
         self.index += 1
         self.documents += 1
         self.pos = resume
@@ -923,6 +1014,8 @@ def fast_single(data: bytes, options: Options, limits: Limits, reader: Reader | 
     if parse is None:
         return None
     start = _WHITESPACE.match(data).end()  # type: ignore[union-attr]
+    if start and data[start : start + 2] == b"<?":
+        return None  # a declaration after whitespace: the framer refuses it (see Framer._between)
     m = fast.end_tag.search(data, start)
     if m is None:
         return None
