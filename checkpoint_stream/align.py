@@ -6,6 +6,25 @@ domain's disks and rewritten to list every domain disk, in the domain's order. W
 (a REDEFINE without ``<domain>``, allowed since libvirt 7.0) the disks are kept exactly as given,
 duplicates and unknown names included, and only default bitmap names are filled in.
 
+"The domain's order" is libvirt's, not the document's: libvirt's parser sorts a domain's disks
+as it reads them (``virDomainDiskInsert``: by bus, then by ``virDiskNameToIndex`` of the target)
+and names them by target with ``ioemu:`` stripped; :attr:`.Domain.disks` has both. How often the
+domain was parsed matters for a domain not in libvirt's own layout, because the first parse
+compares buses and names as written (a disk without ``bus`` is on no bus yet, ``ioemu:vdb`` has
+no index) and later ones compare libvirt's (measured with libvirt 9.0, tests/test_align_libvirt.py):
+
+* REDEFINE aligns against the document's ``<domain>`` parsed once: :attr:`.Domain.disks` as is;
+* a plain create aligns against a copy of the live domain (``virDomainDefCopy``: written and read
+  again), which was defined, and started from a copy, before: parsed at least twice. The second
+  parse sorts libvirt's buses and names again, and a third changes nothing. So with the
+  ``domain`` argument (the live domain) the disks are sorted once more that way.
+  For example disks written ``<target dev='vdb'/>`` then ``<target dev='vda' bus='virtio'/>``
+  are ``vdb, vda`` on a REDEFINE (no bus and virtio differ at first) and ``vda, vdb`` on a
+  plain create.
+
+Which error a bad request gets does not depend on that order: libvirt checks the requested disks
+in document order, each looked up by name, and only then lists the domain's disks.
+
 Errors are :class:`~.errors.SemanticError`. Their ``message`` is libvirt's text without libvirt's
 category prefix (``no disk named 'vdz'``), as elsewhere in this library; the full text libvirt
 would report, prefix included (``unsupported configuration: no disk named 'vdz'``), is on the
@@ -18,6 +37,7 @@ from dataclasses import replace
 from typing import Sequence
 
 from .errors import SemanticError
+from .markup.facts import default_disk_bus, disk_name_index, libvirt_disk_order
 from .records import Checkpoint, CheckpointDisk, Domain, DomainDisk
 
 __all__ = ["align_disks", "assign_default_bitmaps", "CONFIG_UNSUPPORTED", "INTERNAL_ERROR"]
@@ -60,6 +80,16 @@ def _lookup(disks: Sequence[DomainDisk], name: str) -> int:
     return found
 
 
+def _reparsed(disks: tuple[DomainDisk, ...]) -> tuple[DomainDisk, ...]:
+    """The order ``disks`` (in :attr:`.Domain.disks` order) take when libvirt parses the domain
+    again: ``virDomainDiskInsert`` now sees libvirt's bus and target name of every disk."""
+    keys = [(d.bus or default_disk_bus(d.device, d.target), disk_name_index(d.target)) for d in disks]
+    order = libvirt_disk_order(keys)
+    if order == list(range(len(disks))):
+        return disks
+    return tuple(disks[i] for i in order)
+
+
 def assign_default_bitmaps(checkpoint: Checkpoint) -> Checkpoint:
     """Give every ``bitmap`` disk without a bitmap the checkpoint's name (spec A.5). An explicit
     bitmap, even an empty one, is kept. Returns ``checkpoint`` itself when nothing changes."""
@@ -73,8 +103,13 @@ def assign_default_bitmaps(checkpoint: Checkpoint) -> Checkpoint:
 
 
 def align_disks(checkpoint: Checkpoint, domain: Domain | None = None) -> Checkpoint:
-    """Return ``checkpoint`` with its disks aligned to ``domain`` (default: the checkpoint's own
-    ``<domain>``) as libvirt's driver does, then default bitmap names filled in.
+    """Return ``checkpoint`` with its disks aligned to ``domain`` as libvirt's driver does, then
+    default bitmap names filled in.
+
+    Without ``domain`` the checkpoint's own ``<domain>`` is used, as libvirt's REDEFINE uses it
+    (disks in :attr:`.Domain.disks` order). A ``domain`` given is the live domain of a plain
+    create, whose disks libvirt has parsed again since (see the module's documentation): they are
+    listed in that order. For a domain in libvirt's own layout both orders are the same.
 
     Without any domain only the default bitmap names are filled in (libvirt's REDEFINE without
     ``<domain>``). Raises :class:`~.errors.SemanticError` with libvirt's message for each rule of
@@ -82,9 +117,11 @@ def align_disks(checkpoint: Checkpoint, domain: Domain | None = None) -> Checkpo
     """
     if domain is None:
         domain = checkpoint.domain
-    if domain is None:
-        return assign_default_bitmaps(checkpoint)
-    dom_disks = domain.disks
+        if domain is None:
+            return assign_default_bitmaps(checkpoint)
+        dom_disks = domain.disks
+    else:
+        dom_disks = _reparsed(domain.disks)
     requested = checkpoint.disks
     # 1 (missing domain) cannot happen here: it is the branch above.
     if len(requested) > len(dom_disks):

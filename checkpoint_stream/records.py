@@ -28,7 +28,7 @@ from .grammar import GRAMMAR, Grammar
 from .grammar.elements import ElementRule
 from .limits import DEFAULT_LIMITS
 from .markup.domain_scan import scan_domain_text
-from .markup.facts import RawFacts, read_facts
+from .markup.facts import RawFacts, libvirt_disks, read_facts
 from .markup.identity import layout_identity
 from .markup.secrets import strip_secrets
 
@@ -113,11 +113,18 @@ class Origin:
 
 @dataclass(frozen=True, slots=True)
 class DomainDisk:
-    """The facts about one ``<disk>`` of a domain that checkpoint disk alignment needs.
+    """The facts about one ``<disk>`` of a domain that checkpoint disk alignment needs, as
+    libvirt's domain parser has them (a checkpoint names a disk by libvirt's target, and lists
+    the disks in libvirt's order).
 
-    ``source`` is the source path (``file``, ``dev`` or ``dir``; a network disk's ``name``),
-    ``storage`` the disk's ``type`` (file, block, dir, network, volume, ...) and ``protocol`` a
-    network source's protocol."""
+    ``target`` is libvirt's target name: the ``<target dev>`` without one leading ``ioemu:``,
+    which libvirt strips (``ioemu:vda`` is the disk ``vda``). ``source`` is the source path
+    (``file``, ``dev`` or ``dir``; a network disk's ``name``), ``storage`` the disk's ``type``
+    (file, block, dir, network, volume, ...) and ``protocol`` a network source's protocol.
+    ``bus`` is the bus libvirt gives the disk: the target's ``bus`` attribute, or without one the
+    default libvirt derives (floppy: fdc; hd: ide, sd: scsi, vd: virtio, xvd: xen, ubd: uml;
+    else ide). It was added after the other facts and takes no part in equality, so
+    that ``DomainDisk`` values built before it existed (without a bus) still compare equal."""
 
     target: str
     source: str | None = None
@@ -125,6 +132,7 @@ class DomainDisk:
     device: str = "disk"
     storage: str = "file"
     protocol: str | None = None
+    bus: str | None = field(default=None, compare=False)
 
     @property
     def empty(self) -> bool:
@@ -146,7 +154,9 @@ class _Facts:
 
 
 def _facts(raw: RawFacts) -> _Facts:
-    return _Facts(raw.type, raw.name, raw.uuid, tuple(DomainDisk(*d) for d in raw.disks))
+    """The facts of a domain as libvirt's parser leaves it: its disks in libvirt's order, under
+    libvirt's target names, with libvirt's buses (:func:`~.markup.facts.libvirt_disks`)."""
+    return _Facts(raw.type, raw.name, raw.uuid, tuple(DomainDisk(*d) for d in libvirt_disks(raw.disks)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +253,10 @@ class Domain:
 
     @property
     def disks(self) -> tuple[DomainDisk, ...]:
+        """The domain's disks in the order libvirt's parser puts them (by bus and target as
+        written, see :mod:`.markup.facts`): the order a REDEFINE of a checkpoint carrying this
+        domain lists them in (:func:`~.align.align_disks` explains the plain create's). For a
+        domain libvirt itself printed, the document order."""
         return self._get_facts().disks
 
     @classmethod
