@@ -3,7 +3,8 @@
 The layers, from the bottom up (each imports only from the layers below it):
 
 * :mod:`.errors`, :mod:`.limits`, :mod:`.positions` -- the error family, resource limits, and the
-  one place where a byte offset becomes a line and a column;
+  one place where a byte offset becomes a line and a column; :mod:`.libvirt_schemas` -- the nested
+  domain judged by libvirt's own RELAX NG schemas, on request (lxml imported only then);
 * :mod:`.grammar` -- every rule, as data: values, elements, the checkpoint grammar with its field
   mapping and libvirt's layout, the nested domain's top;
 * :mod:`.markup` -- the defused expat parser, a domain's indentation, its top and its facts, and
@@ -33,6 +34,8 @@ from .errors import (
     SecurityError,
     SemanticError,
 )
+from .libvirt_schemas import LibvirtSchemas, LibvirtSchemasUnavailable
+from .libvirt_schemas import resolve as load_libvirt_schemas
 from .limits import DEFAULT_LIMITS, Limits
 from .records import Checkpoint, CheckpointDisk, Domain, DomainDisk, Moment, Origin, output_schema
 from .sources import SourceError
@@ -71,6 +74,9 @@ __all__ = [
     "SecurityError",
     "Limits",
     "DEFAULT_LIMITS",
+    "load_libvirt_schemas",
+    "LibvirtSchemas",
+    "LibvirtSchemasUnavailable",
     "__version__",
 ]
 

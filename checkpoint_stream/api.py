@@ -14,6 +14,7 @@ from typing import IO, Any, AsyncIterable, AsyncIterator, Callable, Iterable, It
 
 from .errors import CheckpointError, NotWellFormedError
 from .framing import Framer, Item, fast_single
+from .libvirt_schemas import LibvirtSchemas, SchemasSpec
 from .limits import DEFAULT_LIMITS, Limits
 from .positions import StreamPosition
 from .readers import DEFAULT_READER, Options, Reader
@@ -57,9 +58,12 @@ def make_options(
     clock: Callable[[], float] | None = None,
     self_parent: bool = False,
     align: bool = False,
+    libvirt_schemas: SchemasSpec = None,
 ) -> Options:
     """The reader options for these modes (``align``: each record's disks aligned with its domain
-    as libvirt's driver does, an alignment error reported as the document's)."""
+    as libvirt's driver does, an alignment error reported as the document's; ``libvirt_schemas``:
+    None, ``"auto"``, a schema directory or a :class:`~.libvirt_schemas.LibvirtSchemas`, each
+    nested domain then also judged by libvirt's own schemas)."""
     return Options(**locals())
 
 
@@ -161,6 +165,7 @@ class CheckpointParser:
         clock: Callable[[], float] | None = None,
         self_parent: bool = False,
         align: bool = False,
+    libvirt_schemas: SchemasSpec = None,
         on_error: OnError = "raise",
         on_error_callback: Callable[[CheckpointError], None] | None = None,
         limits: Limits | None = None,
@@ -214,6 +219,12 @@ class CheckpointParser:
         return self.policy.callback
 
     @property
+    def libvirt_schemas(self) -> LibvirtSchemas | None:
+        """The schemas each nested domain is judged by (their ``directory`` and libvirt
+        ``version``), or None: the built-in rules alone."""
+        return self._framer.options.libvirt_schemas
+
+    @property
     def documents(self) -> int:
         """Documents (good and bad) completed so far."""
         return self._framer.documents
@@ -262,6 +273,7 @@ def parse(
     clock: Callable[[], float] | None = None,
     self_parent: bool = False,
     align: bool = False,
+    libvirt_schemas: SchemasSpec = None,
     limits: Limits | None = None,
     reader: Reader | None = None,
     max_document_bytes: int | None = None,
@@ -274,7 +286,14 @@ def parse(
     such as :class:`pathlib.Path`: the file is read, decompressed when it is ``.gz``/``.xz``/
     ``.bz2``; a ``str`` is always the document's text). Every keyword is a mode, the limits, a
     reader or one limit: a misspelt one is a ``TypeError`` naming it, and ``on_error`` has no
-    meaning for one document (iterparse takes it)."""
+    meaning for one document (iterparse takes it).
+
+    ``libvirt_schemas``: None (the built-in rules, which judge the nested domain at its top),
+    ``"auto"`` (the RELAX NG schemas of the libvirt installed on this machine) or a directory of
+    them: the whole domain is then judged by libvirt's own schemas too, through lxml (the
+    ``libvirt`` extra), a rejection being a :class:`~.errors.SchemaError` at the element it names.
+    Without lxml, or without schemas, that is a
+    :class:`~.libvirt_schemas.LibvirtSchemasUnavailable` naming what to install."""
     given = locals()  # first: the parameters only
     kwargs: dict[str, Any] = {name: given[name] for name, default in _PARSE_DEFAULTS.items() if given[name] is not default}
     if isinstance(data, os.PathLike):
@@ -304,8 +323,8 @@ def parse(
 #: parse()'s keywords and their defaults: only those given otherwise are passed on.
 _PARSE_DEFAULTS: dict[str, Any] = dict(parse.__kwdefaults__ or {})
 #: The modes a whole document in libvirt's layout is read with at once, no framer set up
-#: (alignment is the framer's).
-_FAST_MODES = frozenset(_MODE_KEYS) - {"align"}
+#: (alignment and the schemas' verdict are the framer's).
+_FAST_MODES = frozenset(_MODE_KEYS) - {"align", "libvirt_schemas"}
 
 
 def _sync_reader(source: Any) -> bool:
@@ -375,6 +394,7 @@ def iterparse(
     clock: Callable[[], float] | None = None,
     self_parent: bool = False,
     align: bool = False,
+    libvirt_schemas: SchemasSpec = None,
     limits: Limits | None = None,
     reader: Reader | None = None,
     max_document_bytes: int | None = None,
@@ -455,6 +475,7 @@ def iter_sources(
     clock: Callable[[], float] | None = None,
     self_parent: bool = False,
     align: bool = False,
+    libvirt_schemas: SchemasSpec = None,
     limits: Limits | None = None,
     reader: Reader | None = None,
     max_document_bytes: int | None = None,
@@ -572,6 +593,7 @@ async def aiterparse(
     clock: Callable[[], float] | None = None,
     self_parent: bool = False,
     align: bool = False,
+    libvirt_schemas: SchemasSpec = None,
     limits: Limits | None = None,
     reader: Reader | None = None,
     max_document_bytes: int | None = None,

@@ -41,6 +41,7 @@ from .align import align_disks
 from .api import iter_sources
 from .chain import ERROR, RESTORE_MODE, Chain, ChainBuilder
 from .errors import CheckpointError, NotWellFormedError, SchemaError
+from .libvirt_schemas import LibvirtSchemas, LibvirtSchemasUnavailable, resolve
 from .limits import Limits
 from .records import Checkpoint, Origin
 from .sources import CHUNK_SIZE, JSON_NAMES, XML_NAMES, SourceError, input_size, streams
@@ -407,6 +408,8 @@ class Reporter:
         self.empty = 0
         self.streams = 0
         self.current: _StreamState | None = None
+        #: The schemas --libvirt-schemas resolved to, named in validate's summary.
+        self.schemas: LibvirtSchemas | None = None
 
     def _say(self, line: str) -> None:
         """One line on standard error, unless ``-q``; the progress line makes way for it."""
@@ -499,6 +502,8 @@ class Reporter:
         line = f"{good + bad} documents, {good} valid, {bad} invalid"
         if self.garbage:
             line += f"; {self.garbage} stretch{'es' if self.garbage != 1 else ''} of garbage between documents"
+        if self.schemas is not None:
+            line += f"; domains judged by libvirt's schemas in {self.schemas.describe()}"
         return line
 
 
@@ -671,6 +676,16 @@ def build_parser() -> argparse.ArgumentParser:
                 help="with --redefine: accept documents without a <domain> (relaxed redefine)",
             )
         p.add_argument("--align", action="store_true", help="align the checkpoint's disks with its domain, as libvirt does")
+        p.add_argument(
+            "--libvirt-schemas",
+            nargs="?",
+            const="auto",
+            default=None,
+            metavar="DIR",
+            help="judge each whole <domain> by libvirt's own RELAX NG schemas as well: those of the libvirt "
+            "installed here (/usr/share/libvirt/schemas, ...), or the ones in DIR (needs lxml: "
+            "pip install 'checkpoint-stream[libvirt]')",
+        )
         if scale:
             scale_group = p.add_argument_group(
                 "scale-out (needs the dask extra: pip install 'checkpoint-stream[dask]')",
@@ -789,6 +804,9 @@ def _parse_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         kwargs["internal"] = True
     if getattr(args, "no_require_domain", False):
         kwargs["require_domain"] = False
+    schemas = getattr(args, "schemas", None)
+    if schemas is not None:
+        kwargs["libvirt_schemas"] = schemas
     limits = {name: getattr(args, name) for name in _LIMIT_FLAGS if getattr(args, name, None) is not None}
     if limits:
         try:
@@ -1157,7 +1175,15 @@ def _json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
-def _format_line(path: str | None, member: str | None, number: int, raw: bytes, flags: dict[str, bool], align: bool) -> str:
+def _format_line(
+    path: str | None,
+    member: str | None,
+    number: int,
+    raw: bytes,
+    flags: dict[str, bool],
+    align: bool,
+    schemas: LibvirtSchemas | None = None,
+) -> str:
     """One JSON line made a document; a bad line raises a CheckpointError placed at that line
     (``line`` and ``source_line`` both: a line of JSON Lines is a document and a line of the file).
 
@@ -1181,14 +1207,28 @@ def _format_line(path: str | None, member: str | None, number: int, raw: bytes, 
         origin = Origin(source.get("path"), source.get("member"), source["index"])
     try:
         record = Checkpoint.from_dict(data, origin=origin)
-        if align:
+        if schemas is None or record.domain is None:
+            fault = None
+        else:
+            fault = schemas.check(record.domain.xml)
+        if fault is None and align:
             record = align_disks(record)
-        return dumps(record, **flags)
+        text = dumps(record, **flags) if fault is None else ""
     except RecursionError:  # the depth check above makes this unlikely; a traceback it must not be
         raise SchemaError("the document nests too deeply to be read", line=number, source_line=number, source=path, member=member) from None
     except (CheckpointError, ValueError, TypeError) as err:
         message = getattr(err, "message", None) or str(err)
         raise SchemaError(message, line=number, source_line=number, source=path, member=member) from None
+    if fault is not None:
+        where = f"; line {fault.line} of the domain" if fault.line else ""
+        refused = SchemaError(
+            f"{fault.message} (libvirt's schemas{where})",
+            line=number, source_line=number, source=path, member=member,
+            path="/domaincheckpoint" + (fault.path or "/domain"),
+        )
+        refused.libxml2_message = fault.raw  # type: ignore[attr-defined]
+        raise refused
+    return text
 
 
 def cmd_format(ctx: Context) -> None:
@@ -1200,7 +1240,7 @@ def cmd_format(ctx: Context) -> None:
             continue
         ctx.progress.document()
         try:
-            out = _format_line(path, member, number, raw, flags, ctx.args.align)
+            out = _format_line(path, member, number, raw, flags, ctx.args.align, ctx.args.schemas)
         except CheckpointError as err:
             ctx.report.document_error(err)
             if ctx.stop:
@@ -1440,7 +1480,14 @@ def _run(argv: list[str] | None) -> int:
     refused = check_scale(args)
     if refused is not None:
         parser.error(refused)
+    args.schemas = None
+    if getattr(args, "libvirt_schemas", None) is not None:
+        try:
+            args.schemas = resolve(args.libvirt_schemas)
+        except LibvirtSchemasUnavailable as err:
+            parser.error(f"--libvirt-schemas: {err}")
     ctx = Context(args)
+    ctx.report.schemas = args.schemas
     try:
         args.func(ctx)
     except UsageError as err:

@@ -62,10 +62,11 @@ import re
 from typing import Union
 
 from .align import align_disks
-from .errors import CheckpointError, LimitError, NotWellFormedError, SemanticError
+from .errors import CheckpointError, LimitError, NotWellFormedError, SchemaError, SemanticError
 from .limits import DEFAULT_LIMITS, Limits, attribute_value_message, attributes_message, markup_message
 from .markup.elements import find_element, open_elements, tag_name
 from .markup.identity import identify
+from .libvirt_schemas import SchemaFault, root_namespaces
 from .positions import DroppedLines, StreamPosition, locate, utf8_cut
 from .readers import DEFAULT_READER, GeneralDocument, Options, Reader
 from .readers.general import BIG_TOKEN
@@ -465,7 +466,7 @@ class Framer:
         path, member, base = self.path, self.member, self.base
         skip, search = _WHITESPACE.match, self.end_tag.search
         parse = self.fast
-        if parse is None or options.align:  # aligned one by one, by _document
+        if parse is None or options.after_record:  # judged and aligned one by one, by _document
             return
         if self.gap_bom is not None:
             return  # what may follow a byte order mark is _between's to judge
@@ -795,8 +796,8 @@ class Framer:
                 origin = Origin(self.path, self.member, self.index, self.base + start, self.base + end)
                 record = self.fast_reader.parse_span(buf, start, end, self.options, limits, origin)
                 if record is not None:
-                    if self.options.align:
-                        self._align(out, record, start, end)
+                    if self.options.after_record:
+                        self._after_record(out, record, start, end)
                     else:
                         out.append(record)
                     self._done(end)
@@ -865,16 +866,30 @@ class Framer:
             self._emit_error(out, err, start, relative=True)
             self._after_error(max(where, start + 1))
             return True
-        if self.options.align:
-            self._align(out, record, start, start + root_end)
+        if self.options.after_record:
+            self._after_record(out, record, start, start + root_end)
         else:
             out.append(record)
         self._done(start + root_end)
         return True
 
-    def _align(self, out: list[Item], record: Checkpoint, start: int, end: int) -> None:
-        """Align a finished document's disks (``options.align``) while its bytes are at hand: an
-        alignment error is placed at the element it names, found by a scan done only then."""
+    def _after_record(self, out: list[Item], record: Checkpoint, start: int, end: int) -> None:
+        """The steps a finished document goes through while its bytes are at hand: its domain judged
+        by libvirt's schemas (``options.libvirt_schemas``), then its disks aligned
+        (``options.align``). An error is placed at the element it names, found by a scan done only
+        then, so the documents that pass cost no scan."""
+        schemas = self.options.libvirt_schemas
+        if schemas is not None and record.domain is not None:
+            buf = self.buf
+            root = _ROOT.match(buf, start, end)
+            tag_at = root.start(1) - 1 if root is not None and root.group(1) is not None else -1
+            fault = schemas.check(record.domain.xml, root_namespaces(buf, tag_at, end) if tag_at >= 0 else ())
+            if fault is not None:
+                self._emit_error(out, self._schema_error(fault, start, end), start)
+                return
+        if not self.options.align:
+            out.append(record)
+            return
         try:
             out.append(align_disks(record))
         except SemanticError as err:
@@ -884,6 +899,35 @@ class Framer:
                 at = find_element(buf, start, end, "/" + self.identity_root)
             err.offset = (at if at is not None else start) - start
             self._emit_error(out, err, start)
+
+    def _schema_error(self, fault: SchemaFault, start: int, end: int) -> SchemaError:
+        """The error of a domain the schemas reject, placed at the element it names: on the
+        fault's line of the domain (the domain's text keeps the document's lines), at that
+        element's start tag when it is on that line, else at the line's first character."""
+        buf = self.buf
+        root = "/" + self.identity_root
+        domain_at = find_element(buf, start, end, root + "/domain")
+        at: int = domain_at if domain_at is not None else start
+        if domain_at is not None and fault.line is not None:
+            for _ in range(fault.line - 1):
+                m = _LINE_BREAK.search(buf, at, end)
+                if m is None:
+                    break
+                at = m.end()
+            m = _LINE_BREAK.search(buf, at, end)
+            line_end = m.start() if m is not None else end
+            tag = None
+            if fault.element:
+                name = re.escape(fault.element.encode("utf-8"))
+                tag = re.compile(rb"<" + name + rb"[ \t\r\n/>]").search(buf, at, line_end)
+            if tag is not None:
+                at = tag.start()
+            else:
+                at = _WHITESPACE.match(buf, at, line_end).end()  # type: ignore[union-attr]
+        path = root + fault.path if fault.path else root + "/domain"
+        err = SchemaError(f"{fault.message} (libvirt's schemas)", offset=at - start, path=path)
+        err.libxml2_message = fault.raw  # type: ignore[attr-defined]
+        return err
 
     def _in_context(self, err: NotWellFormedError, start: int) -> None:
         """Name the element a well-formedness error concerns (scanned from the bytes now, never

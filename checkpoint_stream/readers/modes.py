@@ -11,6 +11,7 @@ from typing import Callable
 
 from ..errors import CheckpointError, SemanticError
 from ..grammar.values import LLONG_MAX
+from ..libvirt_schemas import LibvirtSchemas, resolve
 from ..records import Checkpoint, CheckpointDisk, Domain, Origin, make_checkpoint
 
 __all__ = ["Options", "build_checkpoint"]
@@ -25,7 +26,11 @@ class Options:
     document: an archive-level analysis reports it as such).
     ``align``: align each record's disks with its domain as libvirt's driver does
     (:func:`~..align.align_disks`); the framer applies it while the document's bytes are at hand,
-    so an alignment error points at the element it is about."""
+    so an alignment error points at the element it is about.
+    ``libvirt_schemas``: judge each nested domain by libvirt's own RELAX NG schemas as well
+    (:mod:`~..libvirt_schemas`; None: the built-in rules alone). Given ``"auto"`` or a directory,
+    it is resolved here, once: asking for schemas that cannot be used fails now, not at the first
+    domain."""
 
     redefine: bool = False
     create: bool = False
@@ -34,10 +39,19 @@ class Options:
     clock: Callable[[], float] | None = None
     self_parent: bool = False
     align: bool = False
+    libvirt_schemas: LibvirtSchemas | None = None
 
     def __post_init__(self) -> None:
         if self.redefine and self.create:
             raise ValueError("'redefine' and 'create' exclude each other (libvirt parses a document either way, not both)")
+        if self.libvirt_schemas is not None and not isinstance(self.libvirt_schemas, LibvirtSchemas):
+            object.__setattr__(self, "libvirt_schemas", resolve(self.libvirt_schemas))
+
+    @property
+    def after_record(self) -> bool:
+        """Whether a finished record has a step to go through while its document's bytes are at
+        hand (the framer's): its domain judged by the schemas, its disks aligned."""
+        return self.align or self.libvirt_schemas is not None
 
 
 def _error(message: str, offset: int | None, root: str) -> CheckpointError:
