@@ -11,7 +11,7 @@ import pytest
 from checkpoint_stream import CheckpointDisk, CheckpointParser, SchemaError, SemanticError, parse
 
 CASES = Path(__file__).resolve().parent / "cases"
-DOMAIN = "<domain type='test'><name>d</name><memory>1024</memory><os><type>hvm</type></os></domain>"
+DOMAIN = "<domain type='test'><name>d</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid><memory>1024</memory><os><type>hvm</type></os></domain>"
 
 
 def doc(*parts: str) -> str:

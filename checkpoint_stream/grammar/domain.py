@@ -39,6 +39,8 @@ OS_TYPES = ("exe", "hvm", "linux", "xen", "xenpvh")
 
 UUID = re.compile(r"[a-fA-F0-9]{32}|[a-fA-F0-9]{8}-(?:[a-fA-F0-9]{4}-){3}[a-fA-F0-9]{12}")
 _ONE_LINE = re.compile(r"[^\n]+")  # objectNameWithSlash (domain <name> and <title>)
+#: What RELAX NG lets stand between elements (and inside an element declared empty): whitespace.
+_BLANK = re.compile(r"[ \t\r\n]*")
 #: libvirt's VIR_DOMAIN_MEMORY_MAX: memory is kept in KiB and must stay below LLONG_MAX bytes.
 _MEMORY_MAX_KIB = -(-LLONG_MAX // 1024) - 1  # 9007199254740991
 
@@ -77,6 +79,10 @@ class ChildRule:
     ``any_content``: elements of any name may stand anywhere inside it (libvirt's ``anyName``, as
     in ``<metadata>``), so a document root's start tag found there is content; anywhere else in
     the domain it can only mean that the document was cut short before it (readers resume there).
+    ``required_attributes``: attributes it must carry. ``needs_elements``: it must hold at least
+    one element (a ``oneOrMore`` inside, as in ``<perf>``). ``forms``: the schema's alternative
+    shapes (a ``<choice>`` of attribute groups, as in ``<clock>``): the child must fit one of them,
+    ``attributes`` then being those every form allows.
     """
 
     max: int | None = 1
@@ -86,6 +92,22 @@ class ChildRule:
     inner: Mapping[str, ValueRule | None] = field(default_factory=dict)
     required_inner: tuple[str, ...] = ()
     any_content: bool = False
+    required_attributes: tuple[str, ...] = ()
+    needs_elements: bool = False
+    forms: tuple["Form", ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """One alternative shape of a child (a group of a RELAX NG ``<choice>``): the attributes it
+    allows beside the child's common ones, those it requires, what its content must be
+    (``"empty"``: no element inside; ``"elements"``: at least one; ``None``: either), and the
+    grandchildren whose text it needs (as ``<os firmware>`` needs an ``hvm`` ``<type>``)."""
+
+    attributes: Mapping[str, ValueRule]
+    required: tuple[str, ...] = ()
+    content: str | None = None
+    inner: Mapping[str, ValueRule] = field(default_factory=dict)
 
 
 # -- libvirt's domain parser (REDEFINE only): ordered checks, each saying what it reads ----------
@@ -116,6 +138,28 @@ class ChildTextCheck:
         for c in top.children:
             if c.tag == self.child:
                 return self.rule.check(c.text)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ChildAttributeCheck:
+    """An attribute of every child ``child`` (in no namespace) judged by a value rule, as libvirt's
+    parser reads it: exactly, where the schema compared tokens (``' on'`` passes the schema)."""
+
+    child: str
+    attribute: str
+    rule: ValueRule
+
+    reads: tuple[str, ...] = ()
+
+    def __call__(self, top: DomainTop) -> str | None:
+        for c in top.children:
+            if c.tag == self.child and not c.attrs.get("xmlns"):
+                value = c.attrs.get(self.attribute)
+                if value is not None:
+                    problem = self.rule.check(value)
+                    if problem:
+                        return problem
         return None
 
 
@@ -194,6 +238,103 @@ def _memory_size(top: DomainTop) -> str | None:
     return None
 
 
+def _child(top: DomainTop, tag: str) -> DomainChild | None:
+    """The first child ``tag`` in no namespace (the one libvirt's parser reads)."""
+    for c in top.children:
+        if c.tag == tag and not c.attrs.get("xmlns"):
+            return c
+    return None
+
+
+def _kib(child: DomainChild) -> int | None:
+    """A scaled memory value in KiB as libvirt's virDomainParseMemory keeps it (rounded up), or
+    None when it exceeds LLONG_MAX bytes (its "value too large"). The schema made it digits."""
+    value = int(child.text)
+    scale = memory_scale(child.attrs.get("unit"))
+    if value > LLONG_MAX // scale:
+        return None
+    return -(-value * scale // 1024)
+
+
+def _too_large(tag: str) -> Callable[[DomainTop], str | None]:
+    def check(top: DomainTop) -> str | None:
+        child = _child(top, tag)
+        if child is not None and _kib(child) is None:
+            return f"value too large: {child.text}{child.attrs.get('unit', '')}"
+        return None
+
+    return check
+
+
+def _max_memory(top: DomainTop) -> str | None:
+    """virDomainDefParseMemory: a maximum needs slots and a size, and is no less than the memory."""
+    child = _child(top, "maxMemory")
+    if child is None:
+        return None
+    kib = _kib(child)
+    if kib is None:
+        return f"value too large: {child.text}{child.attrs.get('unit', '')}"
+    if kib == 0 or int(child.attrs.get("slots", "0")) == 0:
+        return "both maximum memory size and memory slot count must be specified"
+    memory = _child(top, "memory")
+    if memory is not None:
+        total = _kib(memory)
+        if total is not None and kib < total:
+            return "maximum memory size must be equal or greater than the actual memory size"
+    return None
+
+
+def _vcpu_current(top: DomainTop) -> str | None:
+    child = _child(top, "vcpu")
+    if child is not None and "current" in child.attrs and int(child.attrs["current"]) > int(child.text):
+        return "maximum vCPU count must not be less than current vCPU count"
+    return None
+
+
+def _iothreads(top: DomainTop) -> str | None:
+    # virDomainIOThreadIDDefArrayInit sizes a bitmap of iothreads + 1 bits: UINT_MAX wraps to 0.
+    child = _child(top, "iothreads")
+    if child is not None and int(child.text) == UINT_MAX:
+        return "failed to populate iothreadids"
+    return None
+
+
+def _clock_timezone(top: DomainTop) -> str | None:
+    child = _child(top, "clock")
+    if child is not None and child.attrs.get("offset") == "timezone" and "timezone" not in child.attrs:
+        return "missing 'timezone' attribute for clock with offset='timezone'"
+    return None
+
+
+def _resource(top: DomainTop) -> str | None:
+    # virDomainResourceDefParse returns nothing without <partition> or <fibrechannel>, and
+    # reports nothing either: libvirt's generic message.
+    child = _child(top, "resource")
+    if child is not None and not child.nested:
+        return "An error occurred, but the cause is unknown"
+    return None
+
+
+def _uuid_required(top: DomainTop) -> str | None:
+    # Not the domain parser's but the driver's (virDomainCheckpointRedefinePrep): without <uuid>
+    # the parser makes a random one, which never equals the uuid of the domain redefined on.
+    if _child(top, "uuid") is None:
+        return (
+            "definition for checkpoint must use uuid of its domain: this <domain> has no <uuid> "
+            "(libvirt makes a random one, which never matches)"
+        )
+    return None
+
+
+def _prop(tag: str, attribute: str, choices: Sequence[str]) -> ChildAttributeCheck:
+    """libvirt's virXMLPropEnum and friends: an exact value, with their message."""
+    return ChildAttributeCheck(
+        tag,
+        attribute,
+        ValueRule(attribute, choices=tuple(choices), message=f"Invalid value for attribute '{attribute}' in element '{tag}': '{{value}}'."),
+    )
+
+
 #: (message, index of the child it concerns or -1 for the domain itself)
 Problem = tuple[str, int]
 _NO_TAGS: frozenset[str] = frozenset()
@@ -210,8 +351,8 @@ class DomainGrammar:
     children: Mapping[str, ChildRule]
     required_children: tuple[str, ...]
     #: Namespaces whose elements libvirt's domain grammar allows at the top (driver extensions),
-    #: with the elements each contributes.
-    extensions: Mapping[str, frozenset[str]]
+    #: with the elements each contributes and their rules (each is judged as a child is).
+    extensions: Mapping[str, Mapping[str, ChildRule]]
     #: libvirt's domain parser (REDEFINE), in the order it reports.
     redefine: tuple[Check, ...]
     # Derived from the tables above when the grammar is made (see __post_init__).
@@ -221,6 +362,8 @@ class DomainGrammar:
     _text_tests: dict[str, tuple[Callable[[str], Any], ...]] = field(init=False, repr=False, compare=False)
     _plain: dict[str, int | None] = field(init=False, repr=False, compare=False)
     _any_content: frozenset[str] = field(init=False, repr=False, compare=False)
+    _ext_text: frozenset[str] = field(init=False, repr=False, compare=False)
+    _blank: frozenset[str] = field(init=False, repr=False, compare=False)
 
     # -- what readers collect -------------------------------------------------------------------
 
@@ -229,13 +372,16 @@ class DomainGrammar:
         collected = {
             tag for tag, rule in self.children.items() if rule.text is not None
         } | {c.child for c in self.redefine if isinstance(c, ChildTextCheck)}
+        # Extension elements are named by their local name (any prefix, or a default namespace).
+        ext_text = frozenset(local for rules in self.extensions.values() for local, rule in rules.items() if rule.text is not None)
         inner = {tag: frozenset(rule.inner) for tag, rule in self.children.items() if rule.inner}
         readers: dict[str, tuple[ValueRule, ...]] = {}
         for tag, rule in self.children.items():
             if rule.text is None or any(tag in c.reads for c in self.redefine):
                 continue
             readers[tag] = (rule.text, *(c.rule for c in self.redefine if isinstance(c, ChildTextCheck) and c.child == tag))
-        object.__setattr__(self, "_collected", frozenset(collected & set(self.children)))
+        object.__setattr__(self, "_collected", frozenset(collected & set(self.children)) | ext_text)
+        object.__setattr__(self, "_ext_text", ext_text)
         object.__setattr__(self, "_inner", inner)
         object.__setattr__(self, "_text_readers", readers)
         # The same judgements as fast as they come: a rule that is a pattern alone is that
@@ -248,18 +394,41 @@ class DomainGrammar:
             {
                 tag: rule.max
                 for tag, rule in self.children.items()
-                if rule.text is None and not rule.text_only and rule.attributes is None and not rule.inner and not rule.required_inner
+                if rule.text is None
+                and not rule.text_only
+                and rule.attributes is None
+                and not rule.inner
+                and not rule.required_inner
+                and not rule.required_attributes
+                and not rule.needs_elements
+                and not rule.forms
             },
         )
         object.__setattr__(self, "_any_content", frozenset(tag for tag, rule in self.children.items() if rule.any_content))
+        object.__setattr__(
+            self,
+            "_blank",
+            frozenset(
+                tag
+                for tag, rules in readers.items()
+                if all(r.pattern is _BLANK and not r.choices and r.maximum is None for r in rules)
+            ),
+        )
 
     def any_content(self, tag: str) -> bool:
         """Whether any element may stand inside the child ``tag`` (see :attr:`ChildRule.any_content`)."""
         return tag in self._any_content
 
     def collects_text(self, tag: str) -> bool:
-        """Whether a child's direct text is read (so a reader must collect it)."""
-        return tag in self._collected
+        """Whether a child's direct text is read (so a reader must collect it). An extension
+        element's tag may carry any prefix: its local name decides."""
+        return tag in self._collected or (":" in tag and tag.rpartition(":")[2] in self._ext_text)
+
+    def blank_text(self, tag: str) -> bool:
+        """Whether a child's text is read only to be XML whitespace (the rule of an element that
+        holds elements only): any whitespace then reads alike, so a reader that knows the text
+        is whitespace need not collect it."""
+        return tag in self._blank
 
     def inner_tags(self, tag: str) -> frozenset[str]:
         """The grandchildren of a child ``tag`` that are read."""
@@ -336,35 +505,58 @@ class DomainGrammar:
     def _check_child(self, child: DomainChild, ns: Mapping[str, str], seen: dict[str, int]) -> str | None:
         tag, cattrs = child.tag, child.attrs
         prefix, colon, local = tag.rpartition(":")
-        if colon:
-            uri = cattrs.get(f"xmlns:{prefix}", ns.get(prefix))
+        default_ns = cattrs.get("xmlns")
+        if colon or default_ns:
+            uri = cattrs.get(f"xmlns:{prefix}", ns.get(prefix)) if colon else default_ns
             allowed = self.extensions.get(uri) if uri is not None else None
             if allowed is None:
+                if not colon:
+                    return f"element <{tag}> in <{self.tag}> must be in no namespace: remove xmlns={default_ns!r}"
                 if uri is None:
                     return f"element <{tag}> is not allowed in <{self.tag}>: its prefix {prefix!r} is not declared"
                 return f"element <{tag}> is not allowed in <{self.tag}> (namespace {uri!r} is not one of libvirt's domain extensions)"
-            if local not in allowed:
+            rule = allowed.get(local)
+            if rule is None:
                 return f"element <{tag}> is not allowed in <{self.tag}>: that namespace has only <{'>, <'.join(sorted(allowed))}>"
-            return None
-        if cattrs.get("xmlns"):
-            return f"element <{tag}> in <{self.tag}> must be in no namespace: remove xmlns={cattrs['xmlns']!r}"
-        rule = self.children.get(tag)
-        if rule is None:
-            return f"element <{tag}> is not allowed in <{self.tag}>"
-        count = seen.get(tag, 0) + 1
-        seen[tag] = count
+            key = f"{{{uri}}}{local}"  # one element, however its namespace is declared
+        else:
+            rule = self.children.get(tag)
+            if rule is None:
+                return f"element <{tag}> is not allowed in <{self.tag}>"
+            key = tag
+        count = seen.get(key, 0) + 1
+        seen[key] = count
         if rule.max is not None and count > rule.max:
             return f"element <{tag}> appears more than once in <{self.tag}>"
+        return self._check_rule(tag, rule, child)
+
+    def _check_rule(self, tag: str, rule: ChildRule, child: DomainChild) -> str | None:
+        """What a child's own rule says of it: content, attributes, text, grandchildren."""
+        cattrs = child.attrs
         if rule.text_only and child.nested:
             return f"<{tag}> in <{self.tag}> holds text only: remove the elements inside it"
+        if rule.needs_elements and not child.nested:
+            return f"<{tag}> in <{self.tag}> must hold at least one element"
         if rule.attributes is not None:
+            common = rule.attributes
+            extra: dict[str, str] = {}
             for aname, avalue in cattrs.items():
-                arule = rule.attributes.get(aname)
+                arule = common.get(aname)
                 if arule is None:
-                    if aname.startswith("xmlns:") or (aname == "xmlns" and not avalue):
+                    if aname.startswith("xmlns:") or aname == "xmlns":
+                        continue
+                    if rule.forms:
+                        extra[aname] = avalue
                         continue
                     return f"attribute {aname!r} is not allowed on <{tag}> in <{self.tag}>"
                 problem = arule.check(avalue)
+                if problem:
+                    return problem
+            for aname in rule.required_attributes:
+                if aname not in cattrs:
+                    return f"<{tag}> in <{self.tag}> needs a {aname} attribute"
+            if rule.forms:
+                problem = self._check_forms(tag, rule.forms, extra, child)
                 if problem:
                     return problem
         if rule.text is not None:
@@ -381,6 +573,43 @@ class DomainGrammar:
                 if problem:
                     return problem
         return None
+
+    def _check_forms(self, tag: str, forms: Sequence[Form], attrs: Mapping[str, str], child: DomainChild) -> str | None:
+        """The first form the child fits, else what is wrong with it in the form its attributes
+        come closest to (the first whose required attributes it carries with good values)."""
+        best: str | None = None
+        for form in forms:
+            problem = None
+            for aname, avalue in attrs.items():
+                arule = form.attributes.get(aname)
+                if arule is None:
+                    problem = f"attribute {aname!r} is not allowed on <{tag}> in <{self.tag}> here"
+                    break
+                problem = arule.check(avalue)
+                if problem:
+                    break
+            key_ok = all(r in attrs and form.attributes[r].check(attrs[r]) is None for r in form.required)
+            if problem is None:
+                missing = [r for r in form.required if r not in attrs]
+                if missing:
+                    problem = f"<{tag}> in <{self.tag}> needs a {missing[0]} attribute"
+                elif form.content == "empty" and child.nested:
+                    problem = f"<{tag}> in <{self.tag}> must be empty in this form"
+                elif form.content == "elements" and not child.nested:
+                    problem = f"<{tag}> in <{self.tag}> must hold an element in this form"
+                else:
+                    for inner, irule in form.inner.items():
+                        if inner in child.inner and irule.check(child.inner[inner]):
+                            problem = f"<{tag}> in <{self.tag}>: {irule.problem(child.inner[inner])}"
+                            break
+            if problem is None:
+                return None
+            if best is None and key_ok and form.required:
+                best = problem
+        if best is not None:
+            return best
+        shown = " ".join(f"{k}={v!r}" for k, v in attrs.items())
+        return f"<{tag}{' ' + shown if shown else ''}> in <{self.tag}> fits none of the forms libvirt allows"
 
     def check_redefine(self, top: DomainTop) -> Problem | None:
         """What libvirt's domain parser (it runs on REDEFINE only) refuses among what can be seen
@@ -406,7 +635,75 @@ class DomainGrammar:
 
 
 _NONE: Mapping[str, ValueRule] = {}
-_TEXT_ONLY = ChildRule(text_only=True)
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _blank(tag: str) -> ValueRule:
+    return ValueRule(f"text in <{tag}>", _BLANK, message=f"text {{stripped!r}} is not allowed directly in <{tag}>")
+
+
+def _choice(tag: str, attribute: str | None, choices: Sequence[str]) -> ValueRule:
+    """A schema choice of values (tokens: RELAX NG collapses the value's whitespace first)."""
+    where = f"<{tag} {attribute}={{value!r}}>" if attribute else f"<{tag}>{{value}}</{tag}>"
+    return ValueRule(f"{tag} {attribute or 'value'}", choices=tuple(choices), token=True, message=f"{where} must be one of {{choices}}")
+
+
+def _typed(tag: str, attribute: str | None, what: str, pattern: "re.Pattern[str]", maximum: int | None = None) -> ValueRule:
+    """A schema datatype (compared as written: no whitespace around it)."""
+    where = f"<{tag} {attribute}={{value!r}}>" if attribute else f"<{tag}>{{value!r}}</{tag}>"
+    return ValueRule(f"{tag} {attribute or 'value'}", pattern, maximum=maximum, message=f"{where} is invalid: {what}")
+
+
+def _unsigned(tag: str, attribute: str | None = None) -> ValueRule:
+    return _typed(tag, attribute, "write an unsigned 32-bit integer in decimal digits", _DIGITS, UINT_MAX)
+
+
+def _ulong(tag: str, attribute: str | None = None) -> ValueRule:
+    return _typed(tag, attribute, "write an unsigned 64-bit integer in decimal digits", _DIGITS, ULONG_MAX)
+
+
+#: basictypes.rng ``unit``: the unit of a scaled integer.
+_UNIT_PATTERN = re.compile(r"[bB](?:[yY][tT][eE][sS]?)?|[kKmMgGtTpPeE](?:[iI]?[bB])?")
+
+
+def _unit(tag: str) -> ValueRule:
+    return ValueRule(
+        f"{tag} unit", _UNIT_PATTERN, message=f"<{tag} unit={{value!r}}> is not a unit libvirt knows (use b, KiB, MiB, GiB, KB, MB...)"
+    )
+
+
+def _scaled(tag: str, **attributes: ValueRule) -> ChildRule:
+    """basictypes.rng ``scaledInteger``: an unsignedLong with an optional unit."""
+    return ChildRule(text=_ulong(tag), text_only=True, attributes={"unit": _unit(tag), **attributes})
+
+
+def _container(tag: str, **attributes: ValueRule) -> ChildRule:
+    """A child holding elements only (its content lies deeper and is not judged here)."""
+    return ChildRule(text=_blank(tag), attributes=dict(attributes))
+
+
+#: countCPU: an unsignedShort of at least 1.
+_COUNT_CPU = re.compile(r"0*[1-9][0-9]*")
+_CPUSET = re.compile(r"(?:[0-9]+(?:-[0-9]+)?|\^[0-9]+)(?:,(?:[0-9]+(?:-[0-9]+)?|\^[0-9]+))*")
+_TIME_DELTA = re.compile(r"[-+]?[0-9]+")
+_LIFECYCLE = {
+    "on_poweroff": ("destroy", "restart", "preserve", "rename-restart"),
+    "on_reboot": ("destroy", "restart", "preserve", "rename-restart"),
+    "on_crash": ("destroy", "restart", "preserve", "rename-restart", "coredump-destroy", "coredump-restart"),
+    "on_lockfailure": ("poweroff", "restart", "pause", "ignore"),
+}
+_YES_NO = ("yes", "no")
+_ON_OFF = ("on", "off")
+_INT_MAX = 2147483647
+
+
+def _lifecycle(tag: str) -> ChildRule:
+    return ChildRule(text=_choice(tag, None, _LIFECYCLE[tag]), text_only=True, attributes=_NONE)
+
+
+def _extension(text: ValueRule | None = None, text_only: bool = False, **attributes: ValueRule) -> ChildRule:
+    return ChildRule(text=text, text_only=text_only, attributes=dict(attributes))
+
 
 DOMAIN = DomainGrammar(
     tag="domain",
@@ -455,32 +752,68 @@ DOMAIN = DomainGrammar(
         "metadata": ChildRule(
             text=ValueRule(
                 "metadata text",
-                re.compile(r"[ \t\r\n]*"),
+                _BLANK,
                 message="text {stripped!r} is not allowed directly in <metadata>: wrap it in an element of your own namespace",
             ),
+            attributes=_NONE,
             any_content=True,  # libvirt 9.0 accepts even a <domaincheckpoint> in no namespace there (oracle)
         ),
         "memory": ChildRule(
             text=ValueRule(
-                "domain memory", re.compile(r"[0-9]+"), maximum=ULONG_MAX, message="domain memory {value!r} is invalid: write decimal digits only"
+                "domain memory", _DIGITS, maximum=ULONG_MAX, message="domain memory {value!r} is invalid: write decimal digits only"
             ),
             text_only=True,
             attributes={
                 "unit": ValueRule(
                     "memory unit",
-                    re.compile(r"[bB](?:[yY][tT][eE][sS]?)?|[kKmMgGtTpPeE](?:[iI]?[bB])?"),  # basictypes.rng unit
+                    _UNIT_PATTERN,
                     message="<memory unit={value!r}> is not a unit libvirt knows (use b, KiB, MiB, GiB, KB, MB...)",
                 ),
-                "dumpCore": ValueRule("dumpCore", choices=("off", "on"), message="<memory dumpCore={value!r}> must be 'on' or 'off'"),
+                "dumpCore": ValueRule("dumpCore", choices=_ON_OFF, token=True, message="<memory dumpCore={value!r}> must be 'on' or 'off'"),
             },
         ),
-        "currentMemory": _TEXT_ONLY,
-        "vcpu": _TEXT_ONLY,
-        "on_poweroff": _TEXT_ONLY,
-        "on_reboot": _TEXT_ONLY,
-        "on_crash": _TEXT_ONLY,
-        "on_lockfailure": _TEXT_ONLY,
+        "maxMemory": ChildRule(
+            text=_ulong("maxMemory"),
+            text_only=True,
+            attributes={"unit": _unit("maxMemory"), "slots": _unsigned("maxMemory", "slots")},
+            required_attributes=("slots",),
+        ),
+        "currentMemory": _scaled("currentMemory"),
+        "memoryBacking": _container("memoryBacking"),
+        "memtune": _container("memtune"),
+        "blkiotune": _container("blkiotune"),
+        "cputune": _container("cputune"),
+        "numatune": _container("numatune"),
+        "vcpu": ChildRule(
+            text=_typed("vcpu", None, "write a count of 1 to 65535 in decimal digits", _COUNT_CPU, 65535),
+            text_only=True,
+            attributes={
+                "placement": _choice("vcpu", "placement", ("static", "auto")),
+                "cpuset": _typed("vcpu", "cpuset", "write a CPU list such as 0-3,^2", _CPUSET),
+                "current": _typed("vcpu", "current", "write a count of 1 to 65535 in decimal digits", _COUNT_CPU, 65535),
+            },
+        ),
+        "vcpus": _container("vcpus"),
+        "iothreads": ChildRule(text=_unsigned("iothreads"), text_only=True, attributes=_NONE),
+        "iothreadids": _container("iothreadids"),
+        "defaultiothread": ChildRule(
+            text=_blank("defaultiothread"),
+            text_only=True,
+            attributes={"thread_pool_min": _unsigned("defaultiothread", "thread_pool_min"), "thread_pool_max": _unsigned("defaultiothread", "thread_pool_max")},
+        ),
+        "resource": _container("resource"),
+        "sysinfo": ChildRule(
+            max=None,
+            text=_blank("sysinfo"),
+            attributes=_NONE,
+            forms=(
+                Form({"type": _choice("sysinfo", "type", ("smbios",))}, required=("type",)),
+                Form({"type": _choice("sysinfo", "type", ("fwcfg",))}, required=("type",)),
+            ),
+        ),
         "os": ChildRule(
+            text=_blank("os"),
+            attributes=_NONE,
             inner={
                 "type": ValueRule(
                     "OS type", choices=OS_TYPES, token=True, message="<os> needs a <type> of {choices}, not {value!r}"
@@ -488,31 +821,157 @@ DOMAIN = DomainGrammar(
                 "init": None,
             },
             required_inner=("type",),
+            forms=(
+                Form(
+                    {"firmware": _choice("os", "firmware", ("bios", "efi"))},
+                    required=("firmware",),
+                    inner={"type": ValueRule("OS type", choices=("hvm",), token=True, message="firmware= needs an <os> of <type> hvm, not {value!r}")},
+                ),
+                Form({}),
+            ),
         ),
-        **{
-            tag: ChildRule()
-            for tag in (
-                "cpu bootloader bootloader_args clock maxMemory memoryBacking vcpus iothreads iothreadids "
-                "defaultiothread cputune numatune resource blkiotune memtune features pm perf idmap devices "
-                "keywrap launchSecurity"
-            ).split()
-        },
-        "sysinfo": ChildRule(max=None),
-        "seclabel": ChildRule(max=None),
+        "bootloader": ChildRule(text_only=True, attributes=_NONE),
+        "bootloader_args": ChildRule(text_only=True, attributes=_NONE),
+        "idmap": _container("idmap"),
+        "features": _container("features"),
+        "clock": ChildRule(
+            text=_blank("clock"),
+            attributes=_NONE,
+            forms=(
+                Form(
+                    {
+                        "offset": _choice("clock", "offset", ("localtime", "utc")),
+                        "adjustment": _typed(
+                            "clock", "adjustment", "write a number of seconds or reset", re.compile(r"[-+]?[0-9]+|[ \t\r\n]*reset[ \t\r\n]*")
+                        ),
+                    },
+                    required=("offset",),
+                ),
+                Form(
+                    {
+                        "offset": _choice("clock", "offset", ("timezone",)),
+                        "timezone": _typed("clock", "timezone", "write a time zone name such as Europe/Paris", re.compile(r"[a-zA-Z0-9_.+\-/]+")),
+                    },
+                    required=("offset",),
+                ),
+                Form(
+                    {
+                        "offset": _choice("clock", "offset", ("variable",)),
+                        "adjustment": _typed("clock", "adjustment", "write a number of seconds", _TIME_DELTA),
+                        "basis": _choice("clock", "basis", ("utc", "localtime")),
+                    },
+                    required=("offset",),
+                ),
+                Form(
+                    {"offset": _choice("clock", "offset", ("absolute",)), "start": _ulong("clock", "start")},
+                    required=("offset", "start"),
+                ),
+            ),
+        ),
+        **{tag: _lifecycle(tag) for tag in _LIFECYCLE},
+        "pm": _container("pm"),
+        "perf": ChildRule(text=_blank("perf"), attributes=_NONE, needs_elements=True),
+        "devices": _container("devices"),
+        "seclabel": ChildRule(
+            max=None,
+            text=_blank("seclabel"),
+            attributes={"model": ValueRule("seclabel model")},
+            forms=(
+                Form({"type": _choice("seclabel", "type", ("dynamic",)), "relabel": _choice("seclabel", "relabel", ("yes",))}),
+                Form(
+                    {"type": _choice("seclabel", "type", ("static",)), "relabel": _choice("seclabel", "relabel", _YES_NO)},
+                    required=("type",),
+                    content="elements",  # its <label>
+                ),
+                Form(
+                    {"type": _choice("seclabel", "type", ("none",)), "relabel": _choice("seclabel", "relabel", ("no",))},
+                    required=("type",),
+                    content="empty",
+                ),
+            ),
+        ),
+        "keywrap": ChildRule(text=_blank("keywrap"), attributes=_NONE, needs_elements=True),
+        "launchSecurity": ChildRule(
+            text=_blank("launchSecurity"),
+            attributes=_NONE,
+            forms=(
+                Form(
+                    {"type": _choice("launchSecurity", "type", ("sev",)), "kernelHashes": _choice("launchSecurity", "kernelHashes", _YES_NO)},
+                    required=("type",),
+                    content="elements",  # its <policy>
+                ),
+                Form({"type": _choice("launchSecurity", "type", ("s390-pv",))}, required=("type",), content="empty"),
+            ),
+        ),
+        "cpu": _container(
+            "cpu",
+            mode=_choice("cpu", "mode", ("custom", "host-model", "host-passthrough", "maximum")),
+            match=_choice("cpu", "match", ("minimum", "exact", "strict")),
+            check=_choice("cpu", "check", ("none", "partial", "full")),
+            migratable=_choice("cpu", "migratable", _ON_OFF),
+        ),
     },
     required_children=("name",),
     extensions={
-        "http://libvirt.org/schemas/domain/qemu/1.0": frozenset({"commandline", "capabilities", "deprecation", "override"}),
-        "http://libvirt.org/schemas/domain/lxc/1.0": frozenset({"namespace"}),
-        "http://libvirt.org/schemas/domain/bhyve/1.0": frozenset({"commandline"}),
-        "http://libvirt.org/schemas/domain/xen/1.0": frozenset({"commandline"}),
-        "http://libvirt.org/schemas/domain/vmware/1.0": frozenset({"datacenterpath"}),
+        "http://libvirt.org/schemas/domain/qemu/1.0": {
+            "commandline": _extension(_blank("commandline")),
+            "capabilities": _extension(_blank("capabilities")),
+            "deprecation": ChildRule(
+                text=_blank("deprecation"),
+                text_only=True,
+                attributes={"behavior": _choice("deprecation", "behavior", ("none", "omit", "reject", "crash"))},
+                required_attributes=("behavior",),
+            ),
+            "override": _extension(_blank("override")),
+        },
+        "http://libvirt.org/schemas/domain/lxc/1.0": {"namespace": _extension(_blank("namespace"))},
+        "http://libvirt.org/schemas/domain/bhyve/1.0": {"commandline": _extension(_blank("commandline"))},
+        "http://libvirt.org/schemas/domain/xen/1.0": {"commandline": _extension(_blank("commandline"))},
+        "http://libvirt.org/schemas/domain/vmware/1.0": {"datacenterpath": _extension(text_only=True)},
     },
     redefine=(
         AttributeCheck("type", ValueRule("domain type", choices=DOMAIN_TYPES, message="invalid domain type {value}")),
         ChildTextCheck("name", ValueRule("domain name", re.compile(r"[^/]*"), message="name {value} cannot contain '/'")),
+        # virUUIDParse: hex digits (whitespace around them skipped); empty text asks for a new one.
+        ChildTextCheck("genid", ValueRule("domain genid", re.compile(r"|[ \t\r\n]*(?:" + UUID.pattern + r")[ \t\r\n]*"), message="malformed genid element")),
+        _prop("memory", "dumpCore", _ON_OFF),
+        FunctionCheck(_too_large("currentMemory"), reads=("currentMemory",)),
+        FunctionCheck(_max_memory, reads=("maxMemory", "memory")),
+        _prop("vcpu", "placement", ("static", "auto")),
+        FunctionCheck(_vcpu_current, reads=("vcpu",)),
+        FunctionCheck(_iothreads, reads=("iothreads",)),
+        *(
+            ChildAttributeCheck(
+                "defaultiothread",
+                name,
+                ValueRule(
+                    name,
+                    _DIGITS,
+                    maximum=_INT_MAX,
+                    message=f"Invalid value for attribute '{name}' in element 'defaultiothread': '{{value}}'. Expected integer value",
+                ),
+            )
+            for name in ("thread_pool_min", "thread_pool_max")
+        ),
+        FunctionCheck(_resource),
+        *(ChildTextCheck(tag, ValueRule(tag, choices=values, message=f"unknown {tag} action: {{value}}")) for tag, values in _LIFECYCLE.items()),
+        ChildAttributeCheck("clock", "offset", ValueRule("clock offset", choices=("localtime", "utc", "timezone", "variable", "absolute"), message="unknown clock offset '{value}'")),
+        FunctionCheck(_clock_timezone),
+        ChildAttributeCheck("clock", "adjustment", ValueRule("clock adjustment", re.compile(r"reset|[-+]?[0-9]+"), message="unknown clock adjustment '{value}'")),
+        ChildAttributeCheck("clock", "basis", ValueRule("clock basis", choices=("utc", "localtime"), message="unknown clock basis '{value}'")),
+        ChildAttributeCheck("os", "firmware", ValueRule("firmware", choices=("bios", "efi"), message="unknown firmware value {value}")),
         InnerCheck("os", "type", "an os <type> must be specified", ValueRule("OS type", choices=OS_TYPES, message="unknown OS type {value!r}")),
         FunctionCheck(_exe_needs_init, reads=()),
+        ChildAttributeCheck("cpu", "mode", ValueRule("cpu mode", choices=("custom", "host-model", "host-passthrough", "maximum"), message="Invalid mode attribute '{value}'")),
+        _prop("cpu", "match", ("minimum", "exact", "strict")),
+        _prop("cpu", "check", ("none", "partial", "full")),
+        _prop("cpu", "migratable", _ON_OFF),
+        _prop("sysinfo", "type", ("smbios", "fwcfg")),
+        _prop("seclabel", "type", ("dynamic", "static", "none")),
+        _prop("seclabel", "relabel", _YES_NO),
+        _prop("launchSecurity", "type", ("sev", "s390-pv")),
+        _prop("launchSecurity", "kernelHashes", _YES_NO),
         FunctionCheck(_memory_size, reads=("memory",)),
+        FunctionCheck(_uuid_required),
     ),
 )

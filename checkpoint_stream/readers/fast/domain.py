@@ -74,6 +74,8 @@ def _attrs(raw: str) -> dict[str, str] | None:
 
 
 _NO_INNER: dict[str, str] = {}
+_COLLECT, _CLASSED, _INNER, _BLANK = 1, 2, 4, 8
+_KINDS_MAX = 4096
 
 
 def _child_at(xml: str, tag: str, at: dict[str, int]) -> int:
@@ -112,8 +114,20 @@ class DomainReader:
         self.lines = LinePath(grammar, memory)
         self.collects = frozenset(tag for tag in grammar.children if grammar.collects_text(tag))
         self.classed = frozenset(tag for tag in grammar.children if grammar.text_readers(tag))
-        self.special = self.collects | self.classed | frozenset(self_inner for self_inner in grammar.children if grammar.inner_tags(self_inner))
         self.inner_tags = {tag: grammar.inner_tags(tag) for tag in grammar.children if grammar.inner_tags(tag)}
+        # What is read of each child, by tag (_COLLECT, _CLASSED, _INNER, _BLANK bits). _BLANK:
+        # its text only has to be whitespace, and nested, in the layout, it is (every line inside
+        # is a tag), so it need not be worked out. A tag the grammar does not name (an extension
+        # element, by its local name) is asked of the grammar when first met (_kind).
+        self.kinds: dict[str, int] = {
+            tag: (_COLLECT if tag in self.collects else 0)
+            | (_CLASSED if tag in self.classed else 0)
+            | (_INNER if tag in self.inner_tags else 0)
+            | (_BLANK if grammar.blank_text(tag) else 0)
+            for tag in grammar.children
+        }
+        self.blank_class = {tag: grammar.text_class(tag, "\n") for tag in grammar.children if grammar.blank_text(tag)}
+        self.classes: dict[tuple[str, str], Any] = {}
         self.inner_leaf = {
             name: re.compile(rf"<{re.escape(name)}(?: [^<>\n]*)?>([^<\n]*)</{re.escape(name)}>").fullmatch
             for name in grammar.all_inner_tags()
@@ -210,35 +224,42 @@ class DomainReader:
         # _CHILD must have read every start tag ('\n  <' not followed by '/').
         if len(found) != xml.count("\n  <") - xml.count("\n  </"):
             return None  # some child's attributes are not in the simple form: general path
-        collects = self.collects
+        kinds = self.kinds
         inner_tags = self.inner_tags
-        text_class = self.grammar.text_class
-        classed = self.classed
-        special = self.special
+        blank_class = self.blank_class
+        classes = self.classes
         # One entry a child: what the verdict depends on (tag, attributes, nested, text or its
         # class[, inner texts]); the texts the classes stand for are kept apart, by position.
         parts: list[Any] = []
         texts: dict[int, str] = {}
         at: dict[str, int] = {}  # where the last child of each tag was found (only when needed)
         for tag, raw, form, text in found:
-            if tag not in special:  # neither its text nor its children are read
+            kind = kinds.get(tag)
+            if kind is None:
+                kind = self._kind(tag)
+            if not kind:  # neither its text nor its children are read
                 parts.append((tag, raw, form == ">", ""))
                 continue
             nested = form == ">"
-            if tag in collects:
+            key_text: Any = ""
+            if nested and kind & _BLANK:
+                # Its direct text is the layout's line breaks and indentation, which its rule takes
+                # as any whitespace: one whitespace stands for it (judged alike, keyed alike).
+                texts[len(parts)] = "\n"
+                key_text = blank_class[tag]
+            elif kind & _COLLECT:
                 if nested:
-                    start = _child_at(xml, tag, at)
-                    text = _direct_whitespace(xml, start, column, 1)
+                    text = _direct_whitespace(xml, _child_at(xml, tag, at), column, 1)
                 elif "&" in text:
                     return None
-            else:
-                text = ""  # the general reader does not collect it
-            key_text: Any = text
-            if text and tag in classed:
-                texts[len(parts)] = text
-                key_text = text_class(tag, text)
-            if nested and tag in inner_tags:
-                start = at[tag] if tag in collects else _child_at(xml, tag, at)
+                key_text = text
+                if text and kind & _CLASSED:
+                    texts[len(parts)] = text
+                    key_text = classes.get((tag, text))
+                    if key_text is None:
+                        key_text = self._class(tag, text)
+            if nested and kind & _INNER:
+                start = at[tag] if tag in at else _child_at(xml, tag, at)
                 block = xml[start : xml.find("\n  </", start + 1)]
                 inner = []
                 for name in inner_tags[tag]:
@@ -253,6 +274,26 @@ class DomainReader:
                     continue
             parts.append((tag, raw, nested, key_text))
         return texts, tuple(parts)
+
+    def _kind(self, tag: str) -> int:
+        """What is read of a child the grammar does not name (an extension element, by its local
+        name): its text or nothing (remembered, in a bounded table)."""
+        kind = _COLLECT if self.grammar.collects_text(tag) else 0
+        if len(self.kinds) < _KINDS_MAX:
+            self.kinds[tag] = kind
+        return kind
+
+    def _class(self, tag: str, text: str) -> Any:
+        """The text's class (:meth:`~...grammar.domain.DomainGrammar.text_class`), remembered:
+        the same few values (lifecycle actions, units) recur in every domain."""
+        key = (tag, text)
+        found = self.classes.get(key)
+        if found is None:
+            found = self.grammar.text_class(tag, text)
+            if len(self.classes) >= _KINDS_MAX:
+                self.classes.clear()
+            self.classes[key] = found
+        return found
 
     def _inner(self, block: str, name: str) -> Any:
         """The direct text of the first grandchild ``name`` in a child's block (its lines at
@@ -279,7 +320,9 @@ class DomainReader:
 
     @staticmethod
     def top(head: str, texts: dict[int, str], parts: tuple[Any, ...]) -> DomainTop | None:
-        """The DomainTop the general reader's scanner would collect for this domain."""
+        """The DomainTop the general reader's scanner would collect for this domain (but for the
+        direct text of a child whose rule only asks for whitespace, which stands as one line break:
+        :meth:`~...grammar.domain.DomainGrammar.blank_text`)."""
         attrs = _attrs(head[len("<domain") : -1])
         if attrs is None:
             return None

@@ -187,7 +187,8 @@ class LinePath:
             # cannot be carried over, the class is worked out at fit time instead.
             asserts: list[bytes] | None = []
             for rule, passes in zip(self.grammar.text_readers(tag) or (), token[3]):
-                frag = value_fragment(rule, _NOT_PLAIN, ascii_only=True)
+                # A maximum is beyond a pattern: such a rule is asked at fit time.
+                frag = None if rule.maximum is not None else value_fragment(rule, _NOT_PLAIN, ascii_only=True)
                 if frag is None:
                     asserts = None
                     break
