@@ -247,7 +247,9 @@ class Domain:
         if facts is None:
             source = self._source
             if source is not None:
-                return layout_identity(*source)
+                found = layout_identity(*source)
+                if found is not None:
+                    return found
             facts = self._get_facts()
         return facts.name, facts.uuid
 

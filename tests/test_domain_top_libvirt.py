@@ -1292,11 +1292,6 @@ def _without_vm_name(data: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in data.items() if k not in ("vm", "vmName")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="markup/identity.py's layout_identity (the fast path) strips a domain name's surrounding spaces and misses "
-    "<uuid xmlns=''> (reported)",
-)
 @pytest.mark.parametrize("label", ["<name>' a'", "<uuid> empty xmlns"])
 def test_vm_identity_is_the_same_on_both_readers(label: str) -> None:
     case = next(c for c in CASES if c.label == label)

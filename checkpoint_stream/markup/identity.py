@@ -115,13 +115,12 @@ def _line_text(span: bytes, lead: bytes, tag: bytes) -> bytes | None:
     return span[start:end]
 
 
-def _plain(raw: bytes | None) -> str | None:
-    if raw is None:
+def _exact(raw: bytes | None) -> str | None:
+    """A line's text exactly as a parser reads it, or ``None`` when only a parser can say."""
+    if raw is None or b"&" in raw or raw[:1] in _SPACE or raw[-1:] in _SPACE:
         return None
-    if b"&" in raw or raw[:1] in _SPACE or raw[-1:] in _SPACE:
-        return plain_text(raw)
     try:
-        return raw.decode() or None
+        return raw.decode()
     except UnicodeDecodeError:
         return None
 
@@ -137,11 +136,14 @@ def _layout_pattern(width: int) -> "re.Pattern[bytes]":
     return re.compile(lead + rb"<name>([^<&\n]*)</name>" + lead + rb"<uuid>([^<&\n]*)</uuid>\n")
 
 
-def layout_identity(span: bytes, width: int) -> tuple[str | None, str | None]:
+def layout_identity(span: bytes, width: int) -> tuple[str | None, str | None] | None:
     """The name and uuid of a domain kept as a span in libvirt's layout (``<domain`` to
     ``</domain>``, each top-level child on a line of its own, indented ``width`` + 2 spaces):
     read from those lines alone, without parsing the domain. libvirt writes ``<uuid>`` right after
-    ``<name>``: one pattern finds both; other layouts look for each line."""
+    ``<name>``: one pattern finds both; other layouts look for each line. ``None`` when the lines
+    cannot say it exactly (no such line, a reference or surrounding whitespace in the text, a
+    start tag with attributes): the caller then reads the domain's facts, so the answer is always
+    the one a full parse gives."""
     if width < 8:
         found = _layout_pattern(width).search(span, 0, 4096)
         if found is not None:
@@ -152,4 +154,7 @@ def layout_identity(span: bytes, width: int) -> tuple[str | None, str | None]:
                 except UnicodeDecodeError:
                     pass
     lead = _LEADS[width] if width < 8 else b"\n" + b" " * (width + 2)
-    return _plain(_line_text(span, lead, b"name")), _plain(_line_text(span, lead, b"uuid"))
+    name, uuid = _exact(_line_text(span, lead, b"name")), _exact(_line_text(span, lead, b"uuid"))
+    if name is None or uuid is None:
+        return None
+    return name or None, uuid or None
