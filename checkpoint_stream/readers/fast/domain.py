@@ -28,7 +28,7 @@ from ...grammar.domain import DomainChild, DomainGrammar, DomainTop
 from ...markup.indentation import base_indent, normalize_newlines
 from ...records import Domain
 from .lines import DEPTH, MAX_ATTRS, PROBE_EVERY, RATE_KEEP, RATE_TRUSTED, TAG, LinePath
-from .memory import Memory
+from .memory import SHAPES_MAX, Memory
 from .regexgen import RUN
 
 __all__ = ["DomainReader", "MAX_FAST_DEPTH", "MAX_ATTRS"]
@@ -58,6 +58,8 @@ _HEAD = re.compile(rf"<domain{_ATTRS}>")
 _CHILD = re.compile(rf"\n  <({TAG})((?:{_ATTR})*)(/>|>(?=\n)|>({_LEAF_TEXT})</)")
 _DOMAIN_ATTR = re.compile(r"""([^\s=]+)='([^']*)'""")
 _NO_NAMESPACES: dict[str, str] = {}
+# What two domains of one structure differ in: attribute values and one-line texts.
+_SHAPE = re.compile(rb"='[^']*'|>[^<\n]+<")
 _MISSING: Any = object()
 
 #: The deepest element of a document the fast reader takes: the root, <domain>, then DEPTH levels.
@@ -160,16 +162,28 @@ class DomainReader:
         # still learnt. (A heuristic: a lost update between threads does no harm.)
         rate = lines.rate
         lines.count += 1
-        probe = rate >= RATE_TRUSTED or lines.count % PROBE_EVERY == 0
         width = column
+        recurs = probe = False
         if b"\r" not in raw_span:
             tail = raw_span[raw_span.rfind(b"\n") + 1 :]
             stripped = tail.lstrip(b" ")
             width = len(tail) - len(stripped) if stripped.startswith(b"</") else column  # base_indent
-            if self.lines.judge(raw_span, width, redefine, probe):
+            # The layouts remembered first (cheap: another VM of a known structure is found so).
+            # A structure met for the first time can be neither learnt nor read line by line
+            # with profit (see _recurs): it is only remembered, and says nothing of the average.
+            known = self.lines.judge(raw_span, width, redefine, False)
+            if not known:
+                recurs = self._recurs(raw_span)
+                probe = recurs and (rate >= RATE_TRUSTED or lines.count % PROBE_EVERY == 0)
+                known = probe and self.lines.judge(raw_span, width, redefine, True)
+            if known:
                 lines.rate = rate * RATE_KEEP + (1 - RATE_KEEP)
                 return Domain._from_span(raw_span, width)
-        lines.rate = rate * RATE_KEEP
+        else:
+            recurs = self._recurs(raw_span)
+            probe = recurs and (rate >= RATE_TRUSTED or lines.count % PROBE_EVERY == 0)
+        if recurs:
+            lines.rate = rate * RATE_KEEP
         parser = ParserCreate("UTF-8")
         try:
             parser.Parse(raw_span, True)
@@ -185,6 +199,21 @@ class DomainReader:
         if probe:
             self.lines.learn(raw_span, width, redefine)
         return Domain._from_span(raw_span, width, domain.xml)  # _LINES proved the span's lines
+
+    def _recurs(self, raw_span: bytes) -> bool:
+        """Whether a domain of this structure (its lines without attribute values and texts) was
+        met before. Learning a domain's lines costs about what reading it costs again, and pays
+        only when the structure comes back: so a structure is learnt the second time it is met,
+        and a first sight (a fleet of different VMs) costs what a reader without memory costs,
+        plus this one pattern pass."""
+        shapes = self.memory.lines.shapes
+        shape = hash(_SHAPE.sub(b"", raw_span))
+        if shape in shapes:
+            return True
+        if len(shapes) >= SHAPES_MAX:
+            shapes.clear()
+        shapes.add(shape)
+        return False
 
     def full(self, span: str, column: int, redefine: bool, max_attributes: int) -> Domain | None:
         """A well-formed domain's verdict from its text: the layout proven, the top read from its

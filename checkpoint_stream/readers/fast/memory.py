@@ -15,7 +15,8 @@ it: about 16 MiB in all, counting each entry's key and value.
 * disk tag tails read: 4,096 and 1 MiB (a tail over 64 KiB is not kept);
 * lines of domains and their tokens: 16,384 each and 2 MiB of lines (twice that with their
   tokens; a domain over 256 KiB is not learnt), 4,096 verdicts on token sequences, 4 layouts per
-  indentation and number of lines, 256 layouts built per epoch (see :mod:`.lines`).
+  indentation and number of lines, 256 layouts built per epoch (see :mod:`.lines`), and the
+  hashes of 4,096 domain structures met (a structure is learnt when it is met again).
 
 Threads may share a memory: every update is a single dictionary operation or replaces a part
 whole, so a reader sees a consistent part (a lost update costs a recomputation, nothing else).
@@ -37,6 +38,7 @@ REST_BYTES_MAX = 1024 * 1024
 LINES_MAX = 1 << 14
 LINE_BYTES_MAX = 2 * 1024 * 1024
 VERDICTS_MAX = 4096
+SHAPES_MAX = 4096
 
 
 class LineMemory:
@@ -44,7 +46,7 @@ class LineMemory:
     in place, so a reader that bound the old one keeps a consistent view: ids, lines and verdicts
     of one epoch."""
 
-    __slots__ = ("lines", "size", "bytes", "tokens", "token_of", "next_id", "verdicts", "layouts", "varying", "builds", "rate", "count")
+    __slots__ = ("lines", "size", "bytes", "tokens", "token_of", "next_id", "verdicts", "layouts", "varying", "builds", "rate", "count", "shapes")
 
     def __init__(self) -> None:
         self.lines: dict[int, dict[bytes, int]] = {}  # by indentation width: line -> token id
@@ -60,6 +62,7 @@ class LineMemory:
         self.builds = 0
         self.rate = 1.0  # moving average of the share of new domains recognised
         self.count = 0
+        self.shapes: set[int] = set()  # hashes of the structures of domains met (learnt when met again)
 
     def token_id(self, token: Any) -> int:
         """The token's id. next() and setdefault() are each one C-level step, so two tokens never
