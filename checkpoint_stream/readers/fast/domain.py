@@ -58,8 +58,8 @@ _HEAD = re.compile(rf"<domain{_ATTRS}>")
 _CHILD = re.compile(rf"\n  <({TAG})((?:{_ATTR})*)(/>|>(?=\n)|>({_LEAF_TEXT})</)")
 _DOMAIN_ATTR = re.compile(r"""([^\s=]+)='([^']*)'""")
 _NO_NAMESPACES: dict[str, str] = {}
-# What two domains of one structure differ in: attribute values and one-line texts.
-_SHAPE = re.compile(rb"='[^']*'|>[^<\n]+<")
+#: Every byte but those of a domain's skeleton (see DomainReader._recurs).
+_NOT_SKELETON = bytes(b for b in range(256) if b not in b"<>/=\n")
 _MISSING: Any = object()
 
 #: The deepest element of a document the fast reader takes: the root, <domain>, then DEPTH levels.
@@ -163,14 +163,16 @@ class DomainReader:
         rate = lines.rate
         lines.count += 1
         width = column
+        # A structure met for the first time can be neither learnt nor read line by line with
+        # profit: learning costs about a second reading and pays only when the structure comes
+        # back, so it is learnt the second time (_recurs); and a first sight says nothing of the
+        # recognition average. The layouts remembered are tried first (cheap: another VM of a
+        # known structure is found so, without asking whether its structure recurs).
         recurs = probe = False
         if b"\r" not in raw_span:
             tail = raw_span[raw_span.rfind(b"\n") + 1 :]
             stripped = tail.lstrip(b" ")
             width = len(tail) - len(stripped) if stripped.startswith(b"</") else column  # base_indent
-            # The layouts remembered first (cheap: another VM of a known structure is found so).
-            # A structure met for the first time can be neither learnt nor read line by line
-            # with profit (see _recurs): it is only remembered, and says nothing of the average.
             known = self.lines.judge(raw_span, width, redefine, False)
             if not known:
                 recurs = self._recurs(raw_span)
@@ -201,13 +203,12 @@ class DomainReader:
         return Domain._from_span(raw_span, width, domain.xml)  # _LINES proved the span's lines
 
     def _recurs(self, raw_span: bytes) -> bool:
-        """Whether a domain of this structure (its lines without attribute values and texts) was
-        met before. Learning a domain's lines costs about what reading it costs again, and pays
-        only when the structure comes back: so a structure is learnt the second time it is met,
-        and a first sight (a fleet of different VMs) costs what a reader without memory costs,
-        plus this one pattern pass."""
+        """Whether a domain of this structure was met before. The structure is the skeleton of its
+        markup (the '<', '>', '/', '=' and line breaks, in order: names, values and texts left
+        out, so that another VM of the same structure has the same one), kept as a hash; a
+        collision only makes a structure learnt once early."""
         shapes = self.memory.lines.shapes
-        shape = hash(_SHAPE.sub(b"", raw_span))
+        shape = hash(raw_span.translate(None, _NOT_SKELETON))
         if shape in shapes:
             return True
         if len(shapes) >= SHAPES_MAX:
@@ -239,7 +240,9 @@ class DomainReader:
         if ok is None:
             top = self.top(head.group(), texts, parts)
             ok = top is not None and self.grammar.judge(top, _NO_NAMESPACES, redefine)
-            self.memory.remember_top(key, ok)
+            # What the key holds, about: its texts (the raw attributes and the texts kept).
+            size = len(key[0]) + sum([len(p[1]) + (len(p[3]) if p[3].__class__ is str else 0) + 16 for p in parts])
+            self.memory.remember_top(key, ok, size)
         return Domain(xml) if ok else None
 
     def _children(self, xml: str, column: int) -> tuple[dict[int, str], tuple[Any, ...]] | None:

@@ -16,7 +16,8 @@ it: about 16 MiB in all, counting each entry's key and value.
 * lines of domains and their tokens: 16,384 each and 2 MiB of lines (twice that with their
   tokens; a domain over 256 KiB is not learnt), 4,096 verdicts on token sequences, 4 layouts per
   indentation and number of lines, 256 layouts built per epoch (see :mod:`.lines`), and the
-  hashes of 4,096 domain structures met (a structure is learnt when it is met again).
+  hashes of 4,096 domain structures met (a structure is learnt when it is met again, never at
+  first sight).
 
 Threads may share a memory: every update is a single dictionary operation or replaces a part
 whole, so a reader sees a consistent part (a lost update costs a recomputation, nothing else).
@@ -62,7 +63,7 @@ class LineMemory:
         self.builds = 0
         self.rate = 1.0  # moving average of the share of new domains recognised
         self.count = 0
-        self.shapes: set[int] = set()  # hashes of the structures of domains met (learnt when met again)
+        self.shapes: set[int] = set()  # the structures of domains met (learnt when met again)
 
     def token_id(self, token: Any) -> int:
         """The token's id. next() and setdefault() are each one C-level step, so two tokens never
@@ -110,8 +111,11 @@ class Memory:
         self.domains[key] = domain
         self.domain_chars += size
 
-    def remember_top(self, key: tuple[Any, ...], ok: bool) -> None:
-        size = _size(key)
+    def remember_top(self, key: tuple[Any, ...], ok: bool, size: int | None = None) -> None:
+        """``size``: about how many bytes of text the key holds, when the caller knows it more
+        cheaply than :func:`_size` counts it."""
+        if size is None:
+            size = _size(key)
         if size > TOP_BYTES_MAX // 16:
             return
         tops = self.tops
