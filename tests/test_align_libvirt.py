@@ -41,8 +41,8 @@ from checkpoint_stream import CheckpointError, Domain, parse
 from checkpoint_stream.align import align_disks
 from checkpoint_stream.markup.facts import disk_name_index, libvirt_disk_order
 from checkpoint_stream.writer import dumps
+from libvirt_util import SYSTEM_PYTHON, libvirt_unavailable as _libvirt_unavailable
 
-SYSTEM_PYTHON = "/usr/bin/python3"
 UUID = "c7a5fdbd-edaf-9455-926a-d65c16db1809"
 IMAGES = "/tmp/cs-align"
 SEED = 20260412
@@ -331,18 +331,6 @@ def test_disk_name_index_arithmetic(prefix: str, rest: str) -> None:
 
 
 # -- live libvirt -------------------------------------------------------------------------------------
-
-
-def _libvirt_unavailable() -> str | None:
-    if not os.path.exists(SYSTEM_PYTHON):
-        return f"{SYSTEM_PYTHON} does not exist"
-    try:
-        proc = subprocess.run([SYSTEM_PYTHON, "-c", "import libvirt"], capture_output=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"cannot run {SYSTEM_PYTHON}: {exc}"
-    if proc.returncode != 0:
-        return f"python3-libvirt is not importable by {SYSTEM_PYTHON} (apt-get install python3-libvirt)"
-    return None
 
 
 def run_libvirt(requests: list[dict[str, str]]) -> list[dict[str, Any]]:

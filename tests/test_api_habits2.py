@@ -4,7 +4,6 @@ of ``checkpoint-stream parse``, whose JSON Schema ships with the package."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import inspect
 import json
@@ -17,6 +16,7 @@ import checkpoint_stream as cs
 from checkpoint_stream.api import make_options
 from checkpoint_stream.limits import Limits
 from checkpoint_stream.readers import Options
+from faces_util import collect
 
 DOC = b"<domaincheckpoint>\n  <name>a</name>\n  <creationTime>5</creationTime>\n</domaincheckpoint>\n"
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,28 +29,6 @@ FACES: dict[str, Callable[..., Any]] = {
     "iter_sources": cs.iter_sources,
     "CheckpointParser": cs.CheckpointParser,
 }
-
-
-def _collect(face: str, data: bytes, **kwargs: Any) -> list[Any]:
-    """What a face makes of ``data``, as a list."""
-    if face == "parse":
-        return [cs.parse(data, **kwargs)]
-    if face == "iterparse":
-        return list(cs.iterparse(data, **kwargs))
-    if face == "iter_sources":
-        return list(cs.iter_sources(data, **kwargs))
-    if face == "CheckpointParser":
-        parser = cs.CheckpointParser(**kwargs)
-        return parser.feed(data) + parser.close()
-
-    async def chunks() -> Any:
-        yield data[:7]
-        yield data[7:]
-
-    async def run() -> list[Any]:
-        return [item async for item in cs.aiterparse(chunks(), **kwargs)]
-
-    return asyncio.run(run())
 
 
 # -- typed keyword-only parameters ----------------------------------------------------------------
@@ -82,31 +60,31 @@ def test_make_options_takes_every_option() -> None:
 @pytest.mark.parametrize("face", FACES)
 def test_a_misspelt_keyword_is_a_type_error_naming_it(face: str) -> None:
     with pytest.raises(TypeError, match="redefin"):
-        _collect(face, DOC, redefin=True)
+        collect(face, DOC, redefin=True)
     with pytest.raises(TypeError, match="max_dpeth"):
-        _collect(face, DOC, max_dpeth=3)
+        collect(face, DOC, max_dpeth=3)
 
 
 @pytest.mark.parametrize("face", FACES)
 def test_keywords_take_effect_in_every_face(face: str) -> None:
     if face == "parse":
         with pytest.raises(cs.LimitError, match="max_text"):
-            _collect(face, DOC, max_text=1)
+            collect(face, DOC, max_text=1)
         with pytest.raises(cs.SemanticError):
-            _collect(face, DOC, redefine=True)  # no <domain>
+            collect(face, DOC, redefine=True)  # no <domain>
     else:
         skip: dict[str, Any] = {} if face in ("iter_sources",) else {"yield_errors": True} if face != "CheckpointParser" else {}
-        got = _collect(face, DOC, on_error="skip", max_text=1, **skip)
+        got = collect(face, DOC, on_error="skip", max_text=1, **skip)
         if face == "CheckpointParser":
             assert got == []
         else:
             assert [type(e) for e in got] == [cs.LimitError]
-        got = _collect(face, DOC, on_error="skip", redefine=True, **skip)
+        got = collect(face, DOC, on_error="skip", redefine=True, **skip)
         assert all(isinstance(e, cs.SemanticError) for e in got)
     # A limit of its own keyword overrides the one of ``limits``; the others stay.
-    record = _collect(face, DOC, limits=Limits(max_text=1), max_text=100)[0]
+    record = collect(face, DOC, limits=Limits(max_text=1), max_text=100)[0]
     assert record.name == "a"
-    assert _collect(face, DOC, redefine=True, require_domain=False)[0].creation_time == 5
+    assert collect(face, DOC, redefine=True, require_domain=False)[0].creation_time == 5
 
 
 ALIGNABLE = (
@@ -125,8 +103,8 @@ def test_align_is_a_mode_of_every_face(face: str) -> None:
     aligned = cs.align_disks(plain)
     assert [(d.name, d.checkpoint, d.bitmap) for d in aligned.disks] == [("vda", "bitmap", "c1"), ("hdc", "no", None)]
     assert plain.disks == ()
-    assert _collect(face, doc, align=True) == [aligned]
-    assert _collect(face, doc) == [plain]
+    assert collect(face, doc, align=True) == [aligned]
+    assert collect(face, doc) == [plain]
 
 
 # -- to_dict is one parse line ----------------------------------------------------------------------

@@ -23,13 +23,13 @@ from checkpoint_stream import chain as chain_mod
 from checkpoint_stream import iterparse
 from checkpoint_stream.chain import KINDS, ChainBuilder, build_chains, chains, canonical_uuid
 from checkpoint_stream.cli import main as cli_main
+from libvirt_util import SYSTEM_PYTHON, libvirt_unavailable as _libvirt_reason
 
 sys.path.insert(0, str(Path(__file__).parent))
 from chain_util import UUIDS, WRITERS, Doc, chain_docs  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
-SYSTEM_PYTHON = "/usr/bin/python3"
 LAYOUTS = ("folder", "tar", "stream")
 BROKEN = "<domaincheckpoint>\n  <name>virtnbdbackup.2</name>\n  <creationTime>oops</creationTime>\n</domaincheckpoint>\n"
 
@@ -482,15 +482,6 @@ def test_cli_exit_status_and_io_errors(tmp_path: Path, capsys) -> None:
 
 
 # -- real libvirt --------------------------------------------------------------------------------
-
-
-def _libvirt_reason() -> str | None:
-    if not os.path.exists(SYSTEM_PYTHON):
-        return f"{SYSTEM_PYTHON} is not here"
-    proc = subprocess.run([SYSTEM_PYTHON, "-c", "import libvirt"], capture_output=True, timeout=60)
-    if proc.returncode != 0:
-        return f"python3-libvirt is not importable by {SYSTEM_PYTHON} (apt-get install python3-libvirt)"
-    return None
 
 
 @pytest.fixture(scope="module")

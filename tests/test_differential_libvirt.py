@@ -27,24 +27,12 @@ from checkpoint_stream import CheckpointError, parse
 from checkpoint_stream.align import align_disks
 from checkpoint_stream.markup.indentation import indent
 from checkpoint_stream.writer import dumps
+from libvirt_util import SYSTEM_PYTHON, libvirt_unavailable as _libvirt_available
 
 HERE = Path(__file__).resolve().parent
-SYSTEM_PYTHON = "/usr/bin/python3"
 SEED = 20261127
 N_VALID = 260
 N_MUTANTS = 140
-
-
-def _libvirt_available() -> str | None:
-    if not os.path.exists(SYSTEM_PYTHON):
-        return f"{SYSTEM_PYTHON} does not exist"
-    try:
-        proc = subprocess.run([SYSTEM_PYTHON, "-c", "import libvirt"], capture_output=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"cannot run {SYSTEM_PYTHON}: {exc}"
-    if proc.returncode != 0:
-        return f"python3-libvirt is not importable by {SYSTEM_PYTHON} (apt-get install python3-libvirt)"
-    return None
 
 
 def _driver():

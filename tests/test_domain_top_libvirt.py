@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Mapping, NamedTuple, Sequence
 
 import pytest
+from libvirt_util import SYSTEM_PYTHON, libvirt_unavailable as _libvirt_available
 
 HERE = Path(__file__).resolve().parent
-SYSTEM_PYTHON = "/usr/bin/python3"
 
 
 from checkpoint_stream import CheckpointError, SemanticError, parse
@@ -1304,18 +1304,6 @@ def test_vm_identity_is_the_same_on_both_readers(label: str) -> None:
 
 
 # -- (b) the same cases through live libvirt ------------------------------------------------------
-
-
-def _libvirt_available() -> str | None:
-    if not os.path.exists(SYSTEM_PYTHON):
-        return f"{SYSTEM_PYTHON} does not exist"
-    try:
-        proc = subprocess.run([SYSTEM_PYTHON, "-c", "import libvirt"], capture_output=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"cannot run {SYSTEM_PYTHON}: {exc}"
-    if proc.returncode != 0:
-        return f"python3-libvirt is not importable by {SYSTEM_PYTHON} (apt-get install python3-libvirt)"
-    return None
 
 
 def _driver():  # type: ignore[no-untyped-def]

@@ -10,7 +10,6 @@ python3-libvirt under ``/usr/bin/python3``.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import io
 import os
@@ -25,10 +24,12 @@ import pytest
 import checkpoint_stream as cs
 from checkpoint_stream import libvirt_schemas as ls
 from checkpoint_stream.cli import main
+from libvirt_util import SYSTEM_PYTHON, libvirt_unavailable as _libvirt_reason
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from cli_util import run  # noqa: E402
+from faces_util import FACES, collect
 
 try:
     importlib.import_module("lxml.etree")
@@ -292,38 +293,14 @@ def _without_lxml(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "lxml.etree", None)
 
 
-FACES = ("parse", "iterparse", "aiterparse", "iter_sources", "CheckpointParser")
-
-
-def _collect(face: str, data: bytes, **kwargs: Any) -> list[Any]:
-    if face == "parse":
-        return [cs.parse(data, **kwargs)]
-    if face == "iterparse":
-        return list(cs.iterparse(data, **kwargs))
-    if face == "iter_sources":
-        return list(cs.iter_sources(data, **kwargs))
-    if face == "CheckpointParser":
-        parser = cs.CheckpointParser(**kwargs)
-        return parser.feed(data) + parser.close()
-
-    async def chunks() -> Any:
-        yield data[:11]
-        yield data[11:]
-
-    async def go() -> list[Any]:
-        return [item async for item in cs.aiterparse(chunks(), **kwargs)]
-
-    return asyncio.run(go())
-
-
 @pytest.mark.parametrize("face", FACES)
 def test_asking_without_lxml_names_what_to_install(face: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _without_lxml(monkeypatch)
     with pytest.raises(cs.LibvirtSchemasUnavailable, match=r"pip install 'checkpoint-stream\[libvirt\]'") as info:
-        _collect(face, _doc().encode(), libvirt_schemas="auto")
+        collect(face, _doc().encode(), libvirt_schemas="auto")
     assert info.value.missing == "lxml"
     # Nothing changes for those who do not ask.
-    assert _collect(face, _doc().encode())[0].name == "c1"
+    assert collect(face, _doc().encode())[0].name == "c1"
 
 
 def test_asking_for_a_directory_without_schemas_is_an_error(tmp_path: Path) -> None:
@@ -360,12 +337,12 @@ def test_every_face_takes_libvirt_schemas(face: str, schemas: ls.LibvirtSchemas)
     good = _doc().encode()
     bad = _doc(DOMAIN.replace("csum='on'", "csum='maybe'")).encode()
     for spec in ("auto", schemas.directory, schemas):
-        assert [r.name for r in _collect(face, good, libvirt_schemas=spec)] == ["c1"]
+        assert [r.name for r in collect(face, good, libvirt_schemas=spec)] == ["c1"]
     with pytest.raises(cs.SchemaError, match="csum"):
-        _collect(face, bad, libvirt_schemas="auto")
-    assert [r.name for r in _collect(face, bad)] == ["c1"]
+        collect(face, bad, libvirt_schemas="auto")
+    assert [r.name for r in collect(face, bad)] == ["c1"]
     # With align too: the schemas judge first, then the disks are aligned.
-    record = _collect(face, good, libvirt_schemas="auto", align=True)[0]
+    record = collect(face, good, libvirt_schemas="auto", align=True)[0]
     assert [d.name for d in record.disks] == ["vda"]
 
 
@@ -451,7 +428,6 @@ def test_cli_without_lxml_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, caps
 
 # -- against libvirt ---------------------------------------------------------------------------
 
-SYSTEM_PYTHON = "/usr/bin/python3"
 
 # Domains libvirt's schemas accept or refuse deep inside: (name, domain). Each goes into a
 # checkpoint that libvirt creates in its default mode (the schema judges the nested domain).
@@ -477,15 +453,6 @@ DIFFERENTIAL = [
     ("qemu commandline", DOMAIN.replace("<domain type='kvm'>", f"<domain type='kvm' {QEMU_NS}>").replace("  </devices>\n", "  </devices>\n  <qemu:commandline>\n    <qemu:arg value='-S'/>\n  </qemu:commandline>\n")),
     ("qemu bad arg", DOMAIN.replace("<domain type='kvm'>", f"<domain type='kvm' {QEMU_NS}>").replace("  </devices>\n", "  </devices>\n  <qemu:commandline>\n    <qemu:arg valu='-S'/>\n  </qemu:commandline>\n")),
 ]
-
-
-def _libvirt_reason() -> str | None:
-    if not os.path.exists(SYSTEM_PYTHON):
-        return f"{SYSTEM_PYTHON} does not exist"
-    proc = subprocess.run([SYSTEM_PYTHON, "-c", "import libvirt"], capture_output=True, timeout=30)
-    if proc.returncode != 0:
-        return f"python3-libvirt is not importable by {SYSTEM_PYTHON} (apt-get install python3-libvirt)"
-    return None
 
 
 @needs_schemas
