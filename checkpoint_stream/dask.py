@@ -42,7 +42,7 @@ from .chain import RESTORE_MODE, Chain, build_chains
 from .errors import CheckpointError
 from .records import Checkpoint, canonical_uuid
 from .scaleout import grouping, ranges
-from .scaleout.inputs import StreamBegins, Unit, UnitEnds, batches, expand, read_unit, read_units
+from .scaleout.inputs import StreamBegins, Unit, UnitEnds, batch_size, batches, expand, largest_first, read_unit, read_units, runs
 from .sources import SourceError, display_name, plain_stream
 
 __all__ = [
@@ -73,6 +73,17 @@ def keep_errors(item: Any) -> Any:
     """A ``transform`` for validation: a record becomes ``None`` (counted, not shipped back from
     the workers), an error stays as it is."""
     return None if isinstance(item, Checkpoint) else item
+
+
+def _counted(transform: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    """The per-item function of a counted run: a record is dropped as soon as it is read (a
+    batch's records, kept until the batch is packed, would hold memory and give the garbage
+    collector work: measured, half as much CPU again), the rest goes through ``transform``."""
+    return keep_errors if transform is None else functools.partial(_drop_records, transform)
+
+
+def _drop_records(transform: Callable[[Any], Any], item: Any) -> Any:
+    return None if isinstance(item, Checkpoint) else transform(item)
 
 
 # -- the bag --------------------------------------------------------------------------------------
@@ -120,11 +131,7 @@ def _parts(
     given) per batch of small files, in input order. ``marks``: with the stream and unit marks
     of :func:`~.scaleout.inputs.read_unit` (a file cut into ranges: its stream begins with the
     first range, its unit ends with the last)."""
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
-    for key in ("yield_errors", "path", "member", "on_error_callback"):
-        if key in parse_kwargs:
-            raise TypeError(f"read_checkpoints() sets {key!r} itself")
+    _check(on_error, parse_kwargs)
     parts: list[Delayed] = []
     units = expand(sources)
     small: list[Unit] = []  # with ``workers``: files read whole, batched
@@ -149,6 +156,14 @@ def _parts(
         parts.extend(_range_parts(unit.path, size, blocksize, on_error, transform, parse_kwargs, empty, marks))
     flush()
     return parts
+
+
+def _check(on_error: OnError, parse_kwargs: dict[str, Any]) -> None:
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+    for key in ("yield_errors", "path", "member", "on_error_callback"):
+        if key in parse_kwargs:
+            raise TypeError(f"read_checkpoints() sets {key!r} itself")
 
 
 def _splittable_size(unit: Unit, blocksize: int | None) -> int | None:
@@ -380,7 +395,8 @@ def chains(
 @contextlib.contextmanager
 def _client(jobs: int | None, scheduler: str | None) -> Iterator[Any]:
     """A client on a local cluster of ``jobs`` processes (one thread each: parsing holds the GIL),
-    or at ``scheduler``'s address; neither: None (the scheduler in use computes)."""
+    or at ``scheduler``'s address; neither: None (the scheduler in use computes). The local
+    cluster's workers are forked when that is safe (:func:`_start_method`)."""
     if scheduler is None and jobs is None:
         yield None
         return
@@ -395,22 +411,71 @@ def _client(jobs: int | None, scheduler: str | None) -> Iterator[Any]:
             yield client
         return
     assert jobs is not None
-    with local_cluster(jobs) as cluster, Client(cluster) as client:
+    with local_cluster(jobs, start_method=_start_method()) as cluster, Client(cluster) as client:
         yield client
 
 
-def local_cluster(n_workers: int) -> Any:
+def local_cluster(n_workers: int, *, start_method: str | None = None) -> Any:
     """A ``distributed.LocalCluster`` as ``--jobs`` starts it: ``n_workers`` processes of one
     thread each (parsing is pure Python and holds the GIL, so more threads only contend), no
-    fixed dashboard port (two runs at once must not collide), the workers' housekeeping slowed
-    down (:func:`_worker_config`). A context manager: ``with local_cluster(2) as cluster``."""
+    dashboard (a short local run is watched by nobody, and with bokeh installed the dashboard
+    alone takes a second to import; nor can two runs at once collide on its port), the workers'
+    housekeeping slowed down (:func:`_worker_config`). ``start_method``: how the worker
+    processes start (``"spawn"``, ``"fork"``, ``"forkserver"``), for these workers only; None:
+    Dask's configuration (``distributed.worker.multiprocessing-method``, ``spawn`` unless set).
+    A context manager: ``with local_cluster(2) as cluster``."""
     import distributed
 
     if n_workers < 1:
         raise ValueError(f"jobs must be at least 1, not {n_workers}")
     LocalCluster: Any = distributed.LocalCluster
-    with _DASK.config.set(_worker_config()):  # the workers are given the configuration in force when they start
-        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+    config = _worker_config()
+    if start_method is not None:
+        # In force while the constructor starts the workers, and only then: a worker the nanny
+        # restarts later (one that died) starts as configured, by default spawned.
+        config["distributed.worker.multiprocessing-method"] = start_method
+    with _DASK.config.set(config):  # the workers are given the configuration in force when they start
+        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
+
+
+def _start_method() -> str | None:
+    """``"fork"`` when the local cluster's workers can safely be forked from this process, else
+    None (Dask's configured method, ``spawn`` by default).
+
+    Why: a spawned worker is a new interpreter that imports distributed, numpy and this package
+    again (about half a second of CPU each, on the cores that are to parse; with two workers on
+    two cores, more than a second of wall time, and as long again to stop), where a forked one
+    starts with them already imported, in a few tens of milliseconds.
+
+    When it is safe: forking copies only the thread that forks, so a lock another thread holds
+    at that moment stays locked in the child forever. Here the only other threads are
+    distributed's own (its event loop, and the thread that starts each worker process), which
+    support the ``fork`` method Dask offers; so this process must have had no thread of its own
+    before the cluster started (the command line has none: ``threading.active_count() == 1``).
+    Only on Linux: on macOS system libraries are not fork-safe (Python spawns there by default).
+    Not when the user chose a method (``DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD``, or a
+    Dask configuration other than the default ``spawn``). And standard output and error are
+    flushed first: a forked child flushes the buffers it inherited when it exits, and would
+    write again whatever this process had buffered (if they cannot be flushed, no fork)."""
+    import multiprocessing
+    import sys
+    import threading
+
+    key = "distributed.worker.multiprocessing-method"
+    if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    if "DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD" in os.environ or _DASK.config.get(key, "spawn") != "spawn":
+        return None
+    if threading.active_count() != 1:
+        return None
+    for stream in (sys.stdout, sys.stderr):
+        if stream is None:
+            continue
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            return None
+    return "fork"
 
 
 def _worker_config() -> dict[str, Any]:
@@ -439,6 +504,26 @@ def _unpack(data: bytes) -> list[Any]:
     return items
 
 
+def _read_packed(
+    batch: tuple[Unit, ...],
+    on_error: OnError,
+    parse_kwargs: dict[str, Any],
+    empty: str,
+    transform: Callable[[Any], Any] | None,
+    marks: bool,
+    counting: bool = False,
+) -> bytes:
+    """One batch's items, read on a worker and packed (:func:`_pack`); ``counting``: runs of
+    records as :class:`~.scaleout.inputs.Records`."""
+    if counting:
+        return _pack(runs(read_units(batch, on_error, parse_kwargs, empty=empty, transform=_counted(transform), marks=marks)))
+    return _pack(read_units(batch, on_error, parse_kwargs, empty=empty, transform=transform, marks=marks))
+
+
+def _pack_runs(items: list[Any]) -> bytes:
+    return _pack(runs(items))
+
+
 def run_partitions(
     paths: Sources,
     *,
@@ -448,6 +533,7 @@ def run_partitions(
     blocksize: int | None = None,
     transform: Callable[[Any], Any] | None = None,
     marks: bool = False,
+    counting: bool = False,
     **parse_kwargs: Any,
 ) -> Iterator[Any]:
     """Every item of ``paths`` (:func:`read_checkpoints`; a path may also be an expanded
@@ -455,21 +541,29 @@ def run_partitions(
     processes, or on the cluster at ``scheduler`` (an address), or on the scheduler in use;
     yielded in a stable order (by source, then document index) as soon as each partition and
     those before it are done. The cluster started here is closed when the iterator ends or is
-    closed. ``transform`` runs on the workers (:func:`keep_errors` for a validation). Small files
-    are read in batches (about an eighth of the bytes per worker each): a task's scheduling costs
-    milliseconds, as much as parsing a small shard. ``marks``: with a
+    closed. ``transform`` runs on the workers (:func:`keep_errors` for a validation). Files are
+    read in batches that shrink toward the end (:func:`~.scaleout.inputs.batches`), started
+    largest first: a task's scheduling costs milliseconds, as much as parsing a small shard, and
+    the workers finish together. ``marks``: with a
     :class:`~.scaleout.inputs.StreamBegins` before each stream's items and a
     :class:`~.scaleout.inputs.UnitEnds` after each unit's, what the command line needs to report
     exactly as its sequential run does. ``blocksize``: a plain file larger than that is cut into
-    byte ranges (:func:`read_checkpoints`); the other files are batched."""
+    byte ranges (:func:`read_checkpoints`); the other files are batched. ``counting`` (a
+    validation): the records do not come back, each run of them (records, or the Nones
+    ``transform`` makes of them: :func:`keep_errors`) is one :class:`~.scaleout.inputs.Records`
+    of their number."""
     with _client(jobs, scheduler) as client:
         workers = len(client.scheduler_info()["workers"]) if client is not None else (jobs or os.cpu_count() or 1)
-        parts = _parts(paths, on_error, blocksize, transform, parse_kwargs, "skip", max(workers, 1), marks)
-        if client is None:
-            for part in _DASK.compute(*parts):
-                yield from part
-            return
-        futures = client.compute([delayed(_pack, pure=True)(part) for part in parts])
+        futures: list[Any]
+        if client is not None and blocksize is None:
+            futures = _submit_batches(client, paths, max(workers, 1), on_error, transform, parse_kwargs, marks, counting)
+        else:
+            parts = _parts(paths, on_error, blocksize, _counted(transform) if counting else transform, parse_kwargs, "skip", max(workers, 1), marks)
+            if client is None:
+                for part in _DASK.compute(*parts):
+                    yield from (runs(part) if counting else part)
+                return
+            futures = client.compute([delayed(_pack_runs if counting else _pack, pure=True)(part) for part in parts])
         try:
             for i, future in enumerate(futures):
                 part = _unpack(future.result())
@@ -480,6 +574,44 @@ def run_partitions(
             for future in futures:
                 if future is not None:
                     future.cancel()
+
+
+def _submit_batches(
+    client: Any,
+    paths: Sources,
+    workers: int,
+    on_error: OnError,
+    transform: Callable[[Any], Any] | None,
+    parse_kwargs: dict[str, Any],
+    marks: bool,
+    counting: bool,
+) -> list[Any]:
+    """The futures of every batch of ``paths``, in input order, submitted largest first.
+
+    ``client.map`` gives its tasks the priorities of their order in its list, where
+    ``client.compute`` leaves independent tasks in the order ``dask.order`` finds for them, not
+    the list's; so the batches are handed over heaviest first
+    (:func:`~.scaleout.inputs.largest_first`), and the futures put back in input order. Plain
+    tasks, not a graph: nothing to optimise or order, one message to the scheduler."""
+    _check(on_error, parse_kwargs)
+    found = batches(expand(paths), workers)
+    order = largest_first([batch_size(b) for b in found])
+    submitted = client.map(
+        _read_packed,
+        [found[i] for i in order],
+        key="checkpoint_stream-read",
+        pure=False,
+        on_error=on_error,
+        parse_kwargs=parse_kwargs,
+        empty="skip",
+        transform=transform,
+        marks=marks,
+        counting=counting,
+    )
+    futures: list[Any] = [None] * len(found)
+    for i, future in zip(order, submitted):
+        futures[i] = future
+    return futures
 
 
 def run_chains(

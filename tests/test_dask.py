@@ -310,6 +310,84 @@ def test_run_partitions_with_jobs_and_keep_errors(archive: list[str]) -> None:
     assert [key(i) for i in got if i is not None] == [key(i) for i in want if not isinstance(i, cs.Checkpoint)]
 
 
+def test_run_partitions_counting_gives_counts_and_errors_in_order(client: Any, archive: list[str]) -> None:
+    """``counting=True`` (what ``validate --jobs`` asks for): runs of records come back as their
+    number, the errors as they are, in input order; on the cluster in use and at its address."""
+    from checkpoint_stream.scaleout.inputs import Records, runs
+
+    cd = dask_module()
+    want = runs(sequential(archive))
+    assert sum(isinstance(i, Records) for i in want) > 10
+    for got in (list(cd.run_partitions(archive, counting=True)), list(cd.run_partitions(archive, scheduler=client.scheduler.address, counting=True))):
+        assert [key(i) if not isinstance(i, Records) else i for i in got] == [key(i) if not isinstance(i, Records) else i for i in want]
+
+
+# -- batches: their shape and the order they start in -------------------------------------------
+
+
+def test_batches_shrink_toward_the_end_and_keep_the_order(tmp_path: Path) -> None:
+    from checkpoint_stream.scaleout.inputs import Unit, batch_size, batches, largest_first
+
+    units = []
+    for i in range(200):
+        path = tmp_path / f"s{i:03d}.xml"
+        path.write_bytes(b"x" * 100_000)
+        units.append(Unit(path=str(path)))
+    for workers in (1, 2, 4):
+        found = batches(units, workers)
+        assert [u for b in found for u in b] == units  # every unit once, in order
+        sizes = [batch_size(b) for b in found]
+        assert sizes[:-1] == sorted(sizes[:-1], reverse=True)  # guided: never growing (the last is the rest)
+        assert max(sizes) <= 200 * 100_000 // (8 * workers) + 100_000  # none more than an eighth of a worker's share
+        assert sizes[-2] <= 200 * 100_000 // (32 * workers) + 100_000  # a short tail
+        assert len(found) <= 40 * workers  # few tasks
+        assert largest_first(sizes) == list(range(len(found)))  # already heaviest first: input order
+    # a file much larger than the others starts first, wherever it is; equal ones keep their order
+    assert largest_first([1000, 1000, 50_000, 1000, 1010]) == [2, 0, 1, 3, 4]
+    assert batches([], 2) == []
+
+
+def test_runs_count_consecutive_records() -> None:
+    from checkpoint_stream.scaleout.inputs import Records, StreamBegins, UnitEnds, runs
+
+    record = next(iter(cs.iterparse(GOOD[0])))
+    err = cs.SchemaError("bad")
+    begins = StreamBegins("a", None)
+    assert runs([begins, record, record, None, err, record, UnitEnds()]) == [begins, Records(3), err, Records(1), UnitEnds()]
+    assert runs([]) == [] and runs([None]) == [Records(1)]
+
+
+# -- how the local cluster's workers start ---------------------------------------------------------
+
+
+def test_workers_are_forked_only_when_it_is_safe() -> None:
+    """Forked: in a fresh process without threads of its own, on Linux, with no start method
+    chosen by the user. Not once this process runs a thread of its own, nor with the
+    environment variable set. And nothing the parent had buffered on standard output is written
+    twice (a forked child flushes what it inherited)."""
+    pytest.importorskip("distributed", reason=_REASON)
+    code = (
+        "import sys, threading, time\n"
+        "import checkpoint_stream.dask as cd\n"
+        "print('method', cd._start_method(), end=' ')\n"
+        "sys.stdout.write('buffered ')\n"
+        "items = list(cd.run_partitions(sys.argv[1], jobs=1, counting=True))\n"
+        "print(sum(getattr(i, 'count', 0) for i in items), end=' ')\n"
+        "t = threading.Thread(target=time.sleep, args=(1,)); t.start()\n"
+        "print('with a thread', cd._start_method())\n"
+    )
+    path = str(EXAMPLES / "checkpoints.log")
+    n = sum(isinstance(i, cs.Checkpoint) for i in sequential(path))
+    env = {k: v for k, v in os.environ.items() if k != "DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD"}
+    env["DASK_LOGGING__DISTRIBUTED"] = "error"
+    out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, check=True, env=env).stdout
+    method = "fork" if sys.platform == "linux" else "None"
+    assert out == f"method {method} buffered {n} with a thread None\n"
+    env["DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD"] = "spawn"
+    out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, check=True, env=env).stdout
+    assert out == f"method None buffered {n} with a thread None\n"
+
+
 # -- a worker killed mid-run -------------------------------------------------------------------
 
 

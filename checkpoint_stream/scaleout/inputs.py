@@ -11,14 +11,16 @@ fsspec, when that file system is installed, and its bytes fed to the parser.
 from __future__ import annotations
 
 import glob
+import math
 import os
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from ..api import iter_sources, iterparse
+from ..records import Checkpoint
 from ..sources import XML_NAMES, SourceError, walk_files
 
-__all__ = ["Unit", "StreamBegins", "UnitEnds", "expand", "read_unit", "read_units", "batches"]
+__all__ = ["Unit", "StreamBegins", "UnitEnds", "Records", "runs", "expand", "read_unit", "read_units", "batches", "batch_size", "largest_first"]
 
 _GLOB = frozenset("*?[")
 
@@ -48,6 +50,36 @@ class UnitEnds:
     """In a marked run: the items of one unit end here. A batch holds several units, so the command
     line counts these to know when every unit of one of its arguments is through (an argument
     without any stream is warned about)."""
+
+
+@dataclass(frozen=True)
+class Records:
+    """In a counted run (``counting=True`` of :func:`~checkpoint_stream.dask.run_partitions`):
+    ``count`` good records in a row, in place of the records themselves. A validation needs only
+    their number; shipping, unpacking and looping over one item per record costs the process
+    that gathers the results CPU time (measured: about 0.1 s for 380,000 records), taken from
+    the workers when they share its cores."""
+
+    count: int
+
+
+def runs(items: Iterable[Any]) -> list[Any]:
+    """``items`` with every run of consecutive records (:class:`~..records.Checkpoint`, or the
+    None :func:`~checkpoint_stream.dask.keep_errors` makes of one) replaced by one
+    :class:`Records` of their number; everything else kept, in order."""
+    out: list[Any] = []
+    run = 0
+    for item in items:
+        if item is None or isinstance(item, Checkpoint):
+            run += 1
+            continue
+        if run:
+            out.append(Records(run))
+            run = 0
+        out.append(item)
+    if run:
+        out.append(Records(run))
+    return out
 
 
 def _is_url(text: str) -> bool:
@@ -179,21 +211,53 @@ def _size(unit: Unit) -> int:
         return 0
 
 
-def batches(units: list[Unit], workers: int, *, largest: int = 64 << 20) -> list[tuple[Unit, ...]]:
-    """Consecutive units grouped so that each batch holds about ``1/(8 * workers)`` of the bytes
-    (at most ``largest``): enough batches for every worker to stay busy to the end, few enough
-    that scheduling is not the cost. Order is kept."""
-    total = sum(_size(u) for u in units)
-    target = max(1, min(largest, total // max(8 * workers, 1)))
+def batches(units: list[Unit], workers: int, *, largest: int = 64 << 20, smallest: int = 64 << 10) -> list[tuple[Unit, ...]]:
+    """Consecutive units grouped into batches that shrink toward the end (guided scheduling):
+    each holds about ``1/(2 * workers)`` of the bytes not yet batched, but at most ``1/(8 *
+    workers)`` of all of them (nor more than ``largest``) and at least ``1/(32 * workers)`` (nor
+    less than ``smallest``), on-disk sizes. Order is kept.
+
+    Why this shape: the batches are few, so a task's scheduling (milliseconds, as much as
+    parsing a small shard) is paid rarely; none holds more than an eighth of a worker's share,
+    so results (records, for ``parse``) come back in pieces that fit in memory, and the caller
+    starts on them early; the last are small, so that when one worker runs out of work the
+    others are through within a small batch, not within an eighth of the archive. Started
+    largest first (:func:`largest_first`), they are the longest-processing-time-first
+    schedule."""
+    sizes = [_size(u) for u in units]
+    total = sum(sizes)
+    workers = max(workers, 1)
+    floor = max(smallest, total // (32 * workers))
+    largest = max(floor, min(largest, total // (8 * workers)))
     out: list[tuple[Unit, ...]] = []
     batch: list[Unit] = []
     held = 0
-    for unit in units:
+    left = total
+    target = max(floor, min(largest, left // (2 * workers)))
+    for unit, size in zip(units, sizes):
         batch.append(unit)
-        held += _size(unit)
+        held += size
         if held >= target:
             out.append(tuple(batch))
+            left -= held
             batch, held = [], 0
+            target = max(floor, min(largest, left // (2 * workers)))
     if batch:
         out.append(tuple(batch))
     return out
+
+
+def batch_size(batch: tuple[Unit, ...]) -> int:
+    """A batch's bytes on disk: the weight :func:`largest_first` orders by."""
+    return sum(_size(u) for u in batch)
+
+
+def largest_first(weights: list[int]) -> list[int]:
+    """The indices of ``weights``, heaviest first, in input order among those of about the same
+    weight (within a quarter of an octave, about a fifth): the order to start the tasks in.
+    Longest-processing-time first, so that the last tasks to start are the short ones and the
+    workers finish together; a file much larger than the others, wherever it is in the input,
+    starts first instead of last. Batches of about the same weight keep their input order, so
+    that results come back in the order the caller consumes them (the first output is not held
+    back until nearly the end, and the caller's work on them overlaps the workers')."""
+    return sorted(range(len(weights)), key=lambda i: (-int(4 * math.log2(weights[i] + 1)), i))
