@@ -683,7 +683,8 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             metavar="DIR",
             help="judge each whole <domain> by libvirt's own RELAX NG schemas as well: those of the libvirt "
-            "installed here (/usr/share/libvirt/schemas, ...), or the ones in DIR (needs lxml: "
+            "installed here (/usr/share/libvirt/schemas, ...), or, as --libvirt-schemas=DIR (attached, as "
+            "GNU tools take an optional argument), the ones in DIR (needs lxml: "
             "pip install 'checkpoint-stream[libvirt]')",
         )
         if scale:
@@ -1467,11 +1468,27 @@ def _dot_cluster(chain: Chain, number: int) -> str:
 # -- entry point ----------------------------------------------------------------------------------
 
 
+def _optional_attached(argv: list[str]) -> list[str]:
+    """``--libvirt-schemas`` takes its DIR attached (``--libvirt-schemas=DIR``), as GNU tools take
+    an optional argument (``ls --color[=WHEN]``): a bare one means the libvirt installed here and
+    never swallows the next word, so ``validate --libvirt-schemas ARCHIVE`` reads ARCHIVE (argparse
+    alone would take ARCHIVE for the schema directory). Abbreviations argparse accepts count too."""
+    out: list[str] = []
+    for i, word in enumerate(argv):
+        if word == "--":
+            out.extend(argv[i:])
+            break
+        if word.startswith("--libv") and "--libvirt-schemas".startswith(word):
+            word = "--libvirt-schemas=auto"
+        out.append(word)
+    return out
+
+
 def _run(argv: list[str] | None) -> int:
     if sys.stdout is None:  # >&-: fail before doing work whose every result would be lost
         raise _stdout_missing()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_optional_attached(sys.argv[1:] if argv is None else argv))
     if getattr(args, "redefine", False) is False and getattr(args, "no_require_domain", False):
         parser.error("--no-require-domain only applies with --redefine")
     refused = check_scale(args)

@@ -374,7 +374,7 @@ def test_cli_validate_reports_the_element_and_the_schemas_used(tmp_path: Path, s
     assert "invalid value 'maybe' for attribute 'csum' of <host>" in proc.stderr.decode()
     summary = proc.stdout.decode().strip()
     assert summary == f"2 documents, 1 valid, 1 invalid; domains judged by libvirt's schemas in {schemas.describe()}"
-    proc = run("validate", "--libvirt-schemas", schemas.directory, str(tmp_path / "bad.xml"), "--errors", "json")
+    proc = run("validate", f"--libvirt-schemas={schemas.directory}", str(tmp_path / "bad.xml"), "--errors", "json")
     assert b'"element": "/domaincheckpoint/domain/devices/interface/driver/host"' in proc.stderr
     # Without the flag: the built-in rules, which do not look so deep.
     proc = run("validate", str(path))
@@ -410,7 +410,7 @@ def test_cli_without_schemas_is_a_usage_error(tmp_path: Path) -> None:
     if _NO_LXML:
         pytest.skip(_NO_LXML)
     (tmp_path / "a.xml").write_text(_doc())
-    proc = run("validate", "--libvirt-schemas", str(tmp_path), str(tmp_path / "a.xml"))
+    proc = run("validate", f"--libvirt-schemas={tmp_path}", str(tmp_path / "a.xml"))
     assert proc.returncode == 2
     assert b"--libvirt-schemas" in proc.stderr and b"domain.rng" in proc.stderr
     assert proc.stdout == b""
@@ -477,3 +477,17 @@ def test_verdicts_agree_with_libvirt(schemas: ls.LibvirtSchemas) -> None:
         except cs.SchemaError:
             ours = False
         assert ours == answer["ok"], (name, answer)
+
+
+@needs_schemas
+def test_bare_flag_never_swallows_the_input(tmp_path: Path, schemas: ls.LibvirtSchemas) -> None:
+    """``--libvirt-schemas PATH`` reads PATH with the schemas of the libvirt installed here (the
+    directory is given attached, ``--libvirt-schemas=DIR``, as GNU tools take optional arguments),
+    abbreviated too; ``--libvirt-schemas=DIR`` uses DIR."""
+    path = tmp_path / "a.xml"
+    path.write_text(_doc())
+    for flag in ("--libvirt-schemas", "--libvirt", f"--libvirt-schemas={schemas.directory}"):
+        proc = run("validate", flag, str(path))
+        assert proc.returncode == 0, (flag, proc.stderr)
+        assert b"1 valid" in proc.stdout + proc.stderr
+        assert schemas.directory.encode() in proc.stdout + proc.stderr
