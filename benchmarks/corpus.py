@@ -271,3 +271,140 @@ def write_stream(path: str | os.PathLike[str], shape: str, count: int | None = N
     with open(path, "wb") as fh:
         fh.write(data)
     return len(data)
+
+
+# -- the realistic corpus: checkpoints around libvirt's own test domains --------------------------
+#
+# benchmarks/realistic/domains holds 175 real libvirt domain definitions (libvirt's test data, see
+# realistic/ORIGIN.md). Each becomes a checkpoint of that VM: its name, a parent, a creationTime,
+# a <disks> list naming every disk target of the domain (checkpoint='bitmap', none when the domain
+# has no disk), then the domain. The same documents are laid out five ways:
+#
+# * ``libvirt``: what virsh prints: the checkpoint's children two spaces in, the domain's lines
+#   two spaces more (the domain's own text kept as its file writes it: most are libvirt's output,
+#   a few hand-written inputs keep their comments, blank lines or double quotes);
+# * ``oneline``: the same text with no whitespace between markup (one line per document);
+# * ``etree``: ElementTree's ``indent`` (4 spaces) and ``tostring`` (double quotes, ``" />"``,
+#   comments dropped, namespace prefixes renamed ``ns0`` ...), as a producer that builds the
+#   checkpoint with ElementTree writes it;
+# * ``indent4`` and ``tab``: libvirt's layout with each level indented by 4 spaces or by a tab.
+#
+# ``chain=k`` repeats each VM's domain in k consecutive checkpoints (c1 ... ck, each the parent of
+# the next): a backup archive of a fleet, one chain per VM.
+
+REALISTIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "realistic", "domains")
+REALISTIC_LAYOUTS = ("libvirt", "oneline", "etree", "indent4", "tab")
+
+
+def realistic_files() -> list[str]:
+    """The domain files of the realistic corpus, sorted by name; empty when the folder is missing."""
+    if not os.path.isdir(REALISTIC_DIR):
+        return []
+    return sorted(os.path.join(REALISTIC_DIR, f) for f in os.listdir(REALISTIC_DIR) if f.endswith(".xml"))
+
+
+def _disk_targets(domain_text: str) -> list[str]:
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(domain_text.encode())
+    return [dev for t in root.iterfind("devices/disk/target") if (dev := t.get("dev"))]
+
+
+def realistic_checkpoint(domain_text: str, vm: int, n: int = 1) -> str:
+    """Checkpoint ``c{n}`` of VM ``vm`` around ``domain_text`` (one domain file's text), in
+    libvirt's layout."""
+    name = f"vm{vm}-c{n}"
+    disks = "".join(f"    <disk name='{dev}' checkpoint='bitmap' bitmap='{name}'/>\n" for dev in _disk_targets(domain_text))
+    body = "\n".join(("  " + line) if line.strip() else "" for line in domain_text.rstrip("\n").split("\n"))
+    return (
+        "<domaincheckpoint>\n"
+        f"  <name>{name}</name>\n"
+        f"  <parent>\n    <name>vm{vm}-c{n - 1}</name>\n  </parent>\n"
+        f"  <creationTime>{1700000000 + 86400 * n + vm}</creationTime>\n"
+        + (f"  <disks>\n{disks}  </disks>\n" if disks else "")
+        + body
+        + "\n</domaincheckpoint>\n"
+    )
+
+
+def relayout(doc: str, layout: str) -> str:
+    """A checkpoint in libvirt's layout (:func:`realistic_checkpoint`) laid out another way (see
+    ``REALISTIC_LAYOUTS``)."""
+    import re
+
+    if layout == "libvirt":
+        return doc
+    if layout == "oneline":
+        # whitespace between two pieces of markup only (a text holding anything else is kept)
+        return re.sub(r">\s+<", "><", doc.strip()) + "\n"
+    if layout in ("indent4", "tab"):
+        unit = "    " if layout == "indent4" else "\t"
+        out = []
+        for line in doc.split("\n"):
+            stripped = line.lstrip(" ")
+            pad = len(line) - len(stripped)
+            out.append(unit * (pad // 2) + " " * (pad % 2) + stripped if stripped.startswith("<") else line)
+        return "\n".join(out)
+    if layout == "etree":
+        import xml.etree.ElementTree as ET
+
+        root = ET.fromstring(doc.encode())
+        for el in root.iter():  # indent() keeps texts that are not whitespace only
+            if el.text is not None and not el.text.strip():
+                el.text = None
+            if el.tail is not None and not el.tail.strip():
+                el.tail = None
+        ET.indent(root, space="    ")
+        return ET.tostring(root, encoding="unicode") + "\n"
+    raise ValueError(layout)
+
+
+def _realistic_all(layout: str, chain: int) -> list[tuple[str, bytes]]:
+    out = []
+    for vm, path in enumerate(realistic_files()):
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        for n in range(1, chain + 1):
+            out.append((os.path.basename(path), relayout(realistic_checkpoint(text, vm, n), layout).encode()))
+    return out
+
+
+_REALISTIC_KEPT: dict[str, frozenset[str]] = {}
+
+
+def realistic_refusals() -> dict[str, dict[str, str]]:
+    """By layout: the domain files whose checkpoint ``checkpoint_stream.parse`` (default mode)
+    refuses, with the error's first line."""
+    import checkpoint_stream as cs
+
+    out: dict[str, dict[str, str]] = {}
+    for layout in REALISTIC_LAYOUTS:
+        refused = out[layout] = {}
+        for name, doc in _realistic_all(layout, 1):
+            try:
+                cs.parse(doc)
+            except Exception as exc:  # a refusal: CheckpointError and its family
+                refused[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return out
+
+
+def realistic_kept() -> frozenset[str]:
+    """The domain files whose checkpoint the default mode accepts in every layout (computed once)."""
+    if "kept" not in _REALISTIC_KEPT:
+        refused = set().union(*(r.keys() for r in realistic_refusals().values()))
+        _REALISTIC_KEPT["kept"] = frozenset(os.path.basename(p) for p in realistic_files()) - refused
+    return _REALISTIC_KEPT["kept"]
+
+
+def realistic_documents(layout: str = "libvirt", chain: int = 1, kept_only: bool = True) -> list[bytes]:
+    """The realistic corpus in one layout (``REALISTIC_LAYOUTS``), one checkpoint per domain file
+    (``chain`` > 1: that many consecutive checkpoints per VM, its domain repeated), in file order.
+    ``kept_only``: only the VMs whose checkpoint the default mode accepts in every layout, so that
+    every layout holds the same documents. Empty when ``benchmarks/realistic/domains`` is missing."""
+    if layout not in REALISTIC_LAYOUTS:
+        raise ValueError(layout)
+    docs = _realistic_all(layout, chain)
+    if kept_only and docs:
+        kept = realistic_kept()
+        docs = [(name, d) for name, d in docs if name in kept]
+    return [d for _, d in docs]

@@ -2,6 +2,21 @@
 
     python3 benchmarks/peers.py                 # all shapes, peers, writer, 1 GB peak-RSS check
     python3 benchmarks/peers.py --rounds 9 --rss-gb 0   # more rounds, skip the RSS check
+    python3 benchmarks/peers.py --only parse --shapes realistic,realistic-oneline --fresh
+
+The realistic shapes come first: checkpoints around libvirt's own test domains
+(``benchmarks/realistic``, see ``corpus.realistic_documents``), those the default mode accepts, in
+libvirt's layout (``realistic``), on one line, as ElementTree's ``indent`` + ``tostring`` writes
+them, with 4-space and with tab indentation, and in libvirt's layout with each VM's domain in 5
+consecutive checkpoints (``realistic-chain5``). There checkpoint_stream runs first sight (its
+memory forgotten before every round, untimed), warm (a second pass: forgotten, one untimed pass,
+then the timed one; a structure is learnt when met the second time, so a third pass is given
+too) and with its memory disabled (the fast reader with a ``NullMemory``, which
+keeps nothing; and, for comparison, ``Reader(fast=False)``, the general reader alone); it and the
+tree builders also give the domain as text (``Domain.xml``;
+``tostring`` of the domain subtree), and every ``ours`` row is also given as a ratio to lxml
+(per round, median and spread). ``--fresh`` adds the same shapes measured with a fresh interpreter
+per round (pyexpat, lxml, ours first sight and a second pass, in the same process).
 
 Every contestant reads the same generated corpus and extracts the same facts: name, description,
 parent, creationTime, the disks (name, checkpoint, bitmap, size) and the domain kept whole (as
@@ -37,7 +52,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import corpus  # noqa: E402
 import checkpoint_stream as cs  # noqa: E402
-from checkpoint_stream.readers import DEFAULT_READER  # noqa: E402
+from checkpoint_stream.readers import DEFAULT_READER, Memory, Reader  # noqa: E402
 
 forget = DEFAULT_READER.forget
 
@@ -117,6 +132,273 @@ def run_xmltodict_factory() -> Callable[[list[bytes], bytes], int] | str:
         return len(docs)
 
     return run
+
+
+# -- the realistic corpus (corpus.realistic_documents): first sight, warm, memory disabled -----------
+
+#: shape -> (layout, chain): checkpoints around libvirt's own test domains (benchmarks/realistic).
+REALISTIC = {
+    "realistic": ("libvirt", 1),
+    "realistic-oneline": ("oneline", 1),
+    "realistic-etree": ("etree", 1),
+    "realistic-indent4": ("indent4", 1),
+    "realistic-tab": ("tab", 1),
+    "realistic-chain5": ("libvirt", 5),
+}
+
+
+class _NeverSeen(set):  # type: ignore[type-arg]
+    """A set that keeps nothing: every structure is met for the first time."""
+
+    def add(self, item: Any) -> None:
+        pass
+
+    def __contains__(self, item: Any) -> bool:
+        return False
+
+
+class NullMemory(Memory):
+    """A fast reader's memory that keeps nothing: no domain by its bytes, no verdict on a top, no
+    disk tag tail, no line, layout or structure (so nothing is ever learnt, and every domain is
+    checked by expat and judged from its text as at first sight). ``Reader(memory=NullMemory())``
+    is the fast reader with its memory disabled (``Reader(fast=False)`` is another thing: the
+    general reader alone)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines.shapes = _NeverSeen()
+
+    def forget(self, domains: bool = True, disks: bool = True) -> None:
+        super().forget(domains, disks)
+        self.lines.shapes = _NeverSeen()
+
+    def remember_domain(self, key: Any, domain: Any) -> None:
+        pass
+
+    def remember_top(self, key: Any, ok: bool, size: int | None = None) -> None:
+        pass
+
+    def remember_rest(self, rest: str, fields: Any) -> None:
+        pass
+
+
+NO_MEMORY_READER = Reader(memory=NullMemory())
+GENERAL_READER = Reader(fast=False)  # not "memory disabled": no fast reader at all (for comparison)
+
+
+def _ours_realistic(parse_each: bool, reader: Reader | None = None) -> Callable[[list[bytes], bytes], int]:
+    """checkpoint_stream on the realistic corpus: the facts, and the domain's text (``xml``: what
+    the tree builders' ``tostring`` of the domain gives them)."""
+
+    def run(docs: list[bytes], stream: bytes) -> int:
+        n = 0
+        records: Any = (cs.parse(d, reader=reader) for d in docs) if parse_each else cs.iterparse(stream, reader=reader)
+        for r in records:
+            (r.name, r.description, r.parent, r.creation_time, r.disks, r.domain.xml if r.domain is not None else None)
+            n += 1
+        return n
+
+    return run
+
+
+def _tree_runner_tostring(
+    fromstring: Callable[[bytes], Any], tostring: Callable[[Any], Any]
+) -> Callable[[list[bytes], bytes], int]:
+    """A tree builder on the realistic corpus: the same facts, and the domain serialised back."""
+
+    def run(docs: list[bytes], stream: bytes) -> int:
+        for d in docs:
+            facts = _tree_facts(fromstring(d))
+            if facts[5] is not None:
+                tostring(facts[5])
+        return len(docs)
+
+    return run
+
+
+def _twice(
+    prepare: Callable[[], Any], run: Callable[[list[bytes], bytes], int], docs: list[bytes], stream: bytes
+) -> Callable[[], Any]:
+    """Warm: the memory forgotten, then a first pass (untimed): the timed run is the second pass."""
+
+    def warm() -> None:
+        prepare()
+        run(docs, stream)
+
+    return warm
+
+
+def realistic_contestants(
+    docs: list[bytes], stream: bytes
+) -> tuple[dict[str, Callable[[], int]], dict[str, Callable[[], Any]], list[str]]:
+    """(timed functions, untimed preparations run before each timing, notes) for one realistic
+    shape. First sight: the default reader's memory forgotten before every round (untimed);
+    warm: forgotten, then one untimed pass over the same documents; memory disabled: the fast
+    reader with a :class:`NullMemory`."""
+    import xml.etree.ElementTree as ET
+
+    iterparse = _ours_realistic(False)
+    each = _ours_realistic(True)
+    no_memory = _ours_realistic(False, NO_MEMORY_READER)
+    general = _ours_realistic(False, GENERAL_READER)
+    funcs: dict[str, Callable[[], int]] = {
+        "pyexpat (no callbacks)": lambda: run_pyexpat(docs, stream),
+        "ours iterparse, first sight": lambda: iterparse(docs, stream),
+        "ours parse each, first sight": lambda: each(docs, stream),
+        "ours iterparse, warm": lambda: iterparse(docs, stream),
+        "ours iterparse, third pass": lambda: iterparse(docs, stream),
+        "ours iterparse, memory disabled": lambda: no_memory(docs, stream),
+        "ours iterparse, general reader alone": lambda: general(docs, stream),
+    }
+    prepare: dict[str, Callable[[], Any]] = {
+        "ours iterparse, first sight": forget,
+        "ours parse each, first sight": forget,
+        "ours iterparse, warm": _twice(forget, iterparse, docs, stream),
+        "ours iterparse, third pass": _twice(_twice(forget, iterparse, docs, stream), iterparse, docs, stream),
+        "ours iterparse, memory disabled": forget,  # the default reader's memory: not used here
+    }
+    notes = []
+    try:
+        import lxml.etree as LET
+
+        parser = LET.XMLParser(resolve_entities=False, no_network=True)
+        lxml_fromstring = lambda d: LET.fromstring(d, parser)  # noqa: E731
+        run_lxml = _tree_runner_tostring(lxml_fromstring, LET.tostring)
+        run_lxml_tree = _tree_runner(lxml_fromstring)
+        funcs["lxml (+ tostring of the domain)"] = lambda: run_lxml(docs, stream)
+        funcs["lxml (tree only)"] = lambda: run_lxml_tree(docs, stream)
+    except ImportError:
+        notes.append("lxml is not installed: skipped")
+    run_et = _tree_runner_tostring(ET.fromstring, ET.tostring)
+    funcs["ElementTree (+ tostring of the domain)"] = lambda: run_et(docs, stream)
+    x = run_xmltodict_factory()
+    if isinstance(x, str):
+        notes.append(x + ": skipped")
+    else:
+        run_x = x
+        funcs["xmltodict (domain as a dict)"] = lambda: run_x(docs, stream)
+    return funcs, prepare, notes
+
+
+def bench_realistic(rounds: int, shapes: list[str]) -> None:
+    for shape, (layout, chain) in REALISTIC.items():
+        if shape not in shapes:
+            continue
+        docs = corpus.realistic_documents(layout, chain)
+        if not docs:
+            print(f"\nnote: {corpus.REALISTIC_DIR} is missing: {shape} skipped")
+            continue
+        stream = b"".join(docs)
+        count = len(docs)
+        funcs, prepare, notes = realistic_contestants(docs, stream)
+        for note in notes:
+            print(f"note: {note}")
+        for name, f in funcs.items():  # warm up, and check every contestant saw every document
+            prepare.get(name, lambda: None)()
+            assert f() == count, name
+        res, times = measure(funcs, rounds, "pyexpat (no callbacks)", prepare, with_times=True)
+        size = len(stream)
+        files = len(corpus.realistic_files())
+        print(
+            f"\n== {shape}: {count} documents ({count // chain} of {files} domain files, layout {layout!r}"
+            + (f", each VM's domain in {chain} consecutive checkpoints" if chain > 1 else "")
+            + f"), {size / 1e6:.2f} MB ({size / count:.0f} B/doc), {rounds} rounds"
+        )
+        print(f"{'contestant':40} {'MB/s':>8} {'us/doc':>8} {'x pyexpat':>10} {'spread':>15} {'ours/this':>10}")
+        lxml = "lxml (+ tostring of the domain)"
+        for n, v in res.items():
+            vs = ""
+            if lxml in times and n.startswith("ours"):
+                per = [tl / t for tl, t in zip(times[lxml], times[n])]
+                vs = f"  x lxml {statistics.median(per):.3f} [{min(per):.3f}-{max(per):.3f}]"
+            rate = f"{size / v['time'] / 1e6:8.1f} {v['time'] / count * 1e6:8.1f}"
+            print(f"{n:40} {rate} {v['ratio']:10.3f}   [{v['lo']:.3f}-{v['hi']:.3f}]{vs}")
+
+
+FRESH_CHILD = r"""
+import json, sys, time
+sys.path.insert(0, {root!r})
+from xml.parsers.expat import ParserCreate
+import lxml.etree as LET
+import checkpoint_stream as cs
+data = open({path!r}, "rb").read()
+sizes = json.loads(open({path!r} + ".json").read())
+docs, at = [], 0
+for n in sizes:
+    docs.append(data[at : at + n]); at += n
+parser = LET.XMLParser(resolve_entities=False, no_network=True)
+
+def facts(root):
+    return (root.findtext("name"), root.findtext("description"), root.findtext("parent/name"), root.findtext("creationTime"),
+            [(d.get("name"), d.get("checkpoint"), d.get("bitmap"), d.get("size")) for d in root.iterfind("disks/disk")],
+            root.find("domain"))
+
+def pyexpat():
+    for d in docs:
+        ParserCreate().Parse(d, True)
+
+def lxml():
+    for d in docs:
+        dom = facts(LET.fromstring(d, parser))[5]
+        if dom is not None:
+            LET.tostring(dom)
+
+def ours():
+    for r in cs.iterparse(data):
+        (r.name, r.description, r.parent, r.creation_time, r.disks, r.domain.xml if r.domain is not None else None)
+
+out = {{}}
+for name in {order!r}:
+    for label in ([name] if name != "ours" else ["first", "warm", "third"]):  # warm: a second pass, same process
+        t0 = time.perf_counter(); globals()[name](); out[label] = time.perf_counter() - t0
+print(json.dumps(out))
+"""
+
+
+FRESH_LABELS = {
+    "first": "ours iterparse, first sight",
+    "warm": "ours iterparse, warm (2nd pass)",
+    "third": "ours iterparse, 3rd pass",
+    "lxml": "lxml (+ tostring)",
+}
+
+
+def bench_fresh(rounds: int, shapes: list[str]) -> None:
+    """Each round a fresh interpreter: bare pyexpat, lxml (+ tostring of the domain) and
+    checkpoint_stream's iterparse (its first pass in the process, then a second one: warm), in a
+    rotated order; the ratios taken per round, the median reported with the min-max spread."""
+    import json
+    import tempfile
+
+    for shape, (layout, chain) in REALISTIC.items():
+        if shape not in shapes:
+            continue
+        docs = corpus.realistic_documents(layout, chain)
+        if not docs:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "docs.xml")
+            with open(path, "wb") as fh:
+                fh.write(b"".join(docs))
+            with open(path + ".json", "w") as fh:
+                json.dump([len(d) for d in docs], fh)
+            names = ["pyexpat", "ours", "lxml"]
+            times: dict[str, list[float]] = {}
+            for r in range(rounds):
+                order = names[r % 3 :] + names[: r % 3]
+                code = FRESH_CHILD.format(root=str(HERE.parent), path=path, order=order)
+                done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+                for k, v in json.loads(done.stdout).items():
+                    times.setdefault(k, []).append(v)
+        print(f"\n== {shape}, a fresh interpreter per round: {len(docs)} documents, {rounds} rounds")
+        for label in ("first", "warm", "third", "lxml"):
+            to_expat = [b / t for b, t in zip(times["pyexpat"], times[label])]
+            line = f"{FRESH_LABELS[label]:36}"
+            line += f" x pyexpat {statistics.median(to_expat):.3f} [{min(to_expat):.3f}-{max(to_expat):.3f}]"
+            if label != "lxml":
+                to_lxml = [b / t for b, t in zip(times["lxml"], times[label])]
+                line += f"   x lxml {statistics.median(to_lxml):.3f} [{min(to_lxml):.3f}-{max(to_lxml):.3f}]"
+            print(line)
 
 
 BASELINE: Any = None  # another checkout's checkpoint_stream (--against), measured in the same rounds
@@ -204,12 +486,23 @@ def contestants() -> tuple[dict[str, Callable[[list[bytes], bytes], int]], list[
 # -- measuring ----------------------------------------------------------------------------------------
 
 
-def measure(funcs: dict[str, Callable[[], Any]], rounds: int, base: str) -> dict[str, dict[str, float]]:
+def measure(
+    funcs: dict[str, Callable[[], Any]],
+    rounds: int,
+    base: str,
+    prepare: dict[str, Callable[[], Any]] | None = None,
+    with_times: bool = False,
+) -> Any:
+    """Interleaved rounds. ``prepare``: by contestant, an untimed step run just before each of its
+    timings (forgetting the memory, a first pass). ``with_times``: also return the times."""
     names = list(funcs)
+    prepare = prepare or {}
     times: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
         order = names[r % len(names) :] + names[: r % len(names)]  # rotate who runs first
         for n in order:
+            if n in prepare:
+                prepare[n]()
             gc.collect()
             t0 = time.perf_counter()
             funcs[n]()
@@ -223,7 +516,7 @@ def measure(funcs: dict[str, Callable[[], Any]], rounds: int, base: str) -> dict
             "lo": min(ratios),
             "hi": max(ratios),
         }
-    return out
+    return (out, times) if with_times else out
 
 
 def bench_parsers(rounds: int, shapes: list[str]) -> None:
@@ -336,7 +629,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--rss-gb", type=float, default=1.0, help="size of the peak-RSS stream in GB (0: skip)")
     ap.add_argument("--only", choices=("parse", "write", "rss"), default=None)
-    ap.add_argument("--shapes", default=",".join(COUNTS), help=f"comma-separated subset of {','.join(COUNTS)}")
+    ap.add_argument(
+        "--shapes",
+        default=",".join([*REALISTIC, *COUNTS]),
+        help=f"comma-separated subset of {','.join([*REALISTIC, *COUNTS])} (the realistic ones: checkpoints around "
+        "libvirt's own test domains, benchmarks/realistic, in several layouts; first sight, warm, memory disabled)",
+    )
+    ap.add_argument("--fresh", action="store_true", help="also the realistic shapes with a fresh interpreter per round (pyexpat, lxml, ours first sight and warm)")
     ap.add_argument("--against", metavar="DIR", help="another checkout (git worktree) whose checkpoint_stream runs in the same rounds")
     args = ap.parse_args()
     if args.against:
@@ -357,6 +656,9 @@ def main() -> None:
     if args.only in (None, "rss"):
         bench_rss(args.rss_gb)  # first: the parent is still small (see bench_rss)
     if args.only in (None, "parse"):
+        bench_realistic(args.rounds, args.shapes.split(","))
+        if args.fresh:
+            bench_fresh(args.rounds, args.shapes.split(","))
         bench_parsers(args.rounds, args.shapes.split(","))
     if args.only in (None, "write"):
         bench_writer(args.rounds, args.shapes.split(","))

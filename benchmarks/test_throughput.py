@@ -80,3 +80,67 @@ def test_cli_parse(benchmark, tmp_path_factory, stream):
 
     benchmark.pedantic(run, rounds=3, iterations=1)
     _rates(benchmark, len(data), SHAPES[shape])
+
+
+# -- the realistic corpus (corpus.realistic_documents): first sight, warm, memory disabled ---------
+
+REALISTIC = {
+    "libvirt": ("libvirt", 1),
+    "oneline": ("oneline", 1),
+    "etree": ("etree", 1),
+    "indent4": ("indent4", 1),
+    "tab": ("tab", 1),
+    "chain5": ("libvirt", 5),
+}
+
+
+@pytest.fixture(scope="module", params=list(REALISTIC))
+def realistic(request):
+    layout, chain = REALISTIC[request.param]
+    docs = corpus.realistic_documents(layout, chain)
+    if not docs:
+        pytest.skip(f"no realistic domains at {corpus.REALISTIC_DIR}")
+    return request.param, docs, b"".join(docs)
+
+
+def _read_all(data: bytes, reader=None) -> int:
+    n = 0
+    for r in cs.iterparse(data, reader=reader):
+        r.domain.xml if r.domain is not None else None  # the domain as text, as a peer's tostring
+        n += 1
+    return n
+
+
+@pytest.mark.parametrize("memory", ["first-sight", "warm", "memory-disabled"])
+def test_iterparse_realistic(benchmark, realistic, memory):
+    """First sight: the default reader's memory forgotten before every round (untimed); warm: a
+    second pass over the same documents; memory disabled: the fast reader with a memory that keeps
+    nothing (peers.NullMemory)."""
+    from checkpoint_stream.readers import DEFAULT_READER, Reader
+
+    from peers import NullMemory
+
+    name, docs, data = realistic
+    reader = Reader(memory=NullMemory()) if memory == "memory-disabled" else None
+
+    def setup():
+        DEFAULT_READER.forget()
+        if memory == "warm":
+            _read_all(data)
+
+    count = benchmark.pedantic(_read_all, args=(data, reader), setup=setup, rounds=15, iterations=1)
+    assert count == len(docs)
+    if memory == "memory-disabled":
+        kept = reader.memory
+        assert not (kept.domains or kept.tops or kept.rests or kept.lines.lines or kept.lines.verdicts)
+    _rates(benchmark, len(data), count)
+
+
+def test_parse_each_realistic(benchmark, realistic):
+    """parse() per document, first sight."""
+    from checkpoint_stream.readers import DEFAULT_READER
+
+    name, docs, data = realistic
+    count = benchmark.pedantic(lambda: sum(1 for d in docs if cs.parse(d)), setup=DEFAULT_READER.forget, rounds=15, iterations=1)
+    assert count == len(docs)
+    _rates(benchmark, len(data), count)
