@@ -168,22 +168,19 @@ class DomainReader:
         # back, so it is learnt the second time (_recurs); and a first sight says nothing of the
         # recognition average. The layouts remembered are tried first (cheap: another VM of a
         # known structure is found so, without asking whether its structure recurs).
-        recurs = probe = False
-        if b"\r" not in raw_span:
+        by_lines = b"\r" not in raw_span
+        if by_lines:
             tail = raw_span[raw_span.rfind(b"\n") + 1 :]
             stripped = tail.lstrip(b" ")
             width = len(tail) - len(stripped) if stripped.startswith(b"</") else column  # base_indent
-            known = self.lines.judge(raw_span, width, redefine, False)
-            if not known:
-                recurs = self._recurs(raw_span)
-                probe = recurs and (rate >= RATE_TRUSTED or lines.count % PROBE_EVERY == 0)
-                known = probe and self.lines.judge(raw_span, width, redefine, True)
-            if known:
+            if self.lines.judge(raw_span, width, redefine, False):
                 lines.rate = rate * RATE_KEEP + (1 - RATE_KEEP)
                 return Domain._from_span(raw_span, width)
-        else:
-            recurs = self._recurs(raw_span)
-            probe = recurs and (rate >= RATE_TRUSTED or lines.count % PROBE_EVERY == 0)
+        recurs = self._recurs(raw_span)
+        probe = recurs and (rate >= RATE_TRUSTED or lines.count % PROBE_EVERY == 0)
+        if probe and by_lines and self.lines.judge(raw_span, width, redefine, True):
+            lines.rate = rate * RATE_KEEP + (1 - RATE_KEEP)
+            return Domain._from_span(raw_span, width)
         if recurs:
             lines.rate = rate * RATE_KEEP
         parser = ParserCreate("UTF-8")
