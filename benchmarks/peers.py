@@ -147,14 +147,11 @@ REALISTIC = {
 }
 
 
-class _NeverSeen(set):  # type: ignore[type-arg]
-    """A set that keeps nothing: every structure is met for the first time."""
+class _NeverSeen(dict):  # type: ignore[type-arg]
+    """A table that keeps nothing: every structure is met for the first time."""
 
-    def add(self, item: Any) -> None:
+    def __setitem__(self, key: Any, value: Any) -> None:
         pass
-
-    def __contains__(self, item: Any) -> bool:
-        return False
 
 
 class NullMemory(Memory):

@@ -8,8 +8,9 @@ from disk to disk (``checkpoint='bitmap' bitmap='<the checkpoint's name>'``), so
 rest is read once and the record values it gives (or None) are remembered by its text. A tag
 whose split value breaks the rule is not split at, so it stays inside the rest before it, which
 then fails. No control character (TAB and CR included, which expat would rewrite), '<', '>' or
-'&' is admitted inside a tag, nor anything but spaces and line breaks between tags: those go to
-the general reader.
+'&' is admitted inside a value, nor anything but spaces, tabs and line breaks between tags: those
+go to the general reader. Values are quoted with apostrophes (libvirt) or double quotes
+(ElementTree), one reader a quote character, generated alike.
 
 Reading a rest is generated code (:meth:`DiskReader.source` shows it): for each attribute, the
 check its value rule needs (none for a rule any text passes, a membership test for a set of
@@ -67,23 +68,41 @@ class DiskReader:
         if split is None or split not in fields or set(fields) != set(rule.attributes):
             return
         self.usable = True
-        frag = value_fragment(rule.attributes[split], ATTRIBUTE_EXCLUDED)
-        # With no exact piece for the split value's rule, split loosely and judge each value.
-        self.split_check: Callable[[str], str | None] | None = None if frag is not None else rule.attributes[split].check
-        self.splitter = re.compile(f"<{re.escape(tag)} {re.escape(split)}='({frag or _LOOSE_VALUE})'")
         others = [a for a in rule.attributes if a != split]
-        rest = re.compile("".join(f"(?: {re.escape(a)}='({_LOOSE_VALUE})')?" for a in others) + r"/>[ \n]*")
         order = [f.field for f in rule.fields]
         setters = dict(zip(order, slot_setters(CheckpointDisk, tuple(order))))
         self.set_split = setters[fields[split].field]
         self.setters = [setters[fields[a].field] for a in others]
-        self.source = self._generate(rule, split, others, fields, rest)
+        # One reader a quote character (libvirt writes apostrophes, ElementTree double quotes); a
+        # list that mixes them goes to the general reader. Attributes one space apart (as both
+        # write them), then before '/>' and between tags any XML whitespace but CR (which expat
+        # would rewrite; the fast reader's CR variant removes it).
+        self.split_check: Callable[[str], str | None] | None = None
+        sources = []
+        for quote, suffix in (('"', "_dq"), ("'", "")):
+            frag = value_fragment(rule.attributes[split], ATTRIBUTE_EXCLUDED.replace("'", quote))
+            loose = _LOOSE_VALUE.replace("'", quote)
+            # With no exact piece for the split value's rule, split loosely and judge each value.
+            self.split_check = None if frag is not None else rule.attributes[split].check
+            splitter = re.compile(f"<{re.escape(tag)} {re.escape(split)}={quote}({frag or loose}){quote}")
+            rest = re.compile("".join(f"(?: {re.escape(a)}={quote}({loose}){quote})?" for a in others) + r"[ \t\n]*/>[ \t\n]*")
+            sources.append(self._generate(rule, split, others, fields, rest, splitter, suffix))
+        self.source = "\n".join(sources)
 
-    def _generate(self, rule: ElementRule, split: str, others: list[str], fields: dict[str, Any], rest: "re.Pattern[str]") -> str:
+    def _generate(
+        self,
+        rule: ElementRule,
+        split: str,
+        others: list[str],
+        fields: dict[str, Any],
+        rest: "re.Pattern[str]",
+        splitter: "re.Pattern[str]",
+        suffix: str,
+    ) -> str:
         v = {a: f"a{k}" for k, a in enumerate(others)}
         ns: dict[str, Any] = {
             "REST": rest.fullmatch,
-            "SPLIT": self.splitter.split,
+            "SPLIT": splitter.split,
             "utf8_text": utf8_text,
             "new": _new,
             "Record": CheckpointDisk,
@@ -136,6 +155,7 @@ class DiskReader:
             "def read_disks(raw, limits):",
             "    # Inside tags ']]>' is allowed, and between them only whitespace: the list needs",
             "    # decoding only (UTF-8, and XML's two non-characters).",
+            *(["    if b'\"' in raw:", "        return DOUBLE_QUOTED(raw, limits)"] if suffix == "" else []),
             "    if raw.isascii():",
             "        block = raw.decode('ascii')",
             "    else:",
@@ -144,14 +164,14 @@ class DiskReader:
             "            return None",
             "    parts = SPLIT(block)",
             "    n = len(parts) // 2",
-            "    if n < MIN or n > limits.max_disks or parts[0].strip(' \\n'):",
+            "    if n < MIN or n > limits.max_disks or parts[0].strip(' \\t\\n'):",
             "        return None",
         ]
         if self.split_check is not None:
             src += ["    if any(map(split_check, parts[1::2])):", "        return None"]
         src += [
             "    if n > FEW:",
-            "        return bulk(parts, n, block, limits)",
+            "        return bulk(parts, n, block, limits, rest_fields)",
             "    if len(block) > limits.max_text and max(map(len, parts)) > limits.max_text:",
             "        return None",
             "    known = memory.rests",
@@ -168,22 +188,25 @@ class DiskReader:
             "    return tuple(disks)",
         ]
         source = "\n".join(src) + "\n"
-        exec(compile(source, "<checkpoint_stream fast disk reader>", "exec"), ns)
-        self.rest_fields: Callable[[str], Any] = ns["rest_fields"]
+        if suffix == "":
+            ns["DOUBLE_QUOTED"] = self.read
+        exec(compile(source, f"<checkpoint_stream fast disk reader{suffix}>", "exec"), ns)
         self.read: Callable[[bytes, Limits], Any] = ns["read_disks"]
-        return source
+        return source.replace("def read_disks", f"def read_disks{suffix}").replace("def rest_fields", f"def rest_fields{suffix}")
 
-    def _bulk(self, parts: list[str], n: int, block: str, limits: Limits) -> tuple[CheckpointDisk, ...] | None:
+    def _bulk(
+        self, parts: list[str], n: int, block: str, limits: Limits, rest_fields: Callable[[str], Any]
+    ) -> tuple[CheckpointDisk, ...] | None:
         """Many items: column-wise, each distinct rest read once.
 
-        What is proven: block = head + (split start + value + "'" + rest)*, where head is
+        What is proven: block = head + (split start + value + quote + rest)*, where head is
         whitespace, each value passes its rule and holds no quote, '<', '>', '&' or control
         character, and each rest is the tag's other attributes, '/>' and whitespace, in which no
         '<' can occur. That is exactly a list of tags separated by whitespace."""
         names = parts[1::2]
         rests = parts[2::2]
         known = self.memory.rests
-        kinds = {rest: known[rest] if rest in known else self.rest_fields(rest) for rest in set(rests)}
+        kinds = {rest: known[rest] if rest in known else rest_fields(rest) for rest in set(rests)}
         if None in kinds.values():
             return None
         # A text node (between tags) or an attribute value longer than max_text: the general

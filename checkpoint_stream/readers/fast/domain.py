@@ -1,21 +1,23 @@
-"""The nested domain in libvirt's layout: proven well formed and judged without Python events.
+"""The nested domain in any layout: proven well formed and judged without Python events.
 
-expat checks the domain's well-formedness with no Python callback at all; its top is then read
-from its lines, which the layout makes possible: every line is an open tag, a self-closing tag, a
-one-line leaf ``<a>text</a>`` or a close tag, indented by exactly two spaces per level.
-:data:`_LINES` spells that out level by level (up to ``DEPTH`` levels below ``<domain>``; deeper
-domains take the general path), so one fullmatch proves it. Soundness: expat has checked that the
-document is well formed, so its open and close tags nest; the pattern pairs every open line with
-the next close line at the same indentation, which is also a proper nesting of the same tokens,
-and a balanced sequence has only one proper nesting. So the depth the pattern assigns to a line
-is its depth in the XML tree, and the children of ``<domain>`` are exactly the lines indented by
-two spaces.
+expat checks the domain's well-formedness with no Python callback at all. Its top is then read
+by one pattern, tag by tag, whatever the layout (:meth:`DomainReader.any_layout`: any
+indentation or none, either quote); or, for a structure met again with other bytes (another VM
+of the same structure), from its lines in libvirt's layout, which can then be learnt
+(:mod:`.lines`). In that layout every line is an open tag, a self-closing tag, a one-line leaf
+``<a>text</a>`` or a close tag, indented by exactly two spaces per level. :data:`_LINES` spells
+that out level by level (up to ``DEPTH`` levels below ``<domain>``; deeper domains take the
+general path), so one fullmatch proves it. Soundness (of both patterns): expat has checked that
+the document is well formed, so its open and close tags nest; the pattern pairs every open tag
+with the next close tag at its level, which is also a proper nesting of the same tokens, and a
+balanced sequence has only one proper nesting. So the depth the pattern assigns to a tag is its
+depth in the XML tree, and the children of ``<domain>`` are exactly those it finds at level one.
 
-From those lines :meth:`DomainReader.top` builds the very :class:`~...grammar.domain.DomainTop`
-the general reader's scanner collects (the same children, texts, nesting and grandchildren, as the
-domain grammar's tables say), and the grammar judges it. What was proven is remembered in the
-reader's :class:`~.memory.Memory`: a domain's verdict by its bytes, the verdict on a top, and the
-lines of accepted domains (:mod:`.lines`).
+From what it read, :meth:`DomainReader.any_top` or :meth:`DomainReader.top` builds the very
+:class:`~...grammar.domain.DomainTop` the general reader's scanner collects (the same children,
+texts, nesting and grandchildren, as the domain grammar's tables say), and the grammar judges it.
+What was proven is remembered in the reader's :class:`~.memory.Memory`: a domain's verdict by its
+bytes, the verdict on a top, and the lines of accepted domains (:mod:`.lines`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 from xml.parsers.expat import ParserCreate
 
 from ...grammar.domain import DomainChild, DomainGrammar, DomainTop
-from ...markup.indentation import base_indent, normalize_newlines
+from ...markup.indentation import base_indent, dedent, normalize_newlines
 from ...records import Domain
 from .lines import DEPTH, MAX_ATTRS, PROBE_EVERY, RATE_KEEP, RATE_TRUSTED, TAG, LinePath
 from .memory import SHAPES_MAX, Memory
@@ -62,8 +64,77 @@ _NO_NAMESPACES: dict[str, str] = {}
 _NOT_SKELETON = bytes(b for b in range(256) if b not in b"<>/=\n")
 _MISSING: Any = object()
 
+
+class _OtherLayout:
+    """What DomainReader.full returns for a domain not in libvirt's layout (any_layout may read it)."""
+
+
+_OTHER_LAYOUT = _OtherLayout()
+
 #: The deepest element of a document the fast reader takes: the root, <domain>, then DEPTH levels.
 MAX_FAST_DEPTH = 2 + DEPTH
+
+
+# -- any layout ------------------------------------------------------------------------------------
+# A domain in another layout (one line, four spaces or tabs, double quotes, " />") is read tag by
+# tag rather than line by line. expat has checked the span; when '<' and '>' occur in it only as
+# tag delimiters (as many '>' as '<'; an element's tag never starts '<!' or '<?', so a comment, PI
+# or CDATA section fails the match), a tag is '<' [^<>]* '>' and an empty element's tag is the one
+# whose last character before '>' is '/'. The pattern pairs each start tag with the next end tag
+# at its level: a proper nesting of the tags, so the only one (as for _LINES). Levels are spelled
+# out up to DEPTH below <domain> (a deeper domain takes the general path), which bounds max_depth
+# as the line layout does. Every alternative begins with a character the others cannot, so a
+# failed match gives up in linear time. What the verdict reads (the domain's and its children's
+# attributes, a child's text, a grandchild's text) is matched exactly and holds no reference.
+_S = "[ \t\n]"  # XML whitespace but CR (a span holding a CR is read once its line ends are normalised)
+_ANY_ATTR = rf"""{_S}+[^\s=<>/'"&]+{_S}*={_S}*(?:'[^'<&]*'|"[^"<&]*")"""
+_OPEN = rf"<[^/<>!?][^<>]{RUN}"  # an element's tag but its '>'
+
+
+def _element(depth: int) -> str:
+    """An element ``depth`` levels below <domain>, with its content."""
+    content = rf"[^<]{RUN}" if depth >= DEPTH else _content(depth)
+    return rf"{_OPEN}(?:(?<=/)>|(?<!/)>{content}</[^<>]{RUN}>)"
+
+
+def _content(depth: int) -> str:
+    """What an element ``depth`` levels below <domain> holds: text and elements, in any order."""
+    return rf"[^<]{RUN}(?:{_element(depth + 1)}[^<]{RUN})*"
+
+
+def _blank_content(depth: int) -> str:
+    """The content of an element whose own text is whitespace (its elements may hold any)."""
+    return rf"{_S}{RUN}(?:{_element(depth + 1)}{_S}{RUN})*"
+
+
+_END = rf"</[^<>]{RUN}>"
+#: Whitespace, then a child of <domain> (groups 1-7) or else all the rest (group 8: from text beside
+#: the children, or a child the pattern does not take; all of it, so that the match is the last
+#: and findall stops there). A child: tag, raw attributes,
+#: '/' when empty; group 4 its text when it holds text only, without reference; group 5 '>' when
+#: it holds text only, with one; group 6 its content when it holds elements and its own text is
+#: whitespace, else group 7.
+_ANY_CHILD = re.compile(
+    rf"{_S}{RUN}(?:<({TAG})((?:{_ANY_ATTR})*){_S}{RUN}"
+    rf"(?:(/)>|>([^<&]{RUN}){_END}|(>)[^<]{RUN}{_END}|>({_blank_content(1)}){_END}|>({_content(1)}){_END})"
+    r"|([\s\S]+))"
+)
+_ANY_HEAD = re.compile(rf"<domain((?:{_ANY_ATTR})*){_S}{RUN}>")
+_DOMAIN_END = len("</domain>")  # the fast reader's span ends so
+#: A direct element of a child's content, with all it holds: tag, raw attributes (ending in '/'
+#: when empty), and its text with group 4 '</' when it holds text only.
+_ANY_GRANDCHILD = re.compile(rf"<({TAG})([^<>]{RUN})>(?:(?<=/>)|([^<]{RUN})(</)[^<>]{RUN}>|{_content(2)}{_END})")
+_ANY_ELEMENT_2 = re.compile(_element(2))
+_ANY_ATTR_PAIR = re.compile(rf"""([^\s=]+){_S}*={_S}*('[^']*'|"[^"]*")""")
+_ATTR_WHITESPACE = str.maketrans("\t\n", "  ")
+
+
+def _any_attrs(raw: str) -> dict[str, str]:
+    """The attributes of a tag as expat reports them (they hold no reference: see _ANY_ATTR)."""
+    attrs = {name: value[1:-1] for name, value in _ANY_ATTR_PAIR.findall(raw)}
+    if "\t" in raw or "\n" in raw:  # attribute-value normalisation: each whitespace character is a space
+        return {name: value.translate(_ATTR_WHITESPACE) for name, value in attrs.items()}
+    return attrs
 
 
 def _attrs(raw: str) -> dict[str, str] | None:
@@ -190,35 +261,42 @@ class DomainReader:
         except Exception:
             return None
         if "\r" in span:
-            span = normalize_newlines(span)
-            return self.full(span, base_indent(span, column), redefine, max_attributes)
+            return self.any_layout(normalize_newlines(span), column, redefine, max_attributes)
+        if not (probe and by_lines):
+            # Nothing to learn: reading tag by tag is cheaper than proving the line layout.
+            return self.any_layout(span, column, redefine, max_attributes)
         domain = self.full(span, width, redefine, max_attributes)
+        if isinstance(domain, _OtherLayout):
+            return self.any_layout(span, column, redefine, max_attributes)
         if domain is None:
             return None
-        if probe:
-            self.lines.learn(raw_span, width, redefine)
+        self.lines.learn(raw_span, width, redefine)
         return Domain._from_span(raw_span, width, domain.xml)  # _LINES proved the span's lines
 
     def _recurs(self, raw_span: bytes) -> bool:
-        """Whether a domain of this structure was met before. The structure is the skeleton of its
-        markup (the '<', '>', '/', '=' and line breaks, in order: names, values and texts left
-        out, so that another VM of the same structure has the same one), kept as a hash; a
-        collision only makes a structure learnt once early."""
+        """Whether a domain of this structure with other bytes was met before (another VM of the
+        same structure, or the same VM changed). The structure is the skeleton of its markup (the
+        '<', '>', '/', '=' and line breaks, in order: names, values and texts left out), kept as a
+        hash with the hash of the first bytes met in it; a collision only makes a structure learnt
+        once early. The same bytes met again are the by-bytes cache's (a second pass over the
+        same documents, a VM's chain): learning from them would teach nothing of what varies."""
         shapes = self.memory.lines.shapes
         shape = hash(raw_span.translate(None, _NOT_SKELETON))
-        if shape in shapes:
-            return True
+        first = shapes.get(shape)
+        if first is not None:
+            return first != hash(raw_span)
         if len(shapes) >= SHAPES_MAX:
             shapes.clear()
-        shapes.add(shape)
+        shapes[shape] = hash(raw_span)
         return False
 
-    def full(self, span: str, column: int, redefine: bool, max_attributes: int) -> Domain | None:
+    def full(self, span: str, column: int, redefine: bool, max_attributes: int) -> Domain | _OtherLayout | None:
         """A well-formed domain's verdict from its text: the layout proven, the top read from its
-        lines and judged by the grammar."""
+        lines and judged by the grammar (None when refused; _OTHER_LAYOUT when the text is not in
+        libvirt's layout, for :meth:`any_layout`)."""
         xml = span.replace("\n" + " " * column, "\n") if column else span
         if xml.count("<") != xml.count(">") or _LINES.fullmatch(xml) is None:
-            return None
+            return _OTHER_LAYOUT
         # limits.max_attributes: _LINES does not count the attributes of an element below <domain>.
         # Every '<' now starts a tag and a tag's attributes (one '=' each) lie between its '<' and
         # the next '<', so no piece of xml.split('<') holding at most max_attributes '=' means no
@@ -227,10 +305,10 @@ class DomainReader:
             return None
         head = _HEAD.match(xml)
         if head is None:
-            return None
+            return _OTHER_LAYOUT
         found = self._children(xml, column)
         if found is None:
-            return None
+            return _OTHER_LAYOUT
         texts, parts = found
         key = (head.group(), parts, redefine)
         ok = self.memory.tops.get(key)
@@ -303,6 +381,103 @@ class DomainReader:
                     continue
             parts.append((tag, raw, nested, key_text))
         return texts, tuple(parts)
+
+    def any_layout(self, span: str, column: int, redefine: bool, max_attributes: int) -> Domain | None:
+        """A well-formed domain in any layout (``span``, LF line ends), read tag by tag: the same top as :meth:`full` reads from lines,
+        judged by the grammar. None when refused, and for what the general reader must read: a
+        comment, PI or CDATA section, a '>' in text or in an attribute value, a reference where
+        the verdict reads, text beside the domain's children, elements deeper than DEPTH levels,
+        or a child whose text is read holding elements and text."""
+        if span.count("<") != span.count(">"):
+            return None
+        # max_attributes, as in full: every '<' starts a tag and an attribute has one '='.
+        if span.count("=") > max_attributes and max(piece.count("=") for piece in span.split("<")) > max_attributes:
+            return None
+        head = _ANY_HEAD.match(span)
+        if head is None:
+            return None
+        kinds = self.kinds
+        blank_class = self.blank_class
+        classes = self.classes
+        parts: list[Any] = []
+        texts: dict[int, str] = {}
+        for tag, raw, _empty, text, referring, blank, other, stray in _ANY_CHILD.findall(span, head.end(), len(span) - _DOMAIN_END):
+            if stray:
+                return None
+            kind = kinds.get(tag)
+            if kind is None:
+                kind = self._kind(tag)
+            nested = bool(blank or other)
+            if not kind:  # neither its text nor its children are read
+                parts.append((tag, raw, nested, ""))
+                continue
+            if referring and kind & _COLLECT:
+                return None
+            key_text: Any = ""
+            if nested:
+                if other and kind & (_COLLECT | _BLANK):
+                    return None  # text beside its elements: the general reader reads it
+                if kind & _BLANK:
+                    texts[len(parts)] = "\n"  # any whitespace reads alike (see _children)
+                    key_text = blank_class[tag]
+                elif kind & _COLLECT:
+                    key_text = _ANY_ELEMENT_2.sub("", blank)
+                    if key_text and kind & _CLASSED:
+                        texts[len(parts)] = key_text
+                        key_text = self._class(tag, key_text)
+            elif kind & _COLLECT:
+                key_text = text
+                if text and kind & _CLASSED:
+                    texts[len(parts)] = text
+                    key_text = classes.get((tag, text))
+                    if key_text is None:
+                        key_text = self._class(tag, text)
+            if nested and kind & _INNER:
+                inner = self._any_inner(blank or other, self.inner_tags[tag])
+                if inner is None:
+                    return None
+                if inner:
+                    parts.append((tag, raw, nested, key_text, inner))
+                    continue
+            parts.append((tag, raw, nested, key_text))
+        key = (_OTHER_LAYOUT, head.group(1), tuple(parts), redefine)
+        ok = self.memory.tops.get(key)
+        if ok is None:
+            top = self.any_top(head.group(1), texts, parts)
+            ok = self.grammar.judge(top, _NO_NAMESPACES, redefine)
+            size = len(key[1]) + sum([len(p[1]) + (len(p[3]) if p[3].__class__ is str else 0) + 16 for p in parts])
+            self.memory.remember_top(key, ok, size)
+        if not ok:
+            return None
+        # Not Domain._from_span: a domain made so is known to be in libvirt's layout (its identity
+        # is then read from its lines), which this one need not be.
+        return Domain(dedent(span, base_indent(span, column)) if "\n" in span else span)
+
+    @staticmethod
+    def _any_inner(content: str, names: frozenset[str]) -> tuple[tuple[str, str], ...] | None:
+        """The direct text of the first direct element of each of ``names`` in a child's content
+        ("" when empty), sorted by name; None when one of them holds elements."""
+        found: dict[str, str] = {}
+        for m in _ANY_GRANDCHILD.finditer(content):
+            name = m.group(1)
+            if name not in names or name in found:
+                continue
+            if m.group(2).endswith("/"):
+                found[name] = ""
+            elif m.group(4) and "&" not in m.group(3):
+                found[name] = m.group(3)
+            else:
+                return None
+        return tuple(sorted(found.items()))
+
+    @staticmethod
+    def any_top(head: str, texts: dict[int, str], parts: list[Any]) -> DomainTop:
+        """The DomainTop the general reader's scanner would collect (see :meth:`top`)."""
+        kids = tuple(
+            DomainChild(part[0], _any_attrs(part[1]), texts.get(i, part[3]), part[2], dict(part[4]) if len(part) > 4 else _NO_INNER)
+            for i, part in enumerate(parts)
+        )
+        return DomainTop(_any_attrs(head), kids, None)
 
     def _kind(self, tag: str) -> int:
         """What is read of a child the grammar does not name (an extension element, by its local

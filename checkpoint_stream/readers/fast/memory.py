@@ -63,7 +63,7 @@ class LineMemory:
         self.builds = 0
         self.rate = 1.0  # moving average of the share of new domains recognised
         self.count = 0
-        self.shapes: set[int] = set()  # the structures of domains met (learnt when met again)
+        self.shapes: dict[int, int] = {}  # structures of domains met: the hash of the first bytes (see DomainReader._recurs)
 
     def token_id(self, token: Any) -> int:
         """The token's id. next() and setdefault() are each one C-level step, so two tokens never

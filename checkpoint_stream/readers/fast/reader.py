@@ -1,11 +1,13 @@
-"""The fast reader: a document in libvirt's own layout, taken apart by patterns made from the grammar.
+"""The fast reader: a document taken apart by patterns made from the grammar.
 
-Most documents in the wild were written by libvirt, so they share one layout: fixed element order,
-single-quoted attributes, two-space indentation, no comments. For such a document the generated
-per-document function (:mod:`.compile`) matches the checkpoint level with one pattern over the
-bytes, reads the disk list column-wise (:mod:`.disks`), lets expat check the nested domain's
-well-formedness with no Python callback at all and reads its top from its lines
-(:mod:`.domain`). What it has proven is remembered in the reader's :class:`~.memory.Memory`.
+Most documents in the wild were written by libvirt (fixed element order, single-quoted
+attributes, two-space indentation, no comments), others by ElementTree or by hand (one line, other
+indentation, double quotes). For a document in the element order libvirt writes, with no comment,
+PI or CDATA section, the generated per-document function (:mod:`.compile`) matches the checkpoint
+level with one pattern over the bytes (XML whitespace anywhere between elements), reads the disk
+list column-wise (:mod:`.disks`), lets expat check the nested domain's well-formedness with no
+Python callback at all and reads its top tag by tag, or from its lines once its structure is
+learnt (:mod:`.domain`). What it has proven is remembered in the reader's :class:`~.memory.Memory`.
 
 It is an accelerator, not a second opinion: every pattern and residual check comes from the same
 rule objects the general reader walks, the domain is judged by the same grammar methods on the
