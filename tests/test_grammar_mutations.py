@@ -432,3 +432,23 @@ def test_a_new_disk_attribute_is_one_edit_to_the_grammar_plus_the_records_field(
     records.write_text(text.replace(old, "    size: int | None = None\n    node: str | None = None\n\n    def to_dict(self)"))
     run = subprocess.run([sys.executable, "-c", NEW_ATTRIBUTE_CHECK], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stdout + run.stderr
+
+
+def test_value_rule_verdicts_are_remembered_as_computed() -> None:
+    """A rule remembers its verdicts on short values (the same units and actions recur in every
+    domain): a value judged again gets the same answer, good or bad, the memory stays bounded,
+    long values are judged each time, and a changed rule (dataclasses.replace) starts afresh."""
+    from checkpoint_stream.grammar import values
+
+    rule = ValueRule("unit", re.compile(r"[KMG]iB"), hint="a binary unit")
+    for value in ("KiB", "kib", "KiB", " KiB", "kib"):
+        assert rule.check(value) == rule._check(value)
+    assert rule.check("KiB") is None and rule.check("kib") is not None
+    long = "K" * (values._REMEMBERED_LENGTH + 1)
+    assert rule.check(long) is not None and long not in rule._verdicts
+    for i in range(values._REMEMBERED_VALUES + 10):
+        rule.check(f"{i}iB")
+    assert len(rule._verdicts) <= values._REMEMBERED_VALUES
+    changed = dataclasses.replace(rule, pattern=re.compile(r"[kmg]ib"))
+    assert changed.check("kib") is None and changed.check("KiB") is not None
+    assert rule == dataclasses.replace(rule) and hash(rule) == hash(dataclasses.replace(rule))

@@ -12,7 +12,8 @@ letters, which the XSD patterns of libvirt's schemas do not.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "ValueRule",
@@ -56,6 +57,11 @@ def _as_int(value: str) -> int | None:
     return int(digits)
 
 
+_UNSEEN: Any = object()
+_REMEMBERED_LENGTH = 64  # characters: longer values (names, paths) rarely recur
+_REMEMBERED_VALUES = 512  # per rule
+
+
 @dataclass(frozen=True, slots=True)
 class ValueRule:
     """A datatype: which strings a value may be, and what to say when it is not.
@@ -76,9 +82,25 @@ class ValueRule:
     choices: tuple[str, ...] = ()
     token: bool = False
     message: str | None = None
+    #: The verdicts on short values met before: the same few values (units, lifecycle actions,
+    #: architectures, buses) recur in every domain, of every VM. A pure function's results,
+    #: bounded; a lost update between threads only costs a check.
+    _verdicts: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def check(self, value: str) -> str | None:
         """``None`` when ``value`` is valid, else what is wrong with it."""
+        verdicts = self._verdicts
+        found = verdicts.get(value, _UNSEEN)
+        if found is not _UNSEEN:
+            return found  # type: ignore[no-any-return]
+        problem = self._check(value)
+        if len(value) <= _REMEMBERED_LENGTH:
+            if len(verdicts) >= _REMEMBERED_VALUES:
+                verdicts.clear()
+            verdicts[value] = problem
+        return problem
+
+    def _check(self, value: str) -> str | None:
         v = collapse(value) if self.token else value
         if self.choices and v not in self.choices:
             return self.problem(value)

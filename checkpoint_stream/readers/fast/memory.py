@@ -30,7 +30,7 @@ from typing import Any
 
 __all__ = ["Memory", "LineMemory"]
 
-DOMAINS_MAX = 64
+DOMAINS_MAX = 1024  # bounded in memory by DOMAIN_CHARS_MAX (a few thousand domains of real size)
 DOMAIN_CHARS_MAX = 3 * 1024 * 1024
 TOPS_MAX = 4096
 TOP_BYTES_MAX = 1024 * 1024
