@@ -894,9 +894,8 @@ def test_a_stream_of_variant_documents_is_read_in_the_hot_loop(monkeypatch, vari
 
 OTHER_LAYOUTS = [layout for layout in corpus.REALISTIC_LAYOUTS if layout != "libvirt"]
 # "generated deep" is deeper than the fast reader's levels in every layout. ElementTree writes an
-# empty root as "<domaincheckpoint />" and namespaces as ns0: prefixes declared on the root, where
-# the checkpoint level's pattern takes no attribute: the general path reads those.
-_LEFT_IN_ETREE = ("generated empty-root", "generated metadata", "generated qemu-ns")
+# empty root as "<domaincheckpoint />", which the general path reads.
+_LEFT_IN_ETREE = ("generated empty-root",)
 
 
 def _relaid(doc: bytes, layout: str) -> bytes | None:
@@ -999,3 +998,37 @@ def test_tag_level_edits_in_one_line(data):
     _forget()
     for mode in ("default", "redefine"):
         check_same(edited, mode)
+
+
+ROOT_CASES = {
+    # ElementTree's way: the domain's extension namespaces declared on the root
+    "declared on the root": (True, b"<domaincheckpoint xmlns:q='http://libvirt.org/schemas/domain/qemu/1.0'>", b"<q:commandline><q:arg value='-x'/></q:commandline>"),
+    "double quotes, tab in the tag": (True, b'<domaincheckpoint\txmlns:q="http://libvirt.org/schemas/domain/qemu/1.0" >', b"<q:commandline/>"),
+    "declared, unused": (True, b"<domaincheckpoint xmlns:a='urn:x' xmlns:b='urn:y'>", b""),
+    "prefix not declared": (False, b"<domaincheckpoint xmlns:a='urn:x'>", b"<q:commandline/>"),
+    "not libvirt's namespace": (False, b"<domaincheckpoint xmlns:q='urn:other'>", b"<q:commandline/>"),
+    "an attribute the root does not take": (False, b"<domaincheckpoint id='1'>", b""),
+    "a default namespace": (False, b"<domaincheckpoint xmlns='urn:x'>", b""),
+    "declared twice": (False, b"<domaincheckpoint xmlns:a='urn:x' xmlns:a='urn:x'>", b""),
+    "a reference in the value": (False, b"<domaincheckpoint xmlns:a='urn:&amp;'>", b""),
+    "a name expat refuses": (False, b"<domaincheckpoint xmlns:a!b='urn:x'>", b""),
+    "a tab in the value": (True, b"<domaincheckpoint xmlns:q='http://libvirt.org/schemas/domain/qemu/1.0\t'>", b""),
+}
+
+
+@pytest.mark.parametrize("name", list(ROOT_CASES))
+@pytest.mark.parametrize("mode", ["default", "redefine", "internal"])
+def test_root_attributes(name, mode):
+    """Attributes on the root (where ElementTree declares a domain's namespaces): the fast path
+    takes what the root's rule accepts, with the declarations applied to the domain, and gives
+    the general path's result; anything else goes the general way."""
+    taken, root, extension = ROOT_CASES[name]
+    doc = _cut(BASE.encode()).replace(b"<domaincheckpoint>", root, 1)
+    if mode == "internal":
+        doc = doc.replace(b"</domaincheckpoint>", b"  <active>1</active>\n</domaincheckpoint>", 1)
+    doc = doc.replace(b"  </domain>", b"    " + extension + b"\n  </domain>", 1) if extension else doc
+    _forget()
+    took = check_same(doc, mode)
+    assert took == (taken and isinstance(general(doc, _options(mode)), Checkpoint)), name
+    if not took:
+        assert fast_parse(doc, _options(mode), DEFAULT_LIMITS) is None

@@ -51,6 +51,13 @@ _DECL = (
 )
 #: What a leaf's text may hold raw for the fast reader (ASCII; values the rule judges).
 TEXT_EXCLUDED = "<>&\r" + "".join(chr(c) for c in range(0x20) if c not in (0x09, 0x0A))
+# The root's attributes (ElementTree declares a domain's namespaces there): ASCII XML names, values
+# in either quote with no reference, markup or character expat would refuse or rewrite but TAB and
+# LF (which read as spaces). What they may be is the root rule's to say (check_attributes).
+_ROOT_VALUE = rb"[^'\"<&\r\x00-\x08\x0b\x0c\x0e-\x1f]"
+_ROOT_ATTR = rb"[ \t\r\n]+[A-Za-z_:][-A-Za-z0-9._:]*[ \t\r\n]*=[ \t\r\n]*(?:'(?:" + _ROOT_VALUE + rb"|\")*'|\"(?:" + _ROOT_VALUE + rb"|')*\")"
+_ROOT_PAIR = re.compile(rb"([A-Za-z_:][-A-Za-z0-9._:]*)[ \t\r\n]*=[ \t\r\n]*('[^']*'|\"[^\"]*\")")
+_NO_NAMESPACES: tuple[tuple[str, str], ...] = ()
 # Loose captures: character data with no markup, no CR (line ends would be rewritten) and no
 # control character; with references to the five predefined entities where the rule reads any text.
 _TEXT_CHAR = rb"[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]"
@@ -87,6 +94,9 @@ class Plan:
     pieces: list[_Piece]
     source: str = ""
     function: Callable[..., Any] | None = field(default=None, repr=False)
+    root: bytes = b""
+    #: The root's element rule without and with the internal format's elements.
+    root_rules: tuple[ElementRule, ElementRule] | None = field(default=None, repr=False)
 
 
 def _shape(grammar: Grammar, tag: str, key: str) -> _Piece | None:
@@ -164,7 +174,7 @@ def make_plan(grammar: Grammar, read_disks: Callable[..., Any] | None, domains: 
         piece.modes = modes
         pieces.append(piece)
     root = re.escape(cg.root.encode())
-    start = _DECL + rb"<" + root + rb">" + _WS
+    start = _DECL + rb"<" + root + rb"(?:" + _ROOT_ATTR + rb")*[ \t\r\n]*>" + _WS
     end = rb"</" + root + rb">"
     full = re.compile(start + b"".join(p.pattern for p in pieces) + end, re.S)
     at = next((i for i, p in enumerate(pieces) if p.kind == "list"), len(pieces))
@@ -172,6 +182,8 @@ def make_plan(grammar: Grammar, read_disks: Callable[..., Any] | None, domains: 
     head = re.compile(start + b"".join(p.pattern for p in pieces[:at]) + (rb"(<" + list_tag + rb">)?" if list_tag else b""), re.S)
     tail = re.compile(_WS + b"".join(p.pattern for p in pieces[at + 1 :]) + end, re.S)
     plan = Plan(full, head, tail, pieces[at].tag.encode() if list_tag else None, pieces)
+    plan.root = cg.root.encode()
+    plan.root_rules = (plain, internal)
     _generate(plan, read_disks, domains)
     return plan
 
@@ -195,6 +207,9 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -
         "MISSING": _MISSING,
         "split_match": _splitter(plan),
         "SPLIT_AT": SPLIT_AT,
+        "ROOT_PLAIN": b"<" + plan.root + b">",
+        "root_namespaces": _root_namespaces(plan),
+        "NO_NAMESPACES": _NO_NAMESPACES,
     }
     src = ["def parse_at(buf, start, end, options, limits, origin):"]
     src.append("    if end - start < SPLIT_AT:")
@@ -213,6 +228,12 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -
     block = f"(len({groups[list_group]}) if {groups[list_group]} is not None else 0)" if list_group is not None else "0"
     src.append(f"    if end - start > limits.max_text and end - start - {block} > limits.max_text:")
     src.append("        return None")
+    # The root's attributes: namespace declarations a domain's extension elements may use.
+    src.append("    ns = NO_NAMESPACES")
+    src.append("    if not buf.startswith(ROOT_PLAIN, start):")
+    src.append("        ns = root_namespaces(buf, start, end, options)")
+    src.append("        if ns is None:")
+    src.append("            return None")
     values: dict[str, str] = {}
     for k, p in enumerate(pieces):
         g = groups[k]
@@ -278,10 +299,10 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -
             src.append("        if line_start == 0:")
             src.append("            line_start = start")
             src.append("        column = begin - line_start if buf[line_start:begin].strip(b' ') == b'' else 0")
-            src.append(f"        key = ({g}, column, options.redefine, limits.max_attributes)")
+            src.append(f"        key = ({g}, column, options.redefine, limits.max_attributes, ns)")
             src.append(f"        {v} = memory.domains.get(key, MISSING)")
             src.append(f"        if {v} is MISSING:")
-            src.append(f"            {v} = new_domain({g}, column, options.redefine, limits.max_attributes)")
+            src.append(f"            {v} = new_domain({g}, column, options.redefine, limits.max_attributes, ns)")
             src.append(f"            memory.remember_domain(key, {v})")
             src.append(f"        if {v} is None:")
             src.append("            return None")
@@ -294,6 +315,37 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -
     plan.source = "\n".join(src) + "\n"
     exec(compile(plan.source, "<checkpoint_stream fast document reader>", "exec"), ns)
     plan.function = ns["parse_at"]
+
+
+def _root_namespaces(plan: Plan) -> Callable[..., Any]:
+    """For a document whose root has attributes: the namespace declarations among them, as
+    ``((prefix, uri), ...)``, when the root's rule accepts them all; None otherwise (the general
+    reader words what is wrong). The document pattern has matched, so the root's start tag is the
+    first after ``start`` and its attributes have the form ``_ROOT_ATTR`` says."""
+    assert plan.root_rules is not None
+    plain, internal = plan.root_rules
+    opener = b"<" + plan.root
+    tag = re.compile(re.escape(opener) + rb"((?:" + _ROOT_ATTR + rb")*)[ \t\r\n]*>")
+
+    def root_namespaces(buf: Any, start: int, end: int, options: Any) -> tuple[tuple[str, str], ...] | None:
+        m = tag.match(buf, buf.find(opener, start, end), end)
+        if m is None:
+            return None
+        raw = m.group(1)
+        if not raw:
+            return _NO_NAMESPACES  # an XML declaration before a bare root
+        attrs: dict[str, str] = {}
+        for name, quoted in _ROOT_PAIR.findall(raw):
+            value = utf8_text(quoted[1:-1])
+            key = name.decode("ascii")
+            if value is None or key in attrs:
+                return None
+            attrs[key] = value.replace("\t", " ").replace("\n", " ")  # attribute-value normalisation
+        if (internal if options.internal else plain).check_attributes(attrs) is not None:
+            return None
+        return tuple(sorted((name[6:], value) for name, value in attrs.items() if name.startswith("xmlns:")))
+
+    return root_namespaces
 
 
 def _splitter(plan: Plan) -> Callable[..., Any]:

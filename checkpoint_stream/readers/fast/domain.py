@@ -60,6 +60,7 @@ _HEAD = re.compile(rf"<domain{_ATTRS}>")
 _CHILD = re.compile(rf"\n  <({TAG})((?:{_ATTR})*)(/>|>(?=\n)|>({_LEAF_TEXT})</)")
 _DOMAIN_ATTR = re.compile(r"""([^\s=]+)='([^']*)'""")
 _NO_NAMESPACES: dict[str, str] = {}
+Namespaces = tuple[tuple[str, str], ...]  # the root's declarations: ((prefix, uri), ...)
 #: Every byte but those of a domain's skeleton (see DomainReader._recurs).
 _NOT_SKELETON = bytes(b for b in range(256) if b not in b"<>/=\n")
 _MISSING: Any = object()
@@ -206,21 +207,21 @@ class DomainReader:
             for name in grammar.all_inner_tags()
         }
 
-    def read(self, raw_span: bytes, column: int, redefine: bool, max_attributes: int) -> Domain | None:
+    def read(self, raw_span: bytes, column: int, redefine: bool, max_attributes: int, namespaces: Namespaces = ()) -> Domain | None:
         """The Domain of ``raw_span`` (``<domain`` to ``</domain>``, its first line ``column``
         spaces in), or None to let the general reader decide. A domain seen before is not read
         again: the verdict is a function of its bytes and where it stands."""
         memory = self.memory
-        key = (raw_span, column, redefine, max_attributes)
+        key = (raw_span, column, redefine, max_attributes, namespaces)
         found = memory.domains.get(key, _MISSING)
         if found is not _MISSING:
             domain: Domain | None = found
             return domain
-        domain = self.new_domain(raw_span, column, redefine, max_attributes)
+        domain = self.new_domain(raw_span, column, redefine, max_attributes, namespaces)
         memory.remember_domain(key, domain)
         return domain
 
-    def new_domain(self, raw_span: bytes, column: int, redefine: bool, max_attributes: int) -> Domain | None:
+    def new_domain(self, raw_span: bytes, column: int, redefine: bool, max_attributes: int, namespaces: Namespaces = ()) -> Domain | None:
         """A domain not in the cache: judged from its lines when their layout is known, else expat
         checks it is well formed and :meth:`full` judges it (and its lines are remembered)."""
         if self.restart in raw_span:
@@ -239,7 +240,7 @@ class DomainReader:
         # back, so it is learnt the second time (_recurs); and a first sight says nothing of the
         # recognition average. The layouts remembered are tried first (cheap: another VM of a
         # known structure is found so, without asking whether its structure recurs).
-        by_lines = b"\r" not in raw_span
+        by_lines = b"\r" not in raw_span and not namespaces  # lines are learnt without the root's declarations
         if by_lines:
             tail = raw_span[raw_span.rfind(b"\n") + 1 :]
             stripped = tail.lstrip(b" ")
@@ -261,10 +262,10 @@ class DomainReader:
         except Exception:
             return None
         if "\r" in span:
-            return self.any_layout(normalize_newlines(span), column, redefine, max_attributes)
+            return self.any_layout(normalize_newlines(span), column, redefine, max_attributes, namespaces)
         if not (probe and by_lines):
             # Nothing to learn: reading tag by tag is cheaper than proving the line layout.
-            return self.any_layout(span, column, redefine, max_attributes)
+            return self.any_layout(span, column, redefine, max_attributes, namespaces)
         domain = self.full(span, width, redefine, max_attributes)
         if isinstance(domain, _OtherLayout):
             return self.any_layout(span, column, redefine, max_attributes)
@@ -382,9 +383,10 @@ class DomainReader:
             parts.append((tag, raw, nested, key_text))
         return texts, tuple(parts)
 
-    def any_layout(self, span: str, column: int, redefine: bool, max_attributes: int) -> Domain | None:
-        """A well-formed domain in any layout (``span``, LF line ends), read tag by tag: the same top as :meth:`full` reads from lines,
-        judged by the grammar. None when refused, and for what the general reader must read: a
+    def any_layout(self, span: str, column: int, redefine: bool, max_attributes: int, namespaces: Namespaces = ()) -> Domain | None:
+        """A well-formed domain in any layout (``span``, LF line ends), read tag by tag: the same
+        top as :meth:`full` reads from lines, judged by the grammar (with the root's ``namespaces``
+        declarations, ``((prefix, uri), ...)``). None when refused, and for what the general reader must read: a
         comment, PI or CDATA section, a '>' in text or in an attribute value, a reference where
         the verdict reads, text beside the domain's children, elements deeper than DEPTH levels,
         or a child whose text is read holding elements and text."""
@@ -440,11 +442,11 @@ class DomainReader:
                     parts.append((tag, raw, nested, key_text, inner))
                     continue
             parts.append((tag, raw, nested, key_text))
-        key = (_OTHER_LAYOUT, head.group(1), tuple(parts), redefine)
+        key = (_OTHER_LAYOUT, head.group(1), tuple(parts), redefine, namespaces)
         ok = self.memory.tops.get(key)
         if ok is None:
             top = self.any_top(head.group(1), texts, parts)
-            ok = self.grammar.judge(top, _NO_NAMESPACES, redefine)
+            ok = self.grammar.judge(top, dict(namespaces) if namespaces else _NO_NAMESPACES, redefine)
             size = len(key[1]) + sum([len(p[1]) + (len(p[3]) if p[3].__class__ is str else 0) + 16 for p in parts])
             self.memory.remember_top(key, ok, size)
         if not ok:
