@@ -9,7 +9,8 @@ instructions are left exactly as they are.
 from __future__ import annotations
 
 import re
-import sys
+
+from .domain_tags import RUN
 
 __all__ = ["base_indent", "normalize_newlines", "dedent", "indent", "text_newline"]
 
@@ -21,9 +22,8 @@ _STRUCTURE = re.compile(r"(<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>)|>([ \t\r\n]
 # each side is a pattern that begins with the newline (so the search skips to newlines; the second
 # runs over the reversed text), with a possessive run where the interpreter has one (Python >=
 # 3.11: the class after the run excludes what it holds, so nothing changes but the speed).
-_RUN = "*+" if sys.version_info >= (3, 11) else "*"
-_NEWLINE_TEXT = re.compile(r"\n[ \t\r]" + _RUN + r"[^<\s]")
-_NEWLINE_TEXT_REVERSED = re.compile(r"\n[ \t\r]" + _RUN + r"[^>\s]")
+_NEWLINE_TEXT = re.compile(r"\n[ \t\r]" + RUN + r"[^<\s]")
+_NEWLINE_TEXT_REVERSED = re.compile(r"\n[ \t\r]" + RUN + r"[^>\s]")
 _OTHER_MARKUP = re.compile(r"<[!?]")
 
 

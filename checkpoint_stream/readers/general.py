@@ -1,9 +1,13 @@
 """The general reader: one expat parser per document, driving the state machine with events.
 
-Every document can go this way; the fast reader only takes libvirt's layout and leaves everything
-else here. Inside the nested ``<domain>`` the handlers switch to a :class:`~..markup.domain_scan.
-DomainScanner`, which collects the domain's top as the domain grammar says, and the byte span is
-kept, so the state machine sees one ``domain`` event however large the domain is.
+Every document can go this way; the fast reader leaves here what it does not take (comments,
+other element orders, anything wrong: this reader words the error). The nested ``<domain>`` is
+one ``domain`` event for the state machine however large it is. When it is whole in the buffer
+and holds nothing a handler must see first (comment, PI, CDATA, reference, CR, a root tag; no
+limit it could reach), the piece fed to expat ends after its start tag, its interior is fed with
+no handler at all (expat alone checks it), and its top is read from its text by the patterns of
+:mod:`..markup.domain_tags`. Otherwise the handlers switch to a :class:`~..markup.domain_scan.
+DomainScanner`, which collects the same top from an event per element.
 
 Positions are byte offsets from the document's first byte (expat's ``CurrentByteIndex``); lines
 and columns are worked out only when an error is reported (:mod:`..positions`).
@@ -17,7 +21,9 @@ from xml.parsers import expat
 from ..errors import CheckpointError, LimitError, NotWellFormedError, SecurityError
 from ..grammar import Grammar
 from ..limits import Limits, markup_message, start_tag_problem, text_message
+from ..grammar.domain import DomainTop
 from ..markup.domain_scan import DomainScanner
+from ..markup.domain_tags import read_top
 from ..markup.indentation import base_indent, dedent, normalize_newlines
 from ..markup.safe_expat import SECURITY_ERRORS, expat_message, new_expat_parser, security_message
 from ..records import Checkpoint, Domain, Origin
@@ -32,6 +38,12 @@ _FEED_PIECE = 1 << 20  # bytes given to expat at a time
 BIG_TOKEN = 4096
 
 _TAG_END = re.compile(rb"</?[^\s/>]+(?:[^>'\"]|'[^']*'|\"[^\"]*\")*>")
+_DOMAIN_OPEN = b"<domain"
+_DOMAIN_CLOSE = re.compile(rb"</domain[ \t\r\n]*>")
+# A domain's interior fed to expat with no handler at all must hold nothing a handler would act on
+# before expat: no comment or PI (their limits), no CDATA section, reference or CR (read_top reads
+# the text as written), no root start tag (a document cut short) and no other <domain.
+_INTERIOR_BARS = (b"<!", b"<?", b"&", b"\r", _DOMAIN_OPEN)
 
 
 def attribute_value_offset(buffer: bytes | bytearray, tag_start: int, name: str) -> int:
@@ -44,6 +56,11 @@ def attribute_value_offset(buffer: bytes | bytearray, tag_start: int, name: str)
 class GeneralDocument:
     """Feeds one document's bytes to expat with full handlers. ``feed`` returns True once the
     root element has closed; ``root_end`` is then the document-relative end of its end tag."""
+
+    #: Whether a nested domain that is whole in the buffer has its interior checked by expat with
+    #: no handler and its top read from its text (False: an event per element, as a domain that
+    #: arrives in pieces is read; the tests compare the two).
+    whole_domains = True
 
     def __init__(self, grammar: Grammar, options: Options, limits: Limits, buffer: bytearray | bytes, start: int) -> None:
         self.grammar = grammar
@@ -60,6 +77,11 @@ class GeneralDocument:
         p.CommentHandler = self._comment
         p.ProcessingInstructionHandler = self._pi
         self._depth = 0
+        # The nested domain, once whole in the buffer, is fed to expat with no handler: the pieces
+        # are cut after its start tag (_cut_at_domain), and its interior is fed alone (feed).
+        self._watch = True
+        self._interior: tuple[int, int] | None = None
+        self._avail = 0
         self._set_checkpoint_handlers()
 
     # -- handler sets -----------------------------------------------------------------------------
@@ -172,10 +194,60 @@ class GeneralDocument:
         self._scanner = DomainScanner(self.grammar.domain, attrs)
         self._last_start = self._drun_from = offset
         self._drun = 0
+        self._watch = False
         p = self.parser
+        interior = self._whole_interior(offset) if self.whole_domains else None
+        if interior is not None:
+            # expat checks the interior with no Python call (feed gives it alone), then the top is
+            # read from the text (_whole_dend): no handler is needed before the domain's end tag.
+            self._interior = interior
+            p.StartElementHandler = p.EndElementHandler = p.CharacterDataHandler = None
+            return
         p.StartElementHandler = self._dstart
         p.EndElementHandler = self._dend
         p.CharacterDataHandler = self._dtext
+
+    def _whole_interior(self, offset: int) -> tuple[int, int] | None:
+        """The buffer span of the domain's interior when it can be fed to expat with no handler:
+        the domain's start tag ends where the piece being parsed ends, its end tag is in the
+        buffer, and nothing in between can break a limit or need a handler (the limits are
+        bounded from above: an element per '<', an attribute per '=', no text longer than the
+        whole interior)."""
+        buf, limits = self.buffer, self.limits
+        m = _TAG_END.match(buf, self.start + offset)
+        if m is None or m.end() != self.start + self.fed or buf[m.end() - 2 : m.end()] == b"/>":
+            return None
+        begin = m.end()
+        end = buf.find(b"</domain", begin, self.start + self._avail)
+        if end < 0 or _DOMAIN_CLOSE.match(buf, end, self.start + self._avail) is None:
+            return None
+        interior = bytes(buf[begin:end])
+        if len(interior) > limits.max_text or any(bar in interior for bar in _INTERIOR_BARS):
+            return None
+        if self._depth + interior.count(b"<") > limits.max_depth:
+            return None
+        if interior.count(b"=") > limits.max_attributes and max(p.count(b"=") for p in interior.split(b"<")) > limits.max_attributes:
+            return None
+        return begin, end
+
+    def _whole_dend(self, tag: str) -> None:
+        """The end of a domain whose interior expat checked with no handler: its top is read from
+        its text (:func:`..markup.domain_tags.read_top`), or, where the patterns cannot say, by the
+        event scanner on a parser of its own (the interior is known well formed and in limits)."""
+        self._depth -= 1
+        end = self._tag_end(self.parser.CurrentByteIndex)
+        begin = self._dom_begin
+        raw_bytes = bytes(self.buffer[self.start + begin : self.start + end])
+        raw = raw_bytes.decode("utf-8")
+        attrs = self._scanner.attrs
+        found = read_top(raw, self.grammar.domain)
+        if found is not None:
+            top, at = found
+            top = DomainTop(attrs, top.children, top.stray_text)
+            offsets = [begin + i for i in at] if raw.isascii() else [begin + len(raw[:i].encode("utf-8")) for i in at]
+        else:
+            top, offsets = _scan_top(raw_bytes, self._scanner, begin)
+        self._finish_domain(raw, begin, top, offsets)
 
     def _dstart(self, tag: str, attrs: dict[str, str]) -> None:
         offset = self._drun_from = self._last_start = self.parser.CurrentByteIndex
@@ -206,8 +278,11 @@ class GeneralDocument:
         begin = self._dom_begin
         with memoryview(self.buffer) as view:  # decoded in place: a large domain is not copied twice
             raw = normalize_newlines(str(view[self.start + begin : self.start + end], "utf-8"))
+        self._finish_domain(raw, begin, scanner.top(), scanner.offsets)
+
+    def _finish_domain(self, raw: str, begin: int, top: DomainTop, offsets: list[int]) -> None:
         domain = Domain(dedent(raw, base_indent(raw, _column_indent(self.buffer, self.start, begin))))
-        self.machine.domain(domain, scanner.top(), begin, scanner.offsets)
+        self.machine.domain(domain, top, begin, offsets)
         self._last_start = None
         self._set_checkpoint_handlers()
 
@@ -251,14 +326,27 @@ class GeneralDocument:
             # whole would be held three times (the framer's buffer, the slice, expat's copy).
             # expat re-scans the unfinished token it holds on every call, so a piece is at least
             # twice that token: the re-scanning stays linear in all.
+            self._avail = end - self.start
             while True:
                 held = self.fed - max(p.CurrentByteIndex, 0) if self.fed else 0  # the unfinished token
                 at = self.start + self.fed
                 stop = max(at, min(end, at + max(_FEED_PIECE, 2 * held)))  # never back: ``end`` may lie before what was fed
+                if self._watch and stop > at:
+                    stop = self._cut_at_domain(at, stop)
                 data = bytes(self.buffer[at:stop]) if stop > at else b""
                 self.fed = stop - self.start
                 last = stop >= end
                 p.Parse(data, final and last)
+                if self._interior is not None:
+                    begin, stop = self._interior
+                    self._interior = None
+                    self._last_start = None
+                    p.Parse(bytes(self.buffer[begin:stop]), False)  # no handler: expat alone
+                    self.fed = stop - self.start
+                    p.StartElementHandler = self._dstart  # (the end tag comes next: neither is called)
+                    p.CharacterDataHandler = self._dtext
+                    p.EndElementHandler = self._whole_dend
+                    continue
                 if last or self.root_end is not None:
                     break
                 if pause and self.fed - max(p.CurrentByteIndex, 0) > BIG_TOKEN:
@@ -277,8 +365,45 @@ class GeneralDocument:
             raise NotWellFormedError(f"cannot decode the document: {exc}", offset=p.CurrentByteIndex) from None
         return self.root_end is not None
 
+    def _cut_at_domain(self, at: int, stop: int) -> int:
+        """Where to end the piece ``buf[at:stop]``: just after a ``<domain`` start tag in it (so
+        that, if it is the nested domain, its interior can be fed alone), else at ``stop``."""
+        buf = self.buffer
+        i = buf.find(_DOMAIN_OPEN, at, stop)
+        while i >= 0:
+            after = buf[i + len(_DOMAIN_OPEN) : i + len(_DOMAIN_OPEN) + 1]
+            if after and after in b" \t\r\n>/":
+                m = _TAG_END.match(buf, i, stop)
+                return m.end() if m is not None else stop
+            i = buf.find(_DOMAIN_OPEN, i + 1, stop)
+        return stop
+
     def finish(self, origin: Origin | None) -> Checkpoint:
         return self.machine.finish(origin)
+
+
+def _scan_top(raw: bytes, scanner: DomainScanner, begin: int) -> tuple[DomainTop, list[int]]:
+    """The domain's top collected by the event scanner from its own bytes (well formed and within
+    the limits: checked already), with each child's document offset."""
+    parser = new_expat_parser()
+    depth = [0]
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        depth[0] += 1
+        if depth[0] > 1:
+            scanner.start(tag, attrs, begin + parser.CurrentByteIndex)
+
+    def end(tag: str) -> None:
+        depth[0] -= 1
+        if depth[0]:
+            scanner.end()
+
+    parser.buffer_text = True
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = scanner.text
+    parser.Parse(raw, True)
+    return scanner.top(), scanner.offsets
 
 
 def _column_indent(buffer: bytearray | bytes, start: int, begin: int) -> int:

@@ -27,6 +27,7 @@ from typing import Any
 from xml.parsers.expat import ParserCreate
 
 from ...grammar.domain import DomainChild, DomainGrammar, DomainTop
+from ...markup import domain_tags
 from ...markup.indentation import base_indent, dedent, normalize_newlines
 from ...records import Domain
 from .lines import DEPTH, MAX_ATTRS, PROBE_EVERY, RATE_KEEP, RATE_TRUSTED, TAG, LinePath
@@ -76,66 +77,14 @@ _OTHER_LAYOUT = _OtherLayout()
 MAX_FAST_DEPTH = 2 + DEPTH
 
 
-# -- any layout ------------------------------------------------------------------------------------
 # A domain in another layout (one line, four spaces or tabs, double quotes, " />") is read tag by
-# tag rather than line by line. expat has checked the span; when '<' and '>' occur in it only as
-# tag delimiters (as many '>' as '<'; an element's tag never starts '<!' or '<?', so a comment, PI
-# or CDATA section fails the match), a tag is '<' [^<>]* '>' and an empty element's tag is the one
-# whose last character before '>' is '/'. The pattern pairs each start tag with the next end tag
-# at its level: a proper nesting of the tags, so the only one (as for _LINES). Levels are spelled
-# out up to DEPTH below <domain> (a deeper domain takes the general path), which bounds max_depth
-# as the line layout does. Every alternative begins with a character the others cannot, so a
-# failed match gives up in linear time. What the verdict reads (the domain's and its children's
-# attributes, a child's text, a grandchild's text) is matched exactly and holds no reference.
-_S = "[ \t\n]"  # XML whitespace but CR (a span holding a CR is read once its line ends are normalised)
-_ANY_ATTR = rf"""{_S}+[^\s=<>/'"&]+{_S}*={_S}*(?:'[^'<&]*'|"[^"<&]*")"""
-_OPEN = rf"<[^/<>!?][^<>]{RUN}"  # an element's tag but its '>'
-
-
-def _element(depth: int) -> str:
-    """An element ``depth`` levels below <domain>, with its content."""
-    content = rf"[^<]{RUN}" if depth >= DEPTH else _content(depth)
-    return rf"{_OPEN}(?:(?<=/)>|(?<!/)>{content}</[^<>]{RUN}>)"
-
-
-def _content(depth: int) -> str:
-    """What an element ``depth`` levels below <domain> holds: text and elements, in any order."""
-    return rf"[^<]{RUN}(?:{_element(depth + 1)}[^<]{RUN})*"
-
-
-def _blank_content(depth: int) -> str:
-    """The content of an element whose own text is whitespace (its elements may hold any)."""
-    return rf"{_S}{RUN}(?:{_element(depth + 1)}{_S}{RUN})*"
-
-
-_END = rf"</[^<>]{RUN}>"
-#: Whitespace, then a child of <domain> (groups 1-7) or else all the rest (group 8: from text beside
-#: the children, or a child the pattern does not take; all of it, so that the match is the last
-#: and findall stops there). A child: tag, raw attributes,
-#: '/' when empty; group 4 its text when it holds text only, without reference; group 5 '>' when
-#: it holds text only, with one; group 6 its content when it holds elements and its own text is
-#: whitespace, else group 7.
-_ANY_CHILD = re.compile(
-    rf"{_S}{RUN}(?:<({TAG})((?:{_ANY_ATTR})*){_S}{RUN}"
-    rf"(?:(/)>|>([^<&]{RUN}){_END}|(>)[^<]{RUN}{_END}|>({_blank_content(1)}){_END}|>({_content(1)}){_END})"
-    r"|([\s\S]+))"
-)
-_ANY_HEAD = re.compile(rf"<domain((?:{_ANY_ATTR})*){_S}{RUN}>")
-_DOMAIN_END = len("</domain>")  # the fast reader's span ends so
-#: A direct element of a child's content, with all it holds: tag, raw attributes (ending in '/'
-#: when empty), and its text with group 4 '</' when it holds text only.
-_ANY_GRANDCHILD = re.compile(rf"<({TAG})([^<>]{RUN})>(?:(?<=/>)|([^<]{RUN})(</)[^<>]{RUN}>|{_content(2)}{_END})")
-_ANY_ELEMENT_2 = re.compile(_element(2))
-_ANY_ATTR_PAIR = re.compile(rf"""([^\s=]+){_S}*={_S}*('[^']*'|"[^"]*")""")
-_ATTR_WHITESPACE = str.maketrans("\t\n", "  ")
-
-
-def _any_attrs(raw: str) -> dict[str, str]:
-    """The attributes of a tag as expat reports them (they hold no reference: see _ANY_ATTR)."""
-    attrs = {name: value[1:-1] for name, value in _ANY_ATTR_PAIR.findall(raw)}
-    if "\t" in raw or "\n" in raw:  # attribute-value normalisation: each whitespace character is a space
-        return {name: value.translate(_ATTR_WHITESPACE) for name, value in attrs.items()}
-    return attrs
+# tag rather than line by line, by the patterns of :mod:`...markup.domain_tags`.
+_ANY_CHILD = domain_tags.CHILD
+_ANY_HEAD = domain_tags.HEAD
+_DOMAIN_END = len(domain_tags.DOMAIN_END)  # the fast reader's span ends so
+_ANY_GRANDCHILD = domain_tags.GRANDCHILD
+_ANY_ELEMENT_2 = domain_tags.ELEMENT_2
+_any_attrs = domain_tags.attributes
 
 
 def _attrs(raw: str) -> dict[str, str] | None:

@@ -32,13 +32,12 @@ from xml.parsers.expat import ParserCreate
 
 from ...grammar.domain import DomainGrammar
 from .memory import LINE_BYTES_MAX, LINES_MAX, VERDICTS_MAX, LineMemory, Memory
+from ...markup.domain_tags import DEPTH, TAG  # levels below <domain> the layout proof spells out; a tag name
 from .regexgen import RUN, value_fragment
 
 __all__ = ["LinePath", "TAG", "MAX_ATTRS", "DEPTH"]
 
-TAG = r"[A-Za-z_][-\w.:]" + RUN  # never gives characters back to what follows it
 MAX_ATTRS = 32  # on any line; a line with more attributes is not in the layout
-DEPTH = 12  # levels below <domain> the layout proof spells out
 _LINE = re.compile(
     rb"( " + RUN.encode() + rb")(?:</([^>\n]+)>|<(" + TAG.encode() + rb")((?: [^<>\n]*)?)(?<!/)(?:(/)>|>(?:([^<\n\r]*)</([^>\n]+)>)?))"
 )

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 from typing import Any, Iterable
 
 try:  # Python >= 3.11
@@ -31,15 +30,10 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_parse as _sre_parse
 
 from ...grammar.values import ValueRule
+from ...markup.domain_tags import RUN  # (re-exported for the fast reader's modules)
 
 __all__ = ["fragment", "value_fragment", "char_class", "RUN"]
 
-#: The quantifier for a run of one character class that is always followed by a character outside
-#: it: possessive where the interpreter has possessive quantifiers (Python >= 3.11), which means
-#: the same there but keeps no backtracking state. Only single-class runs of the readers' own
-#: layout patterns use it: never a group (Debian's 3.11.2 matches some possessive groups wrongly),
-#: never a value rule's pattern (there a possessive run could change what the rule accepts).
-RUN = "*+" if sys.version_info >= (3, 11) else "*"
 
 _CATEGORY = {
     "CATEGORY_DIGIT": r"\d",
