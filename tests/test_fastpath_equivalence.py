@@ -27,7 +27,7 @@ from checkpoint_stream.limits import DEFAULT_LIMITS, Limits
 from checkpoint_stream.readers import Options
 from checkpoint_stream.readers.fast import lines as fast_lines
 from checkpoint_stream.records import Checkpoint, CheckpointDisk, Origin
-from readers_util import READER, fast_parse, forget, general
+from readers_util import READER, edit_domain_tags, fast_parse, forget, general
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "conformance" / "libvirt"
@@ -960,9 +960,6 @@ def test_realistic_domains_agree_in_every_layout(layout):
                 assert taken >= 0.9 * len(docs), (layout, rnd, taken)
 
 
-_TAG = re.compile(rb"<[^<>]*>|[^<]+")
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_tag_level_edits_in_one_line(data):
@@ -970,31 +967,7 @@ def test_tag_level_edits_in_one_line(data):
     element, text or whitespace put between tags, an attribute double-quoted or spread over
     lines): the fast path agrees with the general path."""
     doc = _cut(corpus.relayout(BASE, "oneline").encode())
-    begin = doc.index(b"<domain ")
-    end = doc.index(b"</domain>") + len(b"</domain>")
-    tokens = _TAG.findall(doc[begin:end])
-    for _ in range(data.draw(st.integers(1, 3))):
-        i = data.draw(st.integers(1, len(tokens) - 2))
-        op = data.draw(st.sampled_from(["drop", "repeat", "swap", "wrap", "text", "space", "quote", "spread"]))
-        if op == "drop":
-            del tokens[i]
-        elif op == "repeat":
-            tokens.insert(i, tokens[i])
-        elif op == "swap":
-            j = data.draw(st.integers(1, len(tokens) - 2))
-            tokens[i], tokens[j] = tokens[j], tokens[i]
-        elif op == "wrap":
-            tokens[i:i + 1] = [b"<x>", tokens[i], b"</x>"]
-        elif op == "text":
-            tokens.insert(i, data.draw(st.sampled_from([b"t", b" ", b"\n\t", b"a&amp;b", b"&#x41;"])))
-        elif op == "space":
-            tokens.insert(i, data.draw(st.sampled_from([b" ", b"\n    ", b"\t\t"])))
-        elif op == "quote":
-            tokens[i] = tokens[i].replace(b"'", b'"')
-        else:
-            tokens[i] = tokens[i].replace(b" ", b"\n\t ")
-    domain = b"".join(tokens)
-    edited = doc[:begin] + domain + doc[end:]
+    edited = edit_domain_tags(doc, data, ["drop", "repeat", "swap", "wrap", "text", "space", "quote", "spread"])
     _forget()
     for mode in ("default", "redefine"):
         check_same(edited, mode)

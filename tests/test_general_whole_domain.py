@@ -18,7 +18,7 @@ from checkpoint_stream.markup.domain_tags import read_top
 from checkpoint_stream.markup.safe_expat import new_expat_parser
 from checkpoint_stream.readers import Options
 from checkpoint_stream.readers.general import GeneralDocument
-from readers_util import general
+from readers_util import edit_domain_tags, general
 from test_fastpath_equivalence import BASE, MODES, _cut, _relaid, corpus, generated, mutations
 
 LAYOUTS = list(corpus.REALISTIC_LAYOUTS)
@@ -86,9 +86,6 @@ def test_whole_domains_read_as_events_on_real_domains(layout, monkeypatch):
         assert taken >= 0.9 * len(docs)
 
 
-_TOKEN = re.compile(rb"<[^<>]*>|[^<]+")
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_whole_domains_under_tag_edits(monkeypatch, data):
@@ -96,32 +93,7 @@ def test_whole_domains_under_tag_edits(monkeypatch, data):
     too-deep nest, a comment, a reference), one line or libvirt's layout: the same result."""
     layout = data.draw(st.sampled_from(["libvirt", "oneline"]))
     doc = _cut(BASE.encode() if layout == "libvirt" else corpus.relayout(BASE, "oneline").encode())
-    begin = doc.index(b"<domain ")
-    end = doc.index(b"</domain>") + len(b"</domain>")
-    tokens = _TOKEN.findall(doc[begin:end])
-    for _ in range(data.draw(st.integers(1, 3))):
-        i = data.draw(st.integers(1, len(tokens) - 2))
-        op = data.draw(st.sampled_from(["drop", "repeat", "swap", "wrap", "text", "quote", "deep", "comment", "ref"]))
-        if op == "drop":
-            del tokens[i]
-        elif op == "repeat":
-            tokens.insert(i, tokens[i])
-        elif op == "swap":
-            j = data.draw(st.integers(1, len(tokens) - 2))
-            tokens[i], tokens[j] = tokens[j], tokens[i]
-        elif op == "wrap":
-            tokens[i : i + 1] = [b"<x>", tokens[i], b"</x>"]
-        elif op == "text":
-            tokens.insert(i, data.draw(st.sampled_from([b"t", b" ", b"\n\t", b"a>b"])))
-        elif op == "quote":
-            tokens[i] = tokens[i].replace(b"'", b'"')
-        elif op == "deep":
-            tokens.insert(i, b"<a>" * 14 + b"</a>" * 14)
-        elif op == "comment":
-            tokens.insert(i, b"<!-- c -->")
-        else:
-            tokens.insert(i, b"<title>a&amp;b</title>")
-    edited = doc[:begin] + b"".join(tokens) + doc[end:]
+    edited = edit_domain_tags(doc, data, ["drop", "repeat", "swap", "wrap", "text", "quote", "deep", "comment", "ref"])
     for mode in ("default", "redefine"):
         whole, events, _ = _both(edited, Options(**MODES[mode]), monkeypatch)
         _assert_same(whole, events, f"{mode}: {edited!r}")

@@ -87,6 +87,15 @@ _ANY_ELEMENT_2 = domain_tags.ELEMENT_2
 _any_attrs = domain_tags.attributes
 
 
+def _may_pass(text: str, max_attributes: int) -> bool:
+    """Whether an element of a domain whose '<' all start tags may have more than
+    ``max_attributes`` attributes (the patterns do not count them). A tag's attributes (one '='
+    each) lie between its '<' and the next '<', so no piece of text.split('<') holding more than
+    max_attributes '=' means no element has more attributes than that (the whole text is counted
+    first: cheap, and mostly enough)."""
+    return text.count("=") > max_attributes and max(piece.count("=") for piece in text.split("<")) > max_attributes
+
+
 def _attrs(raw: str) -> dict[str, str] | None:
     attrs: dict[str, str] = {}
     for name, value in _DOMAIN_ATTR.findall(raw):
@@ -247,11 +256,7 @@ class DomainReader:
         xml = span.replace("\n" + " " * column, "\n") if column else span
         if xml.count("<") != xml.count(">") or _LINES.fullmatch(xml) is None:
             return _OTHER_LAYOUT
-        # limits.max_attributes: _LINES does not count the attributes of an element below <domain>.
-        # Every '<' now starts a tag and a tag's attributes (one '=' each) lie between its '<' and
-        # the next '<', so no piece of xml.split('<') holding at most max_attributes '=' means no
-        # element has more attributes than that (the whole text is counted first: cheap, and enough).
-        if xml.count("=") > max_attributes and max(piece.count("=") for piece in xml.split("<")) > max_attributes:
+        if _may_pass(xml, max_attributes):
             return None
         head = _HEAD.match(xml)
         if head is None:
@@ -260,15 +265,20 @@ class DomainReader:
         if found is None:
             return _OTHER_LAYOUT
         texts, parts = found
-        key = (head.group(), parts, redefine)
+        return Domain(xml) if self._verdict((head.group(), parts, redefine), texts, self.top, _NO_NAMESPACES) else None
+
+    def _verdict(self, key: tuple[Any, ...], texts: dict[int, str], top: Any, namespaces: dict[str, str]) -> bool:
+        """The grammar's verdict on a top read as ``key`` says (``(head, parts, redefine, ...)``),
+        remembered by that key; ``top(head, texts, parts)`` builds the DomainTop when it is new."""
         ok = self.memory.tops.get(key)
         if ok is None:
-            top = self.top(head.group(), texts, parts)
-            ok = top is not None and self.grammar.judge(top, _NO_NAMESPACES, redefine)
+            head, parts, redefine = key[:3]
+            built = top(head, texts, parts)
+            ok = built is not None and self.grammar.judge(built, namespaces, redefine)
             # What the key holds, about: its texts (the raw attributes and the texts kept).
-            size = len(key[0]) + sum([len(p[1]) + (len(p[3]) if p[3].__class__ is str else 0) + 16 for p in parts])
+            size = len(head) + sum([len(p[1]) + (len(p[3]) if p[3].__class__ is str else 0) + 16 for p in parts])
             self.memory.remember_top(key, ok, size)
-        return Domain(xml) if ok else None
+        return bool(ok)
 
     def _children(self, xml: str, column: int) -> tuple[dict[int, str], tuple[Any, ...]] | None:
         """(tag, raw attributes, nested, direct text as the grammar reads it, inner texts) of each
@@ -312,9 +322,7 @@ class DomainReader:
                 key_text = text
                 if text and kind & _CLASSED:
                     texts[len(parts)] = text
-                    key_text = classes.get((tag, text))
-                    if key_text is None:
-                        key_text = self._class(tag, text)
+                    key_text = classes.get((tag, text)) or self._class(tag, text)  # a class is a non-empty tuple
             if nested and kind & _INNER:
                 start = at[tag] if tag in at else _child_at(xml, tag, at)
                 block = xml[start : xml.find("\n  </", start + 1)]
@@ -339,10 +347,7 @@ class DomainReader:
         comment, PI or CDATA section, a '>' in text or in an attribute value, a reference where
         the verdict reads, text beside the domain's children, elements deeper than DEPTH levels,
         or a child whose text is read holding elements and text."""
-        if span.count("<") != span.count(">"):
-            return None
-        # max_attributes, as in full: every '<' starts a tag and an attribute has one '='.
-        if span.count("=") > max_attributes and max(piece.count("=") for piece in span.split("<")) > max_attributes:
+        if span.count("<") != span.count(">") or _may_pass(span, max_attributes):
             return None
         head = _ANY_HEAD.match(span)
         if head is None:
@@ -380,9 +385,7 @@ class DomainReader:
                 key_text = text
                 if text and kind & _CLASSED:
                     texts[len(parts)] = text
-                    key_text = classes.get((tag, text))
-                    if key_text is None:
-                        key_text = self._class(tag, text)
+                    key_text = classes.get((tag, text)) or self._class(tag, text)  # a class is a non-empty tuple
             if nested and kind & _INNER:
                 inner = self._any_inner(blank or other, self.inner_tags[tag])
                 if inner is None:
@@ -391,14 +394,8 @@ class DomainReader:
                     parts.append((tag, raw, nested, key_text, inner))
                     continue
             parts.append((tag, raw, nested, key_text))
-        key = (_OTHER_LAYOUT, head.group(1), tuple(parts), redefine, namespaces)
-        ok = self.memory.tops.get(key)
-        if ok is None:
-            top = self.any_top(head.group(1), texts, parts)
-            ok = self.grammar.judge(top, dict(namespaces) if namespaces else _NO_NAMESPACES, redefine)
-            size = len(key[1]) + sum([len(p[1]) + (len(p[3]) if p[3].__class__ is str else 0) + 16 for p in parts])
-            self.memory.remember_top(key, ok, size)
-        if not ok:
+        key = (head.group(1), tuple(parts), redefine, _OTHER_LAYOUT, namespaces)
+        if not self._verdict(key, texts, self.any_top, dict(namespaces) if namespaces else _NO_NAMESPACES):
             return None
         # Not Domain._from_span: a domain made so is known to be in libvirt's layout (its identity
         # is then read from its lines), which this one need not be.
@@ -422,7 +419,7 @@ class DomainReader:
         return tuple(sorted(found.items()))
 
     @staticmethod
-    def any_top(head: str, texts: dict[int, str], parts: list[Any]) -> DomainTop:
+    def any_top(head: str, texts: dict[int, str], parts: tuple[Any, ...]) -> DomainTop:
         """The DomainTop the general reader's scanner would collect (see :meth:`top`)."""
         kids = tuple(
             DomainChild(part[0], _any_attrs(part[1]), texts.get(i, part[3]), part[2], dict(part[4]) if len(part) > 4 else _NO_INNER)
