@@ -155,7 +155,6 @@ class DiskReader:
             "def read_disks(raw, limits):",
             "    # Inside tags ']]>' is allowed, and between them only whitespace: the list needs",
             "    # decoding only (UTF-8, and XML's two non-characters).",
-            *(["    if b'\"' in raw:", "        return DOUBLE_QUOTED(raw, limits)"] if suffix == "" else []),
             "    if raw.isascii():",
             "        block = raw.decode('ascii')",
             "    else:",
@@ -165,7 +164,8 @@ class DiskReader:
             "    parts = SPLIT(block)",
             "    n = len(parts) // 2",
             "    if n < MIN or n > limits.max_disks or parts[0].strip(' \\t\\n'):",
-            "        return None",
+            # A list in the other quote is split nowhere (its head is all of it): that reader's.
+            *(["        return DOUBLE_QUOTED(raw, limits) if n == 0 and b'\"' in raw else None"] if suffix == "" else ["        return None"]),
         ]
         if self.split_check is not None:
             src += ["    if any(map(split_check, parts[1::2])):", "        return None"]
