@@ -472,7 +472,7 @@ class DomainGrammar:
         for name, value in attrs.items():
             rule = self.attributes.get(name)
             if rule is not None:
-                problem = rule.check(value)
+                problem = rule.check_remembered(value)
                 if problem:
                     return (problem, -1)
             elif name == "xmlns":
@@ -549,7 +549,7 @@ class DomainGrammar:
                         extra[aname] = avalue
                         continue
                     return f"attribute {aname!r} is not allowed on <{tag}> in <{self.tag}>"
-                problem = arule.check(avalue)
+                problem = arule.check_remembered(avalue)
                 if problem:
                     return problem
             for aname in rule.required_attributes:
@@ -560,7 +560,7 @@ class DomainGrammar:
                 if problem:
                     return problem
         if rule.text is not None:
-            problem = rule.text.check(child.text)
+            problem = rule.text.check_remembered(child.text)
             if problem:
                 return problem
         for inner in rule.required_inner:
@@ -569,7 +569,7 @@ class DomainGrammar:
                 return irule.problem(None) if irule is not None else f"<{tag}> needs an <{inner}> element"
         for inner, irule in rule.inner.items():
             if irule is not None and inner in child.inner:
-                problem = irule.check(child.inner[inner])
+                problem = irule.check_remembered(child.inner[inner])
                 if problem:
                     return problem
         return None
@@ -585,10 +585,10 @@ class DomainGrammar:
                 if arule is None:
                     problem = f"attribute {aname!r} is not allowed on <{tag}> in <{self.tag}> here"
                     break
-                problem = arule.check(avalue)
+                problem = arule.check_remembered(avalue)
                 if problem:
                     break
-            key_ok = all(r in attrs and form.attributes[r].check(attrs[r]) is None for r in form.required)
+            key_ok = all(r in attrs and form.attributes[r].check_remembered(attrs[r]) is None for r in form.required)
             if problem is None:
                 missing = [r for r in form.required if r not in attrs]
                 if missing:
@@ -599,7 +599,7 @@ class DomainGrammar:
                     problem = f"<{tag}> in <{self.tag}> must hold an element in this form"
                 else:
                     for inner, irule in form.inner.items():
-                        if inner in child.inner and irule.check(child.inner[inner]):
+                        if inner in child.inner and irule.check_remembered(child.inner[inner]):
                             problem = f"<{tag}> in <{self.tag}>: {irule.problem(child.inner[inner])}"
                             break
             if problem is None:

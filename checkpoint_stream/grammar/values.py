@@ -82,25 +82,28 @@ class ValueRule:
     choices: tuple[str, ...] = ()
     token: bool = False
     message: str | None = None
-    #: The verdicts on short values met before: the same few values (units, lifecycle actions,
-    #: architectures, buses) recur in every domain, of every VM. A pure function's results,
-    #: bounded; a lost update between threads only costs a check.
+    #: The verdicts on short values met before (check_remembered): the same few values (units,
+    #: lifecycle actions, architectures, buses) recur in every domain, of every VM. A pure
+    #: function's results, bounded; a lost update between threads only costs a check.
     _verdicts: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
-    def check(self, value: str) -> str | None:
-        """``None`` when ``value`` is valid, else what is wrong with it."""
+    def check_remembered(self, value: str) -> str | None:
+        """:meth:`check`, remembered for short values: for the rules of a domain's top, whose
+        values recur from VM to VM (a checkpoint's own values, a name or a bitmap, do not: they
+        are checked each time, at no cost for remembering)."""
         verdicts = self._verdicts
         found = verdicts.get(value, _UNSEEN)
         if found is not _UNSEEN:
             return found  # type: ignore[no-any-return]
-        problem = self._check(value)
+        problem = self.check(value)
         if len(value) <= _REMEMBERED_LENGTH:
             if len(verdicts) >= _REMEMBERED_VALUES:
                 verdicts.clear()
             verdicts[value] = problem
         return problem
 
-    def _check(self, value: str) -> str | None:
+    def check(self, value: str) -> str | None:
+        """``None`` when ``value`` is valid, else what is wrong with it."""
         v = collapse(value) if self.token else value
         if self.choices and v not in self.choices:
             return self.problem(value)

@@ -207,7 +207,7 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -
         "MISSING": _MISSING,
         "split_match": _splitter(plan),
         "SPLIT_AT": SPLIT_AT,
-        "ROOT_PLAIN": b"<" + plan.root + b">",
+        "ROOT_LENGTH": len(plan.root) + 1,
         "root_namespaces": _root_namespaces(plan),
         "NO_NAMESPACES": _NO_NAMESPACES,
     }
@@ -229,8 +229,9 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -
     src.append(f"    if end - start > limits.max_text and end - start - {block} > limits.max_text:")
     src.append("        return None")
     # The root's attributes: namespace declarations a domain's extension elements may use.
+    # The pattern matched, so the document begins with '<?xml' or with the root's start tag.
     src.append("    ns = NO_NAMESPACES")
-    src.append("    if not buf.startswith(ROOT_PLAIN, start):")
+    src.append("    if buf[start + 1] == 63 or buf[start + ROOT_LENGTH] != 62:  # '<?', or no '>' right after the root's name")
     src.append("        ns = root_namespaces(buf, start, end, options)")
     src.append("        if ns is None:")
     src.append("            return None")
