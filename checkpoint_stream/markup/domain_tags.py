@@ -63,7 +63,7 @@ def blank_content_pattern(depth: int) -> str:
 CHILD = re.compile(
     rf"{S}{RUN}(?:<({TAG})((?:{ATTR})*){S}{RUN}"
     rf"(?:(/)>|>([^<&]{RUN}){END}|(>)[^<]{RUN}{END}|>({blank_content_pattern(1)}){END}|>({content_pattern(1)}){END})"
-    r"|([\s\S]+))"
+    r"|([^ \t\n][\s\S]*))"  # never whitespace alone: where runs are not possessive (Python 3.10), {S}* gives some back
 )
 HEAD = re.compile(rf"<domain((?:{ATTR})*){S}{RUN}>")
 DOMAIN_END = "</domain>"
