@@ -294,6 +294,8 @@ def write_stream(path: str | os.PathLike[str], shape: str, count: int | None = N
 
 REALISTIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "realistic", "domains")
 REALISTIC_LAYOUTS = ("libvirt", "oneline", "etree", "indent4", "tab")
+#: The realistic shapes the benchmarks measure: name -> (layout, checkpoints per VM's domain).
+REALISTIC_SHAPES = {**{layout: (layout, 1) for layout in REALISTIC_LAYOUTS}, "chain5": ("libvirt", 5)}
 
 
 def realistic_files() -> list[str]:

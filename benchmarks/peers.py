@@ -137,14 +137,7 @@ def run_xmltodict_factory() -> Callable[[list[bytes], bytes], int] | str:
 # -- the realistic corpus (corpus.realistic_documents): first sight, warm, memory disabled -----------
 
 #: shape -> (layout, chain): checkpoints around libvirt's own test domains (benchmarks/realistic).
-REALISTIC = {
-    "realistic": ("libvirt", 1),
-    "realistic-oneline": ("oneline", 1),
-    "realistic-etree": ("etree", 1),
-    "realistic-indent4": ("indent4", 1),
-    "realistic-tab": ("tab", 1),
-    "realistic-chain5": ("libvirt", 5),
-}
+REALISTIC = {("realistic" if name == "libvirt" else f"realistic-{name}"): shape for name, shape in corpus.REALISTIC_SHAPES.items()}
 
 
 class _NeverSeen(dict):  # type: ignore[type-arg]

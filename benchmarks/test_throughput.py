@@ -84,14 +84,7 @@ def test_cli_parse(benchmark, tmp_path_factory, stream):
 
 # -- the realistic corpus (corpus.realistic_documents): first sight, warm, memory disabled ---------
 
-REALISTIC = {
-    "libvirt": ("libvirt", 1),
-    "oneline": ("oneline", 1),
-    "etree": ("etree", 1),
-    "indent4": ("indent4", 1),
-    "tab": ("tab", 1),
-    "chain5": ("libvirt", 5),
-}
+REALISTIC = corpus.REALISTIC_SHAPES
 
 
 @pytest.fixture(scope="module", params=list(REALISTIC))

@@ -16,7 +16,7 @@ from ..grammar.domain import DomainChild, DomainGrammar, DomainTop
 from ..limits import Limits, start_tag_problem, text_message
 from .safe_expat import SECURITY_ERRORS, expat_message, new_expat_parser, security_message
 
-__all__ = ["DomainScanner", "scan_domain_text"]
+__all__ = ["DomainScanner", "scan_domain", "scan_domain_text"]
 
 
 class DomainScanner:
@@ -93,6 +93,13 @@ class DomainScanner:
 def scan_domain_text(xml: str, grammar: DomainGrammar, limits: Limits) -> DomainTop:
     """The top of a standalone domain, under the same limits and security policy as a nested one.
     Raises :class:`~..errors.NotWellFormedError` (or ``SecurityError``) and ``LimitError``."""
+    return scan_domain(xml.encode("utf-8"), grammar, limits).top()
+
+
+def scan_domain(data: bytes, grammar: DomainGrammar, limits: Limits, base: int = 0) -> DomainScanner:
+    """The scanner fed from a domain's bytes, its children's offsets ``base`` plus their byte
+    offset in ``data`` (the general reader gives a nested domain's own offset, so that they are
+    document offsets). Raises as :func:`scan_domain_text`."""
     parser = new_expat_parser()
     state: list[Any] = [None, 0, 0]  # scanner, depth (the domain is 2, as below a checkpoint), text run
 
@@ -107,7 +114,7 @@ def scan_domain_text(xml: str, grammar: DomainGrammar, limits: Limits) -> Domain
                 raise NotWellFormedError(f"expected a <{grammar.tag}> element, not <{tag}>")
             state[0] = DomainScanner(grammar, attrs)
         else:
-            state[0].start(tag, attrs)
+            state[0].start(tag, attrs, base + parser.CurrentByteIndex)
 
     def text(data: str) -> None:
         state[2] += len(data)
@@ -126,10 +133,10 @@ def scan_domain_text(xml: str, grammar: DomainGrammar, limits: Limits) -> Domain
     parser.CharacterDataHandler = text
     parser.EndElementHandler = end
     try:
-        parser.Parse(xml.encode("utf-8"), True)
+        parser.Parse(data, True)
     except expat.ExpatError as exc:
         raise NotWellFormedError(expat_message(exc)) from None
     except SECURITY_ERRORS as exc:
         raise SecurityError(security_message(exc)) from None
     scanner: DomainScanner = state[0]
-    return scanner.top()
+    return scanner

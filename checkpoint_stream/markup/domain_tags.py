@@ -22,7 +22,7 @@ import sys
 
 from ..grammar.domain import DomainChild, DomainGrammar, DomainTop
 
-__all__ = ["RUN", "TAG", "DEPTH", "read_top", "attributes", "element_pattern"]
+__all__ = ["RUN", "TAG", "DEPTH", "read_top", "attributes", "inner_texts", "element_pattern"]
 
 #: The quantifier for a run of one character class that is always followed by a character outside
 #: it: possessive where the interpreter has possessive quantifiers (Python >= 3.11), which means
@@ -84,18 +84,22 @@ def attributes(raw: str) -> dict[str, str]:
     return attrs
 
 
-def _inner(content: str, names: frozenset[str]) -> dict[str, str]:
-    """The direct text of the first direct element of each of ``names`` in a child's content."""
+def inner_texts(content: str, names: frozenset[str]) -> dict[str, str] | None:
+    """The direct text of the first direct element of each of ``names`` in a child's content (""
+    when empty); None when one holds a reference (its text would need decoding)."""
     found: dict[str, str] = {}
     for m in GRANDCHILD.finditer(content):
         name = m.group(1)
         if name in names and name not in found:
             if m.group(2).endswith("/"):
-                found[name] = ""
+                text = ""
             elif m.group(4):
-                found[name] = m.group(3)
+                text = m.group(3)
             else:
-                found[name] = ELEMENT_3.sub("", m.group(5))
+                text = ELEMENT_3.sub("", m.group(5))
+            if "&" in text:
+                return None
+            found[name] = text
     return found
 
 
@@ -131,6 +135,9 @@ def read_top(text: str, grammar: DomainGrammar) -> tuple[DomainTop, list[int]] |
             if collects(tag):
                 direct = "\n" if blank is not None and blank_text(tag) else ELEMENT_2.sub("", content)
             names = inner_tags(tag)
-            children.append(DomainChild(tag, attrs, direct, True, _inner(content, names) if names else no_inner))
+            inner = inner_texts(content, names) if names else no_inner
+            if inner is None:
+                return None
+            children.append(DomainChild(tag, attrs, direct, True, inner))
         offsets.append(m.start(1) - 1)
     return DomainTop(attributes(head.group(1)), tuple(children), None), offsets

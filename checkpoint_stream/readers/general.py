@@ -22,7 +22,7 @@ from ..errors import CheckpointError, LimitError, NotWellFormedError, SecurityEr
 from ..grammar import Grammar
 from ..limits import Limits, markup_message, start_tag_problem, text_message
 from ..grammar.domain import DomainTop
-from ..markup.domain_scan import DomainScanner
+from ..markup.domain_scan import DomainScanner, scan_domain
 from ..markup.domain_tags import read_top
 from ..markup.indentation import base_indent, dedent, normalize_newlines
 from ..markup.safe_expat import SECURITY_ERRORS, expat_message, new_expat_parser, security_message
@@ -80,7 +80,7 @@ class GeneralDocument:
         # The nested domain, once whole in the buffer, is fed to expat with no handler: the pieces
         # are cut after its start tag (_cut_at_domain), and its interior is fed alone (feed).
         self._watch = True
-        self._interior: tuple[int, int] | None = None
+        self._interior: tuple[bytes, int] | None = None  # the interior's bytes, and the buffer index after them
         self._avail = 0
         self._set_checkpoint_handlers()
 
@@ -207,9 +207,9 @@ class GeneralDocument:
         p.EndElementHandler = self._dend
         p.CharacterDataHandler = self._dtext
 
-    def _whole_interior(self, offset: int) -> tuple[int, int] | None:
-        """The buffer span of the domain's interior when it can be fed to expat with no handler:
-        the domain's start tag ends where the piece being parsed ends, its end tag is in the
+    def _whole_interior(self, offset: int) -> tuple[bytes, int] | None:
+        """The domain's interior (and the buffer index after it) when it can be fed to expat with
+        no handler: the domain's start tag ends where the piece being parsed ends, its end tag is in the
         buffer, and nothing in between can break a limit or need a handler (the limits are
         bounded from above: an element per '<', an attribute per '=', no text longer than the
         whole interior)."""
@@ -228,7 +228,7 @@ class GeneralDocument:
             return None
         if interior.count(b"=") > limits.max_attributes and max(p.count(b"=") for p in interior.split(b"<")) > limits.max_attributes:
             return None
-        return begin, end
+        return interior, end
 
     def _whole_dend(self, tag: str) -> None:
         """The end of a domain whose interior expat checked with no handler: its top is read from
@@ -246,7 +246,8 @@ class GeneralDocument:
             top = DomainTop(attrs, top.children, top.stray_text)
             offsets = [begin + i for i in at] if raw.isascii() else [begin + len(raw[:i].encode("utf-8")) for i in at]
         else:
-            top, offsets = _scan_top(raw_bytes, self._scanner, begin)
+            scanner = scan_domain(raw_bytes, self.grammar.domain, self.limits, begin)
+            top, offsets = scanner.top(), scanner.offsets
         self._finish_domain(raw, begin, top, offsets)
 
     def _dstart(self, tag: str, attrs: dict[str, str]) -> None:
@@ -338,10 +339,10 @@ class GeneralDocument:
                 last = stop >= end
                 p.Parse(data, final and last)
                 if self._interior is not None:
-                    begin, stop = self._interior
+                    interior, stop = self._interior
                     self._interior = None
                     self._last_start = None
-                    p.Parse(bytes(self.buffer[begin:stop]), False)  # no handler: expat alone
+                    p.Parse(interior, False)  # no handler: expat alone
                     self.fed = stop - self.start
                     p.StartElementHandler = self._dstart  # (the end tag comes next: neither is called)
                     p.CharacterDataHandler = self._dtext
@@ -380,30 +381,6 @@ class GeneralDocument:
 
     def finish(self, origin: Origin | None) -> Checkpoint:
         return self.machine.finish(origin)
-
-
-def _scan_top(raw: bytes, scanner: DomainScanner, begin: int) -> tuple[DomainTop, list[int]]:
-    """The domain's top collected by the event scanner from its own bytes (well formed and within
-    the limits: checked already), with each child's document offset."""
-    parser = new_expat_parser()
-    depth = [0]
-
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        depth[0] += 1
-        if depth[0] > 1:
-            scanner.start(tag, attrs, begin + parser.CurrentByteIndex)
-
-    def end(tag: str) -> None:
-        depth[0] -= 1
-        if depth[0]:
-            scanner.end()
-
-    parser.buffer_text = True
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = scanner.text
-    parser.Parse(raw, True)
-    return scanner.top(), scanner.offsets
 
 
 def _column_indent(buffer: bytearray | bytes, start: int, begin: int) -> int:

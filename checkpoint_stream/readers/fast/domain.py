@@ -82,7 +82,6 @@ MAX_FAST_DEPTH = 2 + DEPTH
 _ANY_CHILD = domain_tags.CHILD
 _ANY_HEAD = domain_tags.HEAD
 _DOMAIN_END = len(domain_tags.DOMAIN_END)  # the fast reader's span ends so
-_ANY_GRANDCHILD = domain_tags.GRANDCHILD
 _ANY_ELEMENT_2 = domain_tags.ELEMENT_2
 _any_attrs = domain_tags.attributes
 
@@ -403,20 +402,9 @@ class DomainReader:
 
     @staticmethod
     def _any_inner(content: str, names: frozenset[str]) -> tuple[tuple[str, str], ...] | None:
-        """The direct text of the first direct element of each of ``names`` in a child's content
-        ("" when empty), sorted by name; None when one of them holds elements."""
-        found: dict[str, str] = {}
-        for m in _ANY_GRANDCHILD.finditer(content):
-            name = m.group(1)
-            if name not in names or name in found:
-                continue
-            if m.group(2).endswith("/"):
-                found[name] = ""
-            elif m.group(4) and "&" not in m.group(3):
-                found[name] = m.group(3)
-            else:
-                return None
-        return tuple(sorted(found.items()))
+        """:func:`...markup.domain_tags.inner_texts`, as a key (sorted by name)."""
+        found = domain_tags.inner_texts(content, names)
+        return None if found is None else tuple(sorted(found.items()))
 
     @staticmethod
     def any_top(head: str, texts: dict[int, str], parts: tuple[Any, ...]) -> DomainTop:
