@@ -37,7 +37,7 @@ from .errors import (
 from .libvirt_schemas import LibvirtSchemas, LibvirtSchemasUnavailable
 from .libvirt_schemas import resolve as load_libvirt_schemas
 from .limits import DEFAULT_LIMITS, Limits
-from .records import Checkpoint, CheckpointDisk, Domain, DomainDisk, Moment, Origin, output_schema
+from .records import Checkpoint, CheckpointDisk, Domain, DomainDisk, Moment, Origin, Snapshot, SnapshotDisk, output_schema
 from .sources import SourceError
 from .version import __version__
 from .writer import dumps, iter_xml, write
@@ -60,6 +60,8 @@ __all__ = [
     "SourceError",
     "Checkpoint",
     "CheckpointDisk",
+    "Snapshot",
+    "SnapshotDisk",
     "Moment",
     "Domain",
     "DomainDisk",

@@ -34,24 +34,28 @@ exception as ``libvirt_message``.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .errors import SemanticError
 from .markup.facts import default_disk_bus, disk_name_index, libvirt_disk_order
-from .records import Checkpoint, CheckpointDisk, Domain, DomainDisk
+from .records import Checkpoint, CheckpointDisk, Domain, DomainDisk, Snapshot, SnapshotDisk
 
-__all__ = ["align_disks", "assign_default_bitmaps", "CONFIG_UNSUPPORTED", "INTERNAL_ERROR"]
+__all__ = [
+    "align_disks",
+    "align_snapshot_disks",
+    "snapshot_default_mode",
+    "assign_default_bitmaps",
+    "CONFIG_UNSUPPORTED",
+    "INTERNAL_ERROR",
+]
 
 #: libvirt's category prefixes for the errors raised here (VIR_ERR_CONFIG_UNSUPPORTED,
 #: VIR_ERR_INTERNAL_ERROR).
 CONFIG_UNSUPPORTED = "unsupported configuration: "
 INTERNAL_ERROR = "internal error: "
 
-_DISKS_PATH = "/domaincheckpoint/disks/disk"
-
-
-def _fail(prefix: str, message: str, index: int | None = None) -> SemanticError:
-    path = "/domaincheckpoint/domain" if index is None else f"{_DISKS_PATH}[{index + 1}]"
+def _fail(prefix: str, message: str, index: int | None = None, root: str = "domaincheckpoint") -> SemanticError:
+    path = f"/{root}/domain" if index is None else f"/{root}/disks/disk[{index + 1}]"
     err = SemanticError(message, path=path)
     err.libvirt_message = prefix + message  # type: ignore[attr-defined]
     return err
@@ -147,3 +151,131 @@ def align_disks(checkpoint: Checkpoint, domain: Domain | None = None) -> Checkpo
             got = CheckpointDisk(disk.target, "no" if _unusable(disk) else default)
         out.append(got)
     return assign_default_bitmaps(replace(checkpoint, disks=tuple(out)))
+
+
+# -- snapshots (snapshot spec S.5) -----------------------------------------------------------------
+
+
+def snapshot_default_mode(snapshot: Snapshot) -> str:
+    """The mode a REDEFINE aligns a snapshot's unlisted disks with (``virDomainSnapshotRedefinePrep``):
+    ``external`` for a disk-only snapshot or an external one (memory or any disk external), else
+    ``internal``."""
+    if snapshot.state == "disk-snapshot" or snapshot.memory == "external" or any(d.snapshot == "external" for d in snapshot.disks):
+        return "external"
+    return "internal"
+
+
+def _snap_fail(prefix: str, message: str, index: int | None = None) -> SemanticError:
+    return _fail(prefix, message, index, "domainsnapshot")
+
+
+def _setting(disk: DomainDisk) -> str | None:
+    """The domain disk's own snapshot mode after libvirt's post-parse (a read-only disk: ``no``)."""
+    if disk.snapshot is not None:
+        return disk.snapshot
+    return "no" if disk.readonly or disk.device == "cdrom" else None
+
+
+def _external_name(source: str, name: str) -> str:
+    """``virDomainSnapshotDefAssignExternalNames``: the source without its extension (a '.' after
+    the last '/'), then '.' and the snapshot's name."""
+    dot = source.rfind(".")
+    if dot > source.rfind("/"):
+        source = source[:dot]
+    return f"{source}.{name}"
+
+
+def align_snapshot_disks(
+    snapshot: Snapshot,
+    domain: Domain | None = None,
+    *,
+    default: str | None = None,
+    uniform_internal: bool = True,
+    regular_file: Callable[[str], bool] | None = None,
+) -> Snapshot:
+    """Return ``snapshot`` with its disks aligned to a domain as libvirt's
+    ``virDomainSnapshotAlignDisks`` does (spec S.5.1), external file names generated for the
+    external disks that have none (S.5.2).
+
+    The domain is the snapshot's own full ``<domain>``, else ``domain`` (the existing snapshot's,
+    or the live domain); without either the snapshot is returned as it is (libvirt would say
+    ``missing domain in snapshot`` unless it has one). ``default`` is the mode of unlisted
+    disks (``None``: a REDEFINE's, :func:`snapshot_default_mode`); ``uniform_internal`` as
+    libvirt's drivers pass it. ``regular_file(path)``: when given, a source it says is not a
+    regular file gets no generated name (libvirt stat()s the source; this library does not
+    look at the machine it runs on unless asked). Raises :class:`~.errors.SemanticError` with
+    libvirt's message, in libvirt's order.
+    """
+    dom = snapshot.domain if snapshot.domain is not None and snapshot.domain.type is not None else domain
+    if dom is None:
+        return snapshot
+    if default is None:
+        default = snapshot_default_mode(snapshot)
+    dom_disks = dom.disks
+    requested = snapshot.disks
+    if len(requested) > len(dom_disks):
+        raise _snap_fail(CONFIG_UNSUPPORTED, "too many disk snapshot requests for domain")
+    require_match = uniform_internal and default == "internal"
+    if not dom_disks:
+        return snapshot
+    chosen: dict[str, tuple[int, SnapshotDisk]] = {}
+    for i, want in enumerate(requested):
+        idx = _lookup(dom_disks, want.name)
+        if idx < 0:
+            raise _snap_fail(CONFIG_UNSUPPORTED, f"no disk named '{want.name}'", i)
+        disk = dom_disks[idx]
+        if disk.target in chosen:
+            raise _snap_fail(CONFIG_UNSUPPORTED, f"disk '{want.name}' specified twice", i)
+        setting = _setting(disk)
+        mode = want.snapshot
+        if mode is None:
+            mode = setting if setting is not None and (not require_match or setting == "no") else default
+        elif require_match and mode != default and not (mode == "no" and setting == "no"):
+            raise _snap_fail(CONFIG_UNSUPPORTED, f"disk '{want.name}' must use snapshot mode '{default}'", i)
+        path = want.path
+        if path is not None and mode != "external":
+            raise _snap_fail(CONFIG_UNSUPPORTED, f"file '{path}' for disk '{want.name}' requires use of external snapshot mode", i)
+        chosen[disk.target] = (i, replace(want, name=disk.target, snapshot=mode))
+    out: list[SnapshotDisk] = []
+    where: list[int | None] = []
+    for disk in dom_disks:
+        got = chosen.get(disk.target)
+        if got is None:
+            setting = _setting(disk)
+            mode = "no" if disk.empty else setting if setting is not None else default
+            out.append(SnapshotDisk(disk.target, mode))
+            where.append(None)
+        else:
+            out.append(got[1])
+            where.append(got[0])
+    by_target = {d.target: d for d in dom_disks}
+    seen: dict[str, str] = {}  # generated or given path -> disk name
+    for k, sd in enumerate(out):
+        if sd.snapshot != "external" or sd.path is not None:
+            if sd.path is not None:
+                seen.setdefault(sd.path, sd.name)
+            continue
+        index = where[k]
+        if sd.type != "file":
+            raise _snap_fail(CONFIG_UNSUPPORTED, f"cannot generate external snapshot name for disk '{sd.name}' on a '{sd.type}' device", index)
+        source = by_target[sd.name].source
+        if source is None:
+            raise _snap_fail(CONFIG_UNSUPPORTED, f"cannot generate external snapshot name for disk '{sd.name}' without source", index)
+        if regular_file is not None and not regular_file(source):
+            raise _snap_fail(
+                CONFIG_UNSUPPORTED,
+                f"source for disk '{sd.name}' is not a regular file; refusing to generate external snapshot name",
+                index,
+            )
+        path = _external_name(source, snapshot.name or "")
+        if path in seen:
+            raise _snap_fail(
+                CONFIG_UNSUPPORTED, f"cannot generate external snapshot name for disk '{sd.name}': collision with disk '{seen[path]}'", index
+            )
+        seen[path] = sd.name
+        out[k] = replace(sd, source=f"<source file='{_attr(path)}'/>")
+    return replace(snapshot, disks=tuple(out))
+
+
+def _attr(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&apos;").replace('"', "&quot;")

@@ -17,8 +17,8 @@ from .framing import Framer, Item, fast_single
 from .libvirt_schemas import LibvirtSchemas, SchemasSpec
 from .limits import DEFAULT_LIMITS, Limits
 from .positions import StreamPosition
-from .readers import DEFAULT_READER, Options, Reader
-from .records import Checkpoint
+from .readers import DEFAULT_READER, Options, Reader, reader_for
+from .records import Record
 from .sources import CHUNK_SIZE, XML_NAMES, SourceError, SourceLike, streams
 
 __all__ = [
@@ -35,6 +35,9 @@ __all__ = [
 ]
 
 OnError = Literal["raise", "skip"]
+#: Which kinds of document a face accepts: ``checkpoint`` (the default), ``snapshot`` or ``any``
+#: (a stream may mix both); a document of another kind is a positioned error, as a wrong root is.
+Kinds = Literal["checkpoint", "snapshot", "any"]
 Source = Union[str, "os.PathLike[str]", bytes, IO[bytes], Iterable[bytes]]
 
 _BYTES_CHUNK = 1 << 18
@@ -77,7 +80,12 @@ def _reading(given: Mapping[str, Any]) -> _Reading:
     its own keyword overrides the one of ``limits``."""
     options = Options(**{key: given[key] for key in _MODE_KEYS})
     overrides = {key: given[key] for key in _LIMIT_KEYS if given[key] is not None}
-    return options, _limits(given["limits"], overrides), given["reader"]
+    reader, kinds = given["reader"], given["kinds"]
+    if kinds != "checkpoint":
+        if reader is not None:
+            raise ValueError("give 'kinds' or 'reader', not both (a reader's grammar says which kinds it reads)")
+        reader = reader_for(kinds)
+    return options, _limits(given["limits"], overrides), reader
 
 
 # -- the one on_error dispatcher ----------------------------------------------------------------
@@ -127,10 +135,10 @@ class ErrorPolicy:
             else:
                 yield item
 
-    def records(self, items: list[Item]) -> list[Checkpoint]:
+    def records(self, items: list[Item]) -> list[Record]:
         """For push faces: the records of ``items``. When an error is raised, the records completed
         before it in the same call ride on it as ``err.records``, so none is lost."""
-        records: list[Checkpoint] = []
+        records: list[Record] = []
         for item in items:
             if isinstance(item, CheckpointError):
                 if not self.skip:
@@ -165,11 +173,12 @@ class CheckpointParser:
         clock: Callable[[], float] | None = None,
         self_parent: bool = False,
         align: bool = False,
-    libvirt_schemas: SchemasSpec = None,
+        libvirt_schemas: SchemasSpec = None,
         on_error: OnError = "raise",
         on_error_callback: Callable[[CheckpointError], None] | None = None,
         limits: Limits | None = None,
         reader: Reader | None = None,
+        kinds: Kinds = "checkpoint",
         max_document_bytes: int | None = None,
         max_depth: int | None = None,
         max_attributes: int | None = None,
@@ -244,12 +253,12 @@ class CheckpointParser:
         self._framer.resume_at(position)
         return self
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[Checkpoint]:
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Record]:
         if isinstance(data, str):
             raise TypeError("feed() takes bytes; encode text as UTF-8 first")
         return self.policy.records(self._framer.feed(bytes(data)))
 
-    def close(self) -> list[Checkpoint]:
+    def close(self) -> list[Record]:
         return self.policy.records(self._framer.close())
 
     def feed_items(self, data: bytes | memoryview) -> list[Item]:
@@ -276,12 +285,13 @@ def parse(
     libvirt_schemas: SchemasSpec = None,
     limits: Limits | None = None,
     reader: Reader | None = None,
+    kinds: Kinds = "checkpoint",
     max_document_bytes: int | None = None,
     max_depth: int | None = None,
     max_attributes: int | None = None,
     max_text: int | None = None,
     max_disks: int | None = None,
-) -> Checkpoint:
+) -> Record:
     """Parse exactly one document: bytes, text (encoded as UTF-8), or a path (:class:`os.PathLike`,
     such as :class:`pathlib.Path`: the file is read, decompressed when it is ``.gz``/``.xz``/
     ``.bz2``; a ``str`` is always the document's text). Every keyword is a mode, the limits, a
@@ -338,9 +348,9 @@ def _take(items: Iterator[Any], n: int) -> list[Any]:
     return list(itertools.islice(items, n))
 
 
-def _parse_path(path: str, kwargs: dict[str, Any]) -> Checkpoint:
+def _parse_path(path: str, kwargs: dict[str, Any]) -> Record:
     """The one document of a file (read through the sources: compressed files too)."""
-    found: list[Checkpoint] = []
+    found: list[Record] = []
     documents = 0
     for record in iterparse(path, **kwargs):
         documents += 1
@@ -397,6 +407,7 @@ def iterparse(
     libvirt_schemas: SchemasSpec = None,
     limits: Limits | None = None,
     reader: Reader | None = None,
+    kinds: Kinds = "checkpoint",
     max_document_bytes: int | None = None,
     max_depth: int | None = None,
     max_attributes: int | None = None,
@@ -404,7 +415,7 @@ def iterparse(
     max_disks: int | None = None,
     path: str | None = None,
     member: str | None = None,
-) -> Iterator[Checkpoint | CheckpointError]:
+) -> Iterator[Record | CheckpointError]:
     """Yield the records of every document in ``source``, as each one completes, in constant memory.
 
     ``source`` is bytes, a binary file, an iterable of byte chunks, or a path: a file, a
@@ -478,12 +489,13 @@ def iter_sources(
     libvirt_schemas: SchemasSpec = None,
     limits: Limits | None = None,
     reader: Reader | None = None,
+    kinds: Kinds = "checkpoint",
     max_document_bytes: int | None = None,
     max_depth: int | None = None,
     max_attributes: int | None = None,
     max_text: int | None = None,
     max_disks: int | None = None,
-) -> Iterator[Checkpoint | CheckpointError | SourceError]:
+) -> Iterator[Record | CheckpointError | SourceError]:
     """Yield the records of every document of every stream of ``sources``, in order.
 
     ``on_error="raise"`` (default): the first rejected document raises its
@@ -596,6 +608,7 @@ async def aiterparse(
     libvirt_schemas: SchemasSpec = None,
     limits: Limits | None = None,
     reader: Reader | None = None,
+    kinds: Kinds = "checkpoint",
     max_document_bytes: int | None = None,
     max_depth: int | None = None,
     max_attributes: int | None = None,
@@ -603,7 +616,7 @@ async def aiterparse(
     max_disks: int | None = None,
     path: str | None = None,
     member: str | None = None,
-) -> AsyncIterator[Checkpoint | CheckpointError]:
+) -> AsyncIterator[Record | CheckpointError]:
     """Async face: ``source`` is an async iterable of bytes, has an async ``read(n)`` (an
     :class:`asyncio.StreamReader`, for example), or is what :func:`iterparse` takes: a path (file,
     folder, compressed file, archive) or a binary file, read in a worker thread so that the event

@@ -35,7 +35,7 @@ import os
 import re
 import sys
 import time
-from typing import IO, TYPE_CHECKING, Any, Iterator
+from typing import IO, TYPE_CHECKING, Any, Iterator, cast
 
 from .align import align_disks
 from .api import iter_sources
@@ -43,7 +43,7 @@ from .chain import ERROR, RESTORE_MODE, Chain, ChainBuilder
 from .errors import CheckpointError, NotWellFormedError, SchemaError
 from .libvirt_schemas import LibvirtSchemas, LibvirtSchemasUnavailable, resolve
 from .limits import Limits
-from .records import Checkpoint, Origin
+from .records import Checkpoint, Origin, Record
 from .sources import CHUNK_SIZE, JSON_NAMES, XML_NAMES, SourceError, input_size, streams
 from .version import __version__
 from .writer import dumps
@@ -895,7 +895,7 @@ def _nothing_in(path: str, json_lines: bool) -> str:
     return "no *.xml member in the archive"
 
 
-def _items(ctx: Context) -> Iterator[Checkpoint | CheckpointError | SourceError]:
+def _items(ctx: Context) -> Iterator[Record | CheckpointError | SourceError]:
     """Records and errors of the XML inputs, one path at a time, so that a path that yields no
     stream at all (a folder without a matching file, an archive without an XML member) is known
     and warned about."""
@@ -1066,11 +1066,11 @@ def cmd_parse(ctx: Context) -> None:
         ctx.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
-def _write_flags(args: argparse.Namespace, internal: bool) -> dict[str, bool]:
+def _write_flags(args: argparse.Namespace, internal: bool) -> dict[str, Any]:
     return {"no_domain": args.no_domain, "secure": args.secure, "size": args.size, "internal": internal}
 
 
-def _emit_xml(ctx: Context, record: Checkpoint, flags: dict[str, bool]) -> bool:
+def _emit_xml(ctx: Context, record: Checkpoint, flags: dict[str, Any]) -> bool:
     """Write one record as XML; False when the writer refused it and the run is to stop."""
     try:
         text = dumps(record, **flags)
@@ -1178,7 +1178,7 @@ def _format_line(
     member: str | None,
     number: int,
     raw: bytes,
-    flags: dict[str, bool],
+    flags: dict[str, Any],
     align: bool,
     schemas: LibvirtSchemas | None = None,
 ) -> str:
@@ -1282,7 +1282,7 @@ def cmd_chain(ctx: Context) -> None:
                 return
             builder.add(item)
             continue
-        builder.add(item)
+        builder.add(cast(Checkpoint, item))  # chain reads checkpoints only (its reader's kinds)
     ctx.progress.finish()
     _chain_output(ctx, builder.iter_finish(), builder.records)
 

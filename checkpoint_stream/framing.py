@@ -61,7 +61,7 @@ import functools
 import re
 from typing import Union
 
-from .align import align_disks
+from .align import align_disks, align_snapshot_disks
 from .errors import CheckpointError, LimitError, NotWellFormedError, SchemaError, SemanticError
 from .limits import DEFAULT_LIMITS, Limits, attribute_value_message, attributes_message, markup_message
 from .markup.elements import find_element, open_elements, tag_name
@@ -70,12 +70,12 @@ from .libvirt_schemas import SchemaFault, root_namespaces
 from .positions import DroppedLines, StreamPosition, locate, utf8_cut
 from .readers import DEFAULT_READER, GeneralDocument, Options, Reader
 from .readers.general import BIG_TOKEN
-from .records import Checkpoint, Origin, make_origin
+from .records import Checkpoint, Origin, Record, Snapshot, make_origin
 
 __all__ = ["Framer", "Item", "fast_single"]
 
 #: What the framer produces: records, and (in skip mode) the errors between them, in order.
-Item = Union[Checkpoint, CheckpointError]
+Item = Union[Record, CheckpointError]
 
 # Comments and PIs are spelled as unrolled loops ("normal* (special normal*)*"), which match in
 # linear time without possessive quantifiers (Python 3.10 has none, and Debian's 3.11.2 matches
@@ -107,13 +107,13 @@ _MISC_FAULTS: tuple[tuple["re.Pattern[bytes]", str], ...] = tuple(
 _WHITESPACE = re.compile(rb"[ \t\r\n]*")
 _LINE_BREAK = re.compile(rb"\r\n?|\n")
 @functools.lru_cache(maxsize=8)
-def _root_patterns(root: bytes) -> tuple["re.Pattern[bytes]", "re.Pattern[bytes]"]:
-    """For a grammar's root tag: its end tag (a document's candidate end), and where the framer
-    resumes after garbage or a broken document: an XML declaration or that root's start tag, or
-    just after that root's end tag (what follows is then judged as what stands between documents,
+def _root_patterns(roots: tuple[bytes, ...]) -> tuple["re.Pattern[bytes]", "re.Pattern[bytes]"]:
+    """For a grammar's root tags: their end tags (a document's candidate end), and where the
+    framer resumes after garbage or a broken document: an XML declaration or a root's start tag,
+    or just after a root's end tag (what follows is then judged as what stands between documents,
     so a document whose root start tag is damaged is reported, not skipped with the broken one
     before it). The end tag's whitespace is bounded so that a match fits in ``_TAIL_KEEP``."""
-    tag = re.escape(root)
+    tag = b"(?:" + b"|".join(re.escape(r) for r in roots) + b")" if len(roots) > 1 else re.escape(roots[0])
     return (
         re.compile(rb"</" + tag + rb"[ \t\r\n]*>"),
         re.compile(rb"<\?xml[ \t\r\n?]|<" + tag + rb"[ \t\r\n/>]|</" + tag + rb"[ \t\r\n]{0,8}>"),
@@ -360,8 +360,9 @@ class Framer:
         self.fast_reader = fast
         self.fast = fast.ready(self.limits) if fast is not None else None  # None: no fast reader for these limits
         self.identity_root = reader.grammar.checkpoint.root
-        self.root = self.identity_root.encode()
-        self.end_tag, self.resync = _root_patterns(self.root)
+        self.roots = tuple(r.encode() for r in reader.grammar.roots)
+        self.root_length = max(len(r) for r in self.roots)
+        self.end_tag, self.resync = _root_patterns(self.roots)
         self.path = path
         self.member = member
         self.buf = bytearray()
@@ -530,7 +531,7 @@ class Framer:
                 # lost, text glued to the declaration): the root start tag after it, on the same
                 # line but for whitespace, is still this document's.
                 root_at = buf.find(b"<", end + 1, end + _DECL_MAX)
-                if not final and (root_at < 0 or n - root_at < len(self.root) + 2) and n - start <= self.limits.max_document_bytes and n - end < _DECL_MAX:
+                if not final and (root_at < 0 or n - root_at < self.root_length + 2) and n - start <= self.limits.max_document_bytes and n - end < _DECL_MAX:
                     self.prolog_retry = n + max(n - start, 64)
                     return False
                 damaged = root_at > 0 and _DAMAGED_LINE.fullmatch(buf, end, root_at) is not None
@@ -764,7 +765,7 @@ class Framer:
                     return False  # the declaration is not complete yet
             if final or len(buf) >= self.route_retry:
                 m = _ROOT.match(buf, start)
-                if m is not None and m.group(1) != self.root:
+                if m is not None and m.group(1) not in self.roots:
                     return self._feed_general(out, final, len(buf), may_wait=True)
                 if m is None:  # the prolog is not complete: look again once it has doubled
                     self.route_retry = len(buf) + max(len(buf) - start, 64)
@@ -873,7 +874,7 @@ class Framer:
         self._done(start + root_end)
         return True
 
-    def _after_record(self, out: list[Item], record: Checkpoint, start: int, end: int) -> None:
+    def _after_record(self, out: list[Item], record: Record, start: int, end: int) -> None:
         """The steps a finished document goes through while its bytes are at hand: its domain judged
         by libvirt's schemas (``options.libvirt_schemas``), then its disks aligned
         (``options.align``). An error is placed at the element it names, found by a scan done only
@@ -891,12 +892,12 @@ class Framer:
             out.append(record)
             return
         try:
-            out.append(align_disks(record))
+            out.append(align_snapshot_disks(record) if isinstance(record, Snapshot) else align_disks(record))
         except SemanticError as err:
             buf = self.buf
             at = find_element(buf, start, end, err.path or "")
             if at is None:
-                at = find_element(buf, start, end, "/" + self.identity_root)
+                at = find_element(buf, start, end, "/" + self._root_at(start))
             err.offset = (at if at is not None else start) - start
             self._emit_error(out, err, start)
 
@@ -905,7 +906,7 @@ class Framer:
         fault's line of the domain (the domain's text keeps the document's lines), at that
         element's start tag when it is on that line, else at the line's first character."""
         buf = self.buf
-        root = "/" + self.identity_root
+        root = "/" + self._root_at(start)
         domain_at = find_element(buf, start, end, root + "/domain")
         at: int = domain_at if domain_at is not None else start
         if domain_at is not None and fault.line is not None:
@@ -1015,8 +1016,17 @@ class Framer:
         err.offset = self.base + start + rel
         err.located(document=self.index, source=self.path, member=self.member)
         if err.checkpoint is None and err.domain_uuid is None:
-            err.checkpoint, err.domain_uuid = identify(self.buf, start, self.identity_root)
+            err.checkpoint, err.domain_uuid = identify(self.buf, start, self._root_at(start))
         out.append(err)
+
+    def _root_at(self, start: int) -> str:
+        """The root tag of the document at ``start`` when it is one this framer accepts, else the
+        main one (what an error's path and identification are about)."""
+        if len(self.roots) > 1:
+            m = _ROOT.match(self.buf, start)
+            if m is not None and m.group(1) in self.roots:
+                return m.group(1).decode()
+        return self.identity_root
 
     def _source_position(self, index: int) -> tuple[int, int]:
         """Line and column of ``buf[index]`` counted from the stream's first byte."""

@@ -19,6 +19,7 @@ prints only with its SECURE flag unless asked, and ``repr`` shows a summary of t
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Iterable, Mapping
@@ -31,6 +32,8 @@ from .markup.domain_scan import scan_domain_text
 from .markup.facts import RawFacts, libvirt_disks, read_facts
 from .markup.identity import layout_identity
 from .markup.secrets import strip_secrets
+from .grammar.domain import DomainTop
+from .grammar.snapshot import SNAPSHOT, UUID
 
 __all__ = [
     "Origin",
@@ -39,6 +42,9 @@ __all__ = [
     "Moment",
     "CheckpointDisk",
     "Checkpoint",
+    "SnapshotDisk",
+    "Snapshot",
+    "Record",
     "make_checkpoint",
     "make_origin",
     "record_attribute",
@@ -47,6 +53,17 @@ __all__ = [
 ]
 
 _HEX = frozenset("0123456789abcdef")
+
+
+def uuid_only_problem(top: DomainTop) -> str | None:
+    """``None`` when a domain's top is a snapshot's old-style ``<domain><uuid>U</uuid></domain>``
+    (no attribute, one ``<uuid>`` holding a uuid and nothing else), else why it is not."""
+    if top.attrs or top.stray_text is not None or len(top.children) != 1:
+        return "not an old-style <domain><uuid>"
+    child = top.children[0]
+    if child.tag != "uuid" or child.attrs or child.nested:
+        return "not an old-style <domain><uuid>"
+    return UUID.check(child.text)
 
 
 def canonical_uuid(text: str | None) -> str | None:
@@ -133,6 +150,9 @@ class DomainDisk:
     storage: str = "file"
     protocol: str | None = None
     bus: str | None = field(default=None, compare=False)
+    #: The disk's ``snapshot`` attribute: the snapshot mode its snapshots default to (libvirt's
+    #: domain post-parse makes it ``no`` for a read-only disk). Later still, outside equality.
+    snapshot: str | None = field(default=None, compare=False)
 
     @property
     def empty(self) -> bool:
@@ -262,19 +282,27 @@ class Domain:
         return self._get_facts().disks
 
     @classmethod
-    def from_xml(cls, xml: str, *, grammar: Grammar = GRAMMAR) -> "Domain":
+    def from_xml(cls, xml: str, *, grammar: Grammar = GRAMMAR, tag: str = "domain", uuid_only: bool = False) -> "Domain":
         """Build a domain from standalone XML, judged by exactly the rules a nested domain meets
-        (well-formedness, the security policy and limits, the domain grammar's top)."""
+        (well-formedness, the security policy and limits, the domain grammar's top). ``tag``: the
+        element's name (a snapshot's ``inactiveDomain``); ``uuid_only``: a snapshot's old-style
+        ``<domain><uuid>…</uuid></domain>`` is taken too."""
         text = xml.strip()
-        if not text.startswith("<domain") or text[7:8] not in (" ", "\t", "\r", "\n", ">", "/"):
-            raise SchemaError(f"expected a <domain> element, not {text[:20]!r}")
+        n = len(tag) + 1
+        if not text.startswith("<" + tag) or text[n : n + 1] not in (" ", "\t", "\r", "\n", ">", "/"):
+            raise SchemaError(f"expected a <{tag}> element, not {text[:20]!r}")
+        if tag != "domain":
+            text = f"<domain{text[n:-len(tag) - 1]}domain>" if text.endswith(f"</{tag}>") else f"<domain{text[n:]}"
         try:
             top = scan_domain_text(text, grammar.domain, DEFAULT_LIMITS)
         except CheckpointError as err:
-            raise type(err)(f"domain XML: {err.message}") from None
-        problem = grammar.domain.check(top)
-        if problem:
-            raise SchemaError(f"domain XML: {problem[0]}")
+            raise type(err)(f"{tag} XML: {err.message}") from None
+        if not (uuid_only and uuid_only_problem(top) is None):
+            problem = grammar.domain.check(top)
+            if problem:
+                raise SchemaError(f"{tag} XML: {problem[0]}")
+        if tag != "domain":
+            text = xml.strip()
         return cls(text)
 
 
@@ -426,6 +454,286 @@ class Checkpoint(Moment):
         if origin is None and data.get("source") is not None:
             origin = Origin.from_dict(data["source"])
         return cls(**{_ATTRIBUTE.get(k, k): v for k, v in values.items()}, disks=disks, origin=origin)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotDisk:
+    """One ``<disk>`` of a snapshot, as libvirt's parser holds it (``virDomainSnapshotDiskDef``).
+
+    ``snapshot`` is the mode (``no``, ``internal``, ``external``, ``manual``, or ``None`` when
+    the document leaves it to the driver); ``type`` the storage type (libvirt's default is
+    ``file``); ``source`` the ``<source>`` element as written (its indentation taken off), or
+    ``None`` when there is none or it is empty; ``driver`` the image format of ``<driver
+    type>``; ``max_size`` the driver's metadata cache size in bytes (0 and absent are ``None``);
+    ``delete_in_progress`` libvirt's ``<snapshotDeleteInProgress/>`` mark."""
+
+    name: str
+    snapshot: str | None = None
+    type: str = "file"
+    source: str | None = None
+    driver: str | None = None
+    max_size: int | None = None
+    delete_in_progress: bool = False
+
+    @property
+    def path(self) -> str | None:
+        """The source's path: ``file`` for a file, ``dev`` for a block device, the network
+        source's ``name`` (libvirt's ``src->path``); ``None`` without one."""
+        if self.source is None:
+            return None
+        attrs = source_attributes(self.source)
+        key = {"file": "file", "block": "dev", "network": "name"}.get(self.type, "file")
+        return attrs.get(key) or None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "snapshot": self.snapshot,
+            "type": self.type,
+            "source": self.source,
+            "driver": self.driver,
+            "maxSize": self.max_size,
+            "snapshotDeleteInProgress": self.delete_in_progress,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "SnapshotDisk":
+        """Inverse of :meth:`to_dict`, each value judged by the snapshot grammar's rules."""
+        if not isinstance(data, Mapping):
+            raise SchemaError(f"each disk must be a JSON object, not {type(data).__name__}")
+        _only_keys(data, ("name", "snapshot", "type", "source", "driver", "maxSize", "snapshotDeleteInProgress"), "disk")
+        rules = SNAPSHOT.rules
+        attrs = {k: _text(data[k], False, k, "disk") for k in ("name", "snapshot", "type") if data.get(k) is not None}
+        if "name" not in attrs:
+            raise SchemaError("disk field 'name' is required")
+        kind = attrs.get("type", "file")
+        source = data.get("source")
+        driver = data.get("driver")
+        size = data.get("maxSize")
+        deleting = data.get("snapshotDeleteInProgress", False)
+        if not isinstance(deleting, bool):
+            raise SchemaError(f"disk field 'snapshotDeleteInProgress' must be true or false, not {deleting!r}")
+        problem = rules["disk"].check_attributes({**attrs, "type": kind} if (source or driver) else attrs)
+        if problem:
+            raise SchemaError(problem)
+        if source is not None:
+            source = _text(source, False, "source", "disk")
+            problem = source_problem(source, kind, rules["disk/source"])
+            if problem:
+                raise SchemaError(f"disk {attrs['name']!r}: {problem}")
+        if driver is not None:
+            problem = rules["disk/driver"].check_attributes({"type": _text(driver, False, "driver", "disk")})
+            if problem:
+                raise SchemaError(problem)
+        if size is not None:
+            problem = rules["disk/driver/metadata_cache/max_size"].text.check(_text(size, True, "maxSize", "disk"))  # type: ignore[union-attr]
+            if problem:
+                raise SchemaError(problem)
+        for key, value in (("source", source), ("driver", driver), ("maxSize", size)):
+            if value is not None:
+                child = rules["disk"].child_excluded(attrs, "driver" if key == "maxSize" else key)
+                if child:
+                    raise SchemaError(child)
+        return cls(attrs["name"], attrs.get("snapshot"), kind, source, driver, size or None, deleting)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot(Moment):
+    """A ``<domainsnapshot>``: the moment's fields, then ``state``, the memory snapshot's mode
+    and file, the disks, the domain as it was when inactive (``inactive_domain``), the
+    hypervisor's save ``cookie`` (its XML as written) and, in the internal format, ``active``.
+    ``domain`` may be a snapshot's old-style ``<domain><uuid>U</uuid></domain>`` (its ``type``
+    is then ``None``)."""
+
+    state: str | None = None
+    memory: str | None = None
+    memory_file: str | None = None
+    disks: tuple[SnapshotDisk, ...] = ()
+    inactive_domain: Domain | None = None
+    cookie: str | None = None
+    active: bool | None = None
+
+    def __repr__(self) -> str:
+        parts = [f"name={self.name!r}", f"state={self.state!r}", f"parent={self.parent!r}", f"creation_time={self.creation_time!r}"]
+        if self.memory is not None:
+            parts.append(f"memory={self.memory!r}")
+        parts.append(f"disks={len(self.disks)}")
+        if self.active is not None:
+            parts.append(f"active={self.active!r}")
+        parts.append(f"domain={self.domain!r}")
+        return f"Snapshot({', '.join(parts)})"
+
+    def to_dict(self, *, secure: bool = False, domain: bool = True) -> dict[str, Any]:
+        """The record as one line of ``checkpoint-stream parse``, ``"type": "snapshot"``; the
+        fields in libvirt's order and the XML vocabulary (``memory`` is ``{"snapshot", "file"}``
+        or null), then ``vm``, ``vmName`` and ``source`` as for checkpoints. ``secure`` and
+        ``domain`` as :meth:`Checkpoint.to_dict` (they apply to ``inactiveDomain`` too)."""
+
+        def dom(value: Domain | None) -> str | None:
+            if value is None or not domain:
+                return None
+            return value.xml if secure else strip_secrets(value.xml)
+
+        out: dict[str, Any] = {
+            "type": "snapshot",
+            "name": self.name,
+            "description": self.description,
+            "state": self.state,
+            "parent": self.parent,
+            "creationTime": self.creation_time,
+            "memory": None if self.memory is None else {"snapshot": self.memory, "file": self.memory_file},
+            "disks": [d.to_dict() for d in self.disks],
+            "domain": dom(self.domain),
+            "inactiveDomain": dom(self.inactive_domain),
+            "cookie": self.cookie,
+        }
+        if self.active is not None:
+            out["active"] = self.active
+        if self.domain is not None:
+            name, uuid = self.domain.identity
+            out["vm"], out["vmName"] = canonical_uuid(uuid), name
+        else:
+            out["vm"] = out["vmName"] = None
+        out["source"] = None if self.origin is None else self.origin.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, origin: Origin | None = None, grammar: Grammar = GRAMMAR) -> "Snapshot":
+        """Inverse of :meth:`to_dict`, every value judged by the snapshot grammar's rule for its
+        element (the rules the readers apply); ``type`` must be ``snapshot`` when given."""
+        if not isinstance(data, Mapping):
+            raise SchemaError(f"a snapshot must be a JSON object, not {type(data).__name__}")
+        keys = ("type", "source", "vm", "vmName", "name", "description", "state", "parent", "creationTime", "memory", "disks",
+                "domain", "inactiveDomain", "cookie", "active")
+        _only_keys(data, keys, "snapshot")
+        if data.get("type", "snapshot") != "snapshot":
+            raise SchemaError(f"'type' must be 'snapshot', not {data.get('type')!r}")
+        rules = SNAPSHOT.rules
+        values: dict[str, Any] = {}
+        for key, rule_key in (("name", "name"), ("description", "description"), ("state", "state"), ("parent", "parent/name")):
+            value = data.get(key)
+            if value is not None:
+                text = _text(value, False, key, "snapshot")
+                problem = rules[rule_key].text.check(text)  # type: ignore[union-attr]
+                if problem:
+                    raise SchemaError(f"field {key!r}: {problem}")
+                values[key] = text
+        created = data.get("creationTime")
+        if created is not None:
+            _text(created, True, "creationTime", "snapshot")
+            values["creation_time"] = created
+        memory = data.get("memory")
+        if memory is not None:
+            if not isinstance(memory, Mapping):
+                raise SchemaError(f"'memory' must be an object or null, not {type(memory).__name__}")
+            _only_keys(memory, ("snapshot", "file"), "memory")
+            attrs = {k: _text(memory[k], False, k, "memory") for k in ("snapshot", "file") if memory.get(k) is not None}
+            problem = rules["memory"].check_attributes(attrs)
+            if problem:
+                raise SchemaError(problem)
+            values["memory"] = attrs.get("snapshot", "external" if "file" in attrs else None)
+            values["memory_file"] = attrs.get("file")
+        disks_raw = data.get("disks") or []
+        if not isinstance(disks_raw, list):
+            raise SchemaError("'disks' must be a list of objects")
+        values["disks"] = tuple(SnapshotDisk.from_dict(d) for d in disks_raw)
+        if data.get("domain") is not None:
+            values["domain"] = Domain.from_xml(_text(data["domain"], False, "domain", "snapshot"), grammar=grammar, uuid_only=True)
+        if data.get("inactiveDomain") is not None:
+            text = _text(data["inactiveDomain"], False, "inactiveDomain", "snapshot")
+            values["inactive_domain"] = Domain.from_xml(text, grammar=grammar, tag="inactiveDomain")
+        if data.get("cookie") is not None:
+            text = _text(data["cookie"], False, "cookie", "snapshot").strip()
+            if not (text.startswith("<cookie") and (text.endswith("</cookie>") or text.endswith("/>"))):
+                raise SchemaError("'cookie' must be a <cookie> element")
+            try:
+                scan_domain_text("<domain" + text[7:-8] + "domain>" if text.endswith("</cookie>") else "<domain" + text[7:], grammar.domain, DEFAULT_LIMITS)
+            except CheckpointError as err:
+                raise type(err)(f"cookie XML: {err.message}") from None
+            values["cookie"] = text
+        active = data.get("active")
+        if active is not None:
+            if isinstance(active, bool) or (active in (0, 1) and not isinstance(active, float)):
+                values["active"] = bool(active)
+            else:
+                raise SchemaError(f"'active' must be true, false or null, not {active!r}")
+        if "description" in values:
+            values["description"] = values["description"] or None
+        _check_vm(data, values.get("domain"))
+        if origin is None and data.get("source") is not None:
+            origin = Origin.from_dict(data["source"])
+        return cls(**values, origin=origin)
+
+
+#: A record of either kind.
+Record = Checkpoint | Snapshot
+
+_SOURCE_TAG = re.compile(r"<source((?:[^>'\"]|'[^']*'|\"[^\"]*\")*?)(/?)>")
+_ATTR = re.compile(r"([^\s=]+)\s*=\s*(?:'([^']*)'|\"([^\"]*)\")")
+_ENTITIES = {"&lt;": "<", "&gt;": ">", "&amp;": "&", "&apos;": "'", "&quot;": '"'}
+_ENTITY = re.compile(r"&(?:lt|gt|amp|apos|quot|#[0-9]+|#x[0-9a-fA-F]+);")
+
+
+def _unescape(value: str) -> str:
+    if "&" not in value:
+        return value
+
+    def one(m: "re.Match[str]") -> str:
+        t = m.group(0)
+        if t in _ENTITIES:
+            return _ENTITIES[t]
+        return chr(int(t[3:-1], 16) if t[2] == "x" else int(t[2:-1]))
+
+    return _ENTITY.sub(one, value)
+
+
+def source_attributes(xml: str) -> dict[str, str]:
+    """The attributes of a ``<source>`` element's start tag (values unescaped)."""
+    m = _SOURCE_TAG.match(xml)
+    if m is None:
+        return {}
+    return {a.group(1): _unescape(a.group(2) if a.group(2) is not None else a.group(3)) for a in _ATTR.finditer(m.group(1))}
+
+
+def source_problem(xml: str, kind: str, rule: ElementRule) -> str | None:
+    """What is wrong with a standalone ``<source>`` of a disk of type ``kind``, by the rule's
+    ``source_rules`` (the reader judges a nested one by the same function on its top)."""
+    text = xml.strip()
+    if not text.startswith("<source") or text[7:8] not in (" ", "\t", "\r", "\n", ">", "/"):
+        return f"expected a <source> element, not {text[:20]!r}"
+    try:
+        top = scan_domain_text("<domain" + text[7:-8] + "domain>" if text.endswith("</source>") else "<domain" + text[7:], GRAMMAR.domain, DEFAULT_LIMITS)
+    except CheckpointError as err:
+        return f"source XML: {err.message}"
+    found = judge_source(top, kind, rule)
+    return None if found is None else found[0]
+
+
+def judge_source(top: DomainTop, kind: str, rule: ElementRule) -> tuple[str, int] | None:
+    """A snapshot disk's ``<source>`` top judged by ``rule.source_rules[kind]``: ``(problem,
+    child index or -1)``, or ``None``."""
+    shape = rule.source_rules.get(kind)
+    if shape is None:
+        return (f"a disk of type {kind!r} has no <source> here", -1)
+    attributes, children, required = shape
+    for name, value in top.attrs.items():
+        vr = attributes.get(name)
+        if vr is None:
+            if name.startswith("xmlns"):
+                continue
+            return (f"attribute {name!r} is not allowed on the <source> of a {kind} snapshot disk", -1)
+        problem = vr.check(value)
+        if problem:
+            return (f"<source>: {problem}", -1)
+    for name in required:
+        if name not in top.attrs:
+            return (f"the <source> of a {kind} snapshot disk needs a {name!r} attribute", -1)
+    for i, child in enumerate(top.children):
+        if child.tag not in children:
+            return (f"element <{child.tag}> is not allowed in the <source> of a {kind} snapshot disk", i)
+    if top.stray_text is not None:
+        return ("text is not allowed directly in <source>", -1)
+    return None
 
 
 def _check_vm(data: Mapping[str, Any], domain: Domain | None) -> None:

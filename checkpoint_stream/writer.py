@@ -47,7 +47,8 @@ from .grammar import GRAMMAR, Grammar
 from .grammar.elements import ElementRule, Printing
 from .markup.indentation import indent
 from .markup.secrets import may_hold_secrets, strip_secrets
-from .records import Checkpoint, Domain, record_attribute
+from .records import Checkpoint, Domain, Record, Snapshot, record_attribute
+from .snapshot_writer import snapshot_xml
 
 __all__ = ["escape", "iter_xml", "dumps", "write", "strip_secrets", "Writer", "DEFAULT_WRITER"]
 
@@ -491,20 +492,32 @@ def _flags(no_domain: bool, secure: bool, size: bool, internal: bool) -> dict[st
     return {"domain": not no_domain, "secure": secure, "size": size, "internal": internal}
 
 
+def _snapshot(record: Snapshot, no_domain: bool, secure: bool, size: bool, internal: bool, uuid: str | None) -> str:
+    if no_domain or size:
+        raise ValueError("libvirt has no NO_DOMAIN or SIZE format flag for snapshots (only SECURE and the internal format)")
+    return snapshot_xml(record, secure=secure, internal=internal, uuid=uuid, escape=escape, domain_text=_domain)
+
+
 def iter_xml(
-    record: Checkpoint,
+    record: Record,
     *,
     no_domain: bool = False,
     secure: bool = False,
     size: bool = False,
     internal: bool = False,
+    uuid: str | None = None,
 ) -> Iterator[str]:
     """Yield the document for ``record`` in pieces (str), as libvirt would print it.
 
     Flags mirror libvirt's format flags: ``no_domain`` (NO_DOMAIN), ``secure`` (SECURE),
     ``size`` (SIZE: print ``size=`` on bitmap disks that have one); ``internal`` adds the
-    pre-merge ``<active>`` element for records read with ``internal=True``.
+    pre-merge ``<active>`` element for records read with ``internal=True``. A snapshot takes
+    ``secure`` and ``internal`` only (libvirt has no other snapshot format flag), and ``uuid``:
+    what libvirt's formatter prints as ``<domain><uuid>`` for a snapshot that holds no domain.
     """
+    if isinstance(record, Snapshot):
+        yield _snapshot(record, no_domain, secure, size, internal, uuid)
+        return
     writer = DEFAULT_WRITER
     flags = _flags(no_domain, secure, size, internal)
     head = writer.head_plain(record, "", flags) if not size else None
@@ -516,14 +529,17 @@ _DUMPS = DEFAULT_WRITER.dumps_flags
 
 
 def dumps(
-    record: Checkpoint,
+    record: Record,
     *,
     no_domain: bool = False,
     secure: bool = False,
     size: bool = False,
     internal: bool = False,
+    uuid: str | None = None,
 ) -> str:
     """The whole document for ``record`` as one string (see :func:`iter_xml`)."""
+    if isinstance(record, Snapshot):
+        return _snapshot(record, no_domain, secure, size, internal, uuid)
     return _DUMPS(record, no_domain, secure, size, internal)
 
 
@@ -539,7 +555,7 @@ def _is_text_file(file: Any) -> bool:
 
 
 def write(
-    records: Iterable[Checkpoint],
+    records: Iterable[Record],
     file: IO[str] | IO[bytes],
     *,
     no_domain: bool = False,
@@ -559,7 +575,7 @@ def write(
     writer = DEFAULT_WRITER
     count = 0
     for record in records:
-        doc = writer.dumps(record, flags)
+        doc = _snapshot(record, no_domain, secure, size, internal, None) if isinstance(record, Snapshot) else writer.dumps(record, flags)
         put(doc if text else doc.encode("utf-8"))  # type: ignore[arg-type]
         count += 1
     return count

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 
 from .values import ValueRule
 
-__all__ = ["ElementRule", "Exclusion", "FieldMap", "Printing", "namespace_problem"]
+__all__ = ["ElementRule", "Exclusion", "FieldMap", "Printing", "Requirement", "namespace_problem"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,25 @@ class Exclusion:
     attribute: str
     value: str
     forbidden: tuple[str, ...]
+    #: Child elements that may not appear then either (a snapshot disk with ``snapshot='no'`` is
+    #: empty; a network disk has no ``<driver>``).
+    forbidden_children: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """An attribute required unless another attribute has one of some values (libvirt's
+    snapshot ``<memory>``: ``file`` is required unless ``snapshot`` is ``no`` or ``internal``)."""
+
+    needs: str
+    unless: str
+    values: tuple[str, ...]
+
+    def problem(self, tag: str, attrs: Mapping[str, str]) -> str | None:
+        if self.needs in attrs or attrs.get(self.unless) in self.values:
+            return None
+        allowed = " or ".join(repr(v) for v in self.values)
+        return f"<{tag}> needs a {self.needs!r} attribute unless {self.unless} is {allowed}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +107,19 @@ class ElementRule:
     attributes: Mapping[str, ValueRule] = dataclasses.field(default_factory=dict)
     required_attributes: tuple[str, ...] = ()
     exclusions: tuple[Exclusion, ...] = ()
+    requirements: tuple[Requirement, ...] = ()
     text: ValueRule | None = None
     opaque: bool = False
+    #: How the reader judges an opaque element it captured whole: "domain" (the domain grammar's
+    #: top), "domain-or-uuid" (that, or a snapshot's old-style ``<domain><uuid>``),
+    #: "inactiveDomain" (a domain under another name), "source" (a disk source's top, by
+    #: ``source_rules``) or "any" (any well-formed content).
+    judge: str = "domain"
+    #: For a "source" judge: the disk ``type`` -> (allowed attributes, allowed children).
+    source_rules: Mapping[str, tuple[Mapping[str, ValueRule], frozenset[str], tuple[str, ...]]] = dataclasses.field(default_factory=dict)
+    #: The rule builds its record item at its end (it has children that fill the item's fields),
+    #: not at its start.
+    item_at_end: bool = False
     field: str | None = None
     #: How a leaf's text is typed in a record and in JSON: "text", "integer" or "flag" (0/1).
     kind: str = "text"
@@ -126,12 +156,24 @@ class ElementRule:
         for name in self.required_attributes:
             if name not in attrs and name not in present:
                 return f"<{tag}> needs a {name!r} attribute"
+        for req in self.requirements:
+            problem = req.problem(tag, attrs)
+            if problem:
+                return problem
         for ex in self.exclusions:
             if attrs.get(ex.attribute) == ex.value:
                 for other in ex.forbidden:
                     if other in attrs:
                         label = f"{tag} {attrs['name']!r}" if "name" in attrs else f"<{tag}>"
                         return f"{label}: attribute {other!r} is not allowed with {ex.attribute}={ex.value!r}"
+        return None
+
+    def child_excluded(self, attrs: Mapping[str, str], child: str) -> str | None:
+        """Whether ``child`` may not appear in this element given its attributes ``attrs``."""
+        for ex in self.exclusions:
+            if child in ex.forbidden_children and attrs.get(ex.attribute) == ex.value:
+                label = f"{self.tag} {attrs['name']!r}" if "name" in attrs else f"<{self.tag}>"
+                return f"{label}: element <{child}> is not allowed with {ex.attribute}={ex.value!r}"
         return None
 
     def record_values(self, attrs: Mapping[str, str]) -> tuple[Any, ...]:

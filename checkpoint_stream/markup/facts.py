@@ -40,6 +40,7 @@ class RawDisk(NamedTuple):
     storage: str
     protocol: str | None
     bus: str | None = None
+    snapshot: str | None = None  # the disk's ``snapshot`` attribute (its default snapshot mode)
 
 
 class RawFacts(NamedTuple):
@@ -72,6 +73,7 @@ def read_facts(xml: str) -> RawFacts:
                 protocol=None,
                 target=None,
                 readonly=False,
+                snapshot=attrs.get("snapshot"),
             )
         elif depth == 3 and stack[1] == "devices" and stack[2] == "disk":
             if tag == "target":
@@ -97,6 +99,7 @@ def read_facts(xml: str) -> RawFacts:
                     str(current["storage"]),
                     current["protocol"],
                     current.get("bus"),
+                    current.get("snapshot"),
                 )
             )
 

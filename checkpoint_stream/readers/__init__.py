@@ -11,13 +11,13 @@ No I/O happens here.
 
 from __future__ import annotations
 
-from ..grammar import GRAMMAR, Grammar
+from ..grammar import ANY_GRAMMAR, GRAMMAR, SNAPSHOT_GRAMMAR, Grammar
 from ..limits import Limits
 from .fast import FastReader, Memory
 from .general import GeneralDocument
 from .modes import Options, build_checkpoint
 
-__all__ = ["Reader", "DEFAULT_READER", "Options", "GeneralDocument", "FastReader", "Memory", "build_checkpoint"]
+__all__ = ["Reader", "DEFAULT_READER", "KINDS", "reader_for", "Options", "GeneralDocument", "FastReader", "Memory", "build_checkpoint"]
 
 
 class Reader:
@@ -31,6 +31,9 @@ class Reader:
     def __init__(self, grammar: Grammar = GRAMMAR, *, memory: Memory | None = None, fast: bool = True) -> None:
         self.grammar = grammar
         self.memory = memory if memory is not None else Memory()
+        # The fast reader's patterns are made for the checkpoint grammar's layout; a snapshot
+        # (main grammar) is read by the general reader alone for now.
+        fast = fast and grammar.checkpoint.root == "domaincheckpoint"
         self.fast: FastReader | None = FastReader(grammar, self.memory) if fast else None
 
     def general(self, options: Options, limits: Limits, buffer: bytes | bytearray, start: int) -> GeneralDocument:
@@ -46,3 +49,19 @@ class Reader:
 #: The reader the faces use by default: libvirt 9.0's grammar. Its memory is bounded (see
 #: :mod:`.fast.memory`) and shared by the calls that do not bring their own reader.
 DEFAULT_READER = Reader()
+
+
+#: The kinds of document a caller may accept: ``checkpoint`` (the default), ``snapshot``, ``any``.
+KINDS = ("checkpoint", "snapshot", "any")
+_KIND_READERS: dict[str, Reader] = {"checkpoint": DEFAULT_READER}
+
+
+def reader_for(kinds: str) -> Reader:
+    """The shared reader for documents of ``kinds`` (one of :data:`KINDS`); made on first use."""
+    reader = _KIND_READERS.get(kinds)
+    if reader is None:
+        if kinds not in KINDS:
+            raise ValueError(f"kinds must be one of {', '.join(map(repr, KINDS))}, not {kinds!r}")
+        grammar = SNAPSHOT_GRAMMAR if kinds == "snapshot" else ANY_GRAMMAR
+        reader = _KIND_READERS[kinds] = Reader(grammar, memory=DEFAULT_READER.memory)
+    return reader

@@ -26,7 +26,7 @@ from ..markup.domain_scan import DomainScanner, scan_domain
 from ..markup.domain_tags import read_top
 from ..markup.indentation import base_indent, dedent, normalize_newlines
 from ..markup.safe_expat import SECURITY_ERRORS, expat_message, new_expat_parser, security_message
-from ..records import Checkpoint, Domain, Origin
+from ..records import Domain, Origin, Record
 from .machine import CheckpointMachine
 from .modes import Options
 
@@ -70,7 +70,7 @@ class GeneralDocument:
         self.start = start
         self.root_end: int | None = None
         self.fed = 0
-        self._root = grammar.checkpoint.root
+        self._roots = frozenset(grammar.roots)
         p = self.parser = new_expat_parser()
         p.ordered_attributes = False
         # Comments and PIs are bounded as text is (between documents the framer does the same).
@@ -115,10 +115,10 @@ class GeneralDocument:
         self._depth += 1
         self._limits(tag, attrs)
         machine = self.machine
-        if tag == self._root and machine.stack:
+        if tag in self._roots and machine.stack:
             raise self._cut_short(tag, offset, machine.path)
         if machine.start(tag, attrs, offset):
-            self._enter_domain(attrs, offset)
+            self._enter_domain(attrs, offset, tag == "domain")
         elif len(machine.disks) > self.limits.max_disks:
             raise LimitError(f"more than {self.limits.max_disks} disks in one checkpoint (limit max_disks)", offset=offset, path=machine.path)
 
@@ -189,14 +189,14 @@ class GeneralDocument:
 
     # -- the nested domain: one event for the machine --------------------------------------------
 
-    def _enter_domain(self, attrs: dict[str, str], offset: int) -> None:
+    def _enter_domain(self, attrs: dict[str, str], offset: int, domain: bool = True) -> None:
         self._dom_begin = offset
         self._scanner = DomainScanner(self.grammar.domain, attrs)
         self._last_start = self._drun_from = offset
         self._drun = 0
         self._watch = False
         p = self.parser
-        interior = self._whole_interior(offset) if self.whole_domains else None
+        interior = self._whole_interior(offset) if self.whole_domains and domain else None
         if interior is not None:
             # expat checks the interior with no Python call (feed gives it alone), then the top is
             # read from the text (_whole_dend): no handler is needed before the domain's end tag.
@@ -256,7 +256,7 @@ class GeneralDocument:
         self._depth += 1
         self._limits(tag, attrs)
         scanner = self._scanner
-        if tag == self._root and not scanner.in_any_content():
+        if tag in self._roots and not scanner.in_any_content():
             raise self._cut_short(tag, offset, scanner.where(f"{self.machine.path}/domain"))
         scanner.start(tag, attrs, offset)
 
@@ -379,7 +379,7 @@ class GeneralDocument:
             i = buf.find(_DOMAIN_OPEN, i + 1, stop)
         return stop
 
-    def finish(self, origin: Origin | None) -> Checkpoint:
+    def finish(self, origin: Origin | None) -> Record:
         return self.machine.finish(origin)
 
 

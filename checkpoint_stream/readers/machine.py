@@ -1,11 +1,12 @@
-"""The handler state machine: parser events in, a validated checkpoint record out.
+"""The handler state machine: parser events in, a validated checkpoint or snapshot record out.
 
 It knows nothing of bytes, files or expat. A driver feeds it ``start`` / ``text`` / ``end`` events
-for the checkpoint level and one ``domain`` event for the nested domain (which the driver captures
-whole), each with the byte offset in the document where it begins. Every structural rule comes
-from the grammar's tables (:class:`~..grammar.checkpoint.CheckpointGrammar`), read through the
-:class:`~..grammar.elements.ElementRule` checks the fast reader shares; the mode rules are applied
-once, by :func:`.modes.build_checkpoint`. Errors carry a byte offset only: lines and columns are
+for the document level and one ``domain`` event for each opaque element (the nested domain, a
+snapshot disk's source, a cookie: the driver captures it whole), each with the byte offset in the
+document where it begins. The root tag picks the document grammar (:class:`~..grammar.
+checkpoint.CheckpointGrammar`: checkpoint or snapshot) among those the caller accepts; every
+structural rule comes from its tables, read through the :class:`~..grammar.elements.ElementRule`
+checks the fast reader shares; the mode rules are applied once, by :func:`.modes.build_record`. Errors carry a byte offset only: lines and columns are
 worked out when the error is reported (:mod:`..positions`).
 """
 
@@ -15,20 +16,22 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import SchemaError, SemanticError
 from ..grammar import Grammar
+from ..grammar.checkpoint import CheckpointGrammar
 from ..grammar.domain import DomainTop
 from ..grammar.elements import ElementRule
 from ..grammar.values import is_whitespace
-from ..records import Checkpoint, CheckpointDisk, Domain, Origin
-from .modes import Options, build_checkpoint
+from ..records import CheckpointDisk, Domain, Origin, Record, judge_source, uuid_only_problem
+from .modes import Options, build_record
 
 __all__ = ["CheckpointMachine"]
 
 
 class _Frame:
-    __slots__ = ("rule", "key", "tag", "offset", "counts", "parts", "path")
+    __slots__ = ("rule", "key", "tag", "offset", "counts", "parts", "path", "attrs")
 
-    def __init__(self, rule: ElementRule, key: str, offset: int, path: str) -> None:
+    def __init__(self, rule: ElementRule, key: str, offset: int, path: str, attrs: Mapping[str, str] = {}) -> None:
         self.rule = rule
+        self.attrs = attrs
         self.key = key
         self.tag = rule.tag
         self.offset = offset
@@ -40,15 +43,23 @@ class _Frame:
 class CheckpointMachine:
     """One document's worth of state. Use a fresh machine per document."""
 
-    __slots__ = ("grammar", "options", "stack", "fields", "disks", "done", "_root_rule", "_root_offset", "_namespaces", "_rules")
+    __slots__ = (
+        "grammar", "options", "stack", "fields", "disks", "done", "document", "item", "pending",
+        "_root_rule", "_root_offset", "_namespaces", "_rules",
+    )
 
     def __init__(self, grammar: Grammar, options: Options) -> None:
         self.grammar = grammar
         self.options = options
         self.stack: list[_Frame] = []
         self.fields: dict[str, Any] = {}
-        self.disks: list[CheckpointDisk] = []
+        # The document's list items: records made at their start tag (a checkpoint disk), or the
+        # field values of those made at their end (a snapshot disk: ``item`` while it is open).
+        self.disks: list[Any] = []
+        self.item: dict[str, Any] | None = None
+        self.pending: tuple[ElementRule, str] | None = None  # the opaque element being captured
         self.done = False
+        self.document: CheckpointGrammar = grammar.checkpoint  # until the root says otherwise
         self._rules = grammar.checkpoint.rules
         self._root_rule = grammar.checkpoint.root_rule(options.internal)
         self._root_offset: int | None = None
@@ -84,16 +95,29 @@ class CheckpointMachine:
             if problem:
                 raise SchemaError(problem, offset=offset, path=path)
             path = f"{path}[{count}]"
+        if rule.exclusions:
+            problem = rule.child_excluded(frame.attrs, tag)
+            if problem:
+                raise SchemaError(problem, offset=offset, path=path)
         child = self._rules[key]
         if child.opaque:
-            return True  # judged by the domain grammar when the driver hands it over
-        if attrs or child.required_attributes:
+            self.pending = (child, path)
+            return True  # judged (domain()) when the driver hands it over whole
+        if attrs or child.required_attributes or child.requirements:
             problem = child.check_attributes(attrs)
             if problem:
                 raise SchemaError(problem, offset=offset, path=path)
-        stack.append(_Frame(child, key, offset, path))
+        stack.append(_Frame(child, key, offset, path, attrs))
         if child.fields:
-            self.disks.append(CheckpointDisk(*child.record_values(attrs)))
+            if child.item_at_end:
+                self.item = {f.field: f.value(attrs) for f in child.fields}
+            elif tag in rule.repeatable:  # a list item made at once (a checkpoint disk)
+                self.disks.append(CheckpointDisk(*child.record_values(attrs)))
+            else:  # attributes of an element inside the document or an item (memory, driver)
+                target = self.item if self.item is not None else self.fields
+                for f in child.fields:
+                    if f.attribute in attrs:
+                        target[f.field] = f.value(attrs)
         return False
 
     def text(self, data: str, offset: int) -> None:
@@ -123,40 +147,71 @@ class CheckpointMachine:
             if problem:
                 raise SchemaError(problem, offset=frame.offset, path=frame.path)
             if rule.field is not None:
-                self.fields[rule.field] = value
+                (self.item if self.item is not None else self.fields)[rule.field] = value
         problem = rule.missing_problem(frame.counts)
         if problem:
             raise SchemaError(problem, offset=frame.offset, path=frame.path)
+        if rule.item_at_end:
+            self.disks.append(self.item)
+            self.item = None
         if not self.stack:
             self.done = True
 
     def domain(self, domain: Domain, top: DomainTop, offset: int, child_offsets: Sequence[int] = ()) -> None:
-        """The nested domain, captured whole by the driver, with what it saw at its top (and, when
-        the driver knows them, where each child of the domain starts, for the error position)."""
-        path = f"{self.path}/domain"
-        grammar = self.grammar.domain
-        problem = grammar.check(top, self._namespaces)
+        """The opaque element :meth:`start` announced (the nested domain, mostly), captured whole
+        by the driver, with what it saw at its top (and, when the driver knows them, where each
+        of its children starts, for the error position). Judged as its rule's ``judge`` says."""
+        if self.pending is None:  # a driver that reports the nested domain without a start event
+            rule, path = self._rules["domain"], f"{self.path}/domain"
+        else:
+            (rule, path), self.pending = self.pending, None
+        judge = rule.judge
+        value: Any = domain
+        if judge == "source":
+            kind = (self.item or {}).get("type") or "file"
+            problem = judge_source(top, kind, rule)
+            value = domain.xml
+        elif judge == "any":
+            problem = None
+            value = domain.xml
+        elif judge == "domain-or-uuid" and uuid_only_problem(top) is None:
+            problem = None
+        else:
+            grammar = self.grammar.domain
+            problem = grammar.check(top, self._namespaces)
+            if not problem and self.options.redefine:
+                found = grammar.check_redefine(top)
+                if found:
+                    raise SemanticError(found[0], offset=offset, path=path)
         if problem:
             index = problem[1]
             if 0 <= index < len(child_offsets):
                 offset = child_offsets[index]
                 path = f"{path}/{top.children[index].tag}"
             raise SchemaError(problem[0], offset=offset, path=path)
-        if self.options.redefine:
-            problem = grammar.check_redefine(top)
-            if problem:
-                raise SemanticError(problem[0], offset=offset, path=path)
-        self.fields["domain"] = domain
+        field = rule.field or "domain"
+        (self.item if self.item is not None else self.fields)[field] = value
 
     # -- helpers ------------------------------------------------------------------------------
 
     def _start_root(self, tag: str, attrs: Mapping[str, str], offset: int) -> None:
-        root = self.grammar.checkpoint.root
+        grammar = self.grammar
         path = f"/{tag}"
-        if tag != root:
-            if tag.rpartition(":")[2] == root:
-                raise SchemaError(f"<{root}> must not be in a namespace (found prefix {tag.partition(':')[0]!r})", offset=offset, path=path)
-            raise SchemaError(f"expecting root element of '{root}', not '{tag}'", offset=offset, path=path)
+        document = grammar.document(tag)
+        if document is None:
+            roots = grammar.roots
+            local = tag.rpartition(":")[2]
+            if local in roots:
+                raise SchemaError(f"<{local}> must not be in a namespace (found prefix {tag.partition(':')[0]!r})", offset=offset, path=path)
+            expected = " or ".join(f"'{r}'" for r in roots)
+            message = f"expecting root element of {expected}, not '{tag}'"
+            if local in ("domaincheckpoint", "domainsnapshot"):
+                message += " (choose the kinds of document to accept: kinds='any', or --kind any)"
+            raise SchemaError(message, offset=offset, path=path)
+        if document is not grammar.checkpoint:
+            self.document = document
+            self._rules = document.rules
+            self._root_rule = document.root_rule(self.options.internal)
         rule = self._root_rule
         problem = rule.check_attributes(attrs)
         if problem:
@@ -167,20 +222,6 @@ class CheckpointMachine:
         self._root_offset = offset
         self.stack.append(_Frame(rule, "root", offset, path))
 
-    def finish(self, origin: Origin | None = None) -> Checkpoint:
+    def finish(self, origin: Origin | None = None) -> Record:
         """Apply the mode's rules to a complete, schema-valid document."""
-        f = self.fields
-        created = f.get("creationTime")
-        return build_checkpoint(
-            f.get("name"),
-            f.get("description"),
-            f.get("parent"),
-            None if created is None else int(created),
-            f.get("domain"),
-            f.get("active"),
-            tuple(self.disks),
-            self.options,
-            origin,
-            self._root_offset,
-            self.grammar.checkpoint.root,
-        )
+        return build_record(self.document.root, self.fields, self.disks, self.options, origin, self._root_offset)

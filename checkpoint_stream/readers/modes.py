@@ -1,20 +1,22 @@
 """The parse modes: libvirt's REDEFINE and plain create, this library's default "document" mode,
-and the internal format. One function, :func:`build_checkpoint`, applies them to the values of a
-schema-valid document: both readers call it, so a mode is decided in one place.
+and the internal format. :func:`build_checkpoint` and :func:`build_snapshot` apply them to the
+values of a schema-valid document (:func:`build_record` picks by the root): every reader calls
+them, so a mode is decided in one place.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import CheckpointError, SemanticError
-from ..grammar.values import LLONG_MAX
+from ..grammar.values import LLONG_MAX, ULONG_MAX
 from ..libvirt_schemas import LibvirtSchemas, resolve
-from ..records import Checkpoint, CheckpointDisk, Domain, Origin, make_checkpoint
+from ..records import Checkpoint, CheckpointDisk, Domain, Origin, Record, Snapshot, SnapshotDisk, make_checkpoint, source_attributes
 
-__all__ = ["Options", "build_checkpoint"]
+__all__ = ["Options", "build_checkpoint", "build_snapshot", "build_record"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +121,160 @@ def _without_sizes(disks: tuple[CheckpointDisk, ...]) -> tuple[CheckpointDisk, .
     if any(d.size is not None for d in disks):
         return tuple(replace(d, size=None) for d in disks)
     return disks
+
+
+def build_record(
+    root: str, fields: Mapping[str, Any], items: Sequence[Any], options: Options, origin: Origin | None, offset: int | None
+) -> Record:
+    """The record of a schema-valid document whose root is ``root``: its leaf ``fields`` by the
+    grammar's field names and its list ``items`` (checkpoint disks, or a snapshot disk's fields)."""
+    if root == "domainsnapshot":
+        return build_snapshot(fields, items, options, origin, offset)
+    created = fields.get("creationTime")
+    return build_checkpoint(
+        fields.get("name"),
+        fields.get("description"),
+        fields.get("parent"),
+        None if created is None else int(created),
+        fields.get("domain"),
+        fields.get("active"),
+        tuple(items),
+        options,
+        origin,
+        offset,
+        root,
+    )
+
+
+# -- snapshots (spec S.3) --------------------------------------------------------------------------
+
+_STRTOLL = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
+_OFFLINE_STATES = ("shutoff", "disk-snapshot")
+_STATES = ("running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended", "disk-snapshot")
+# virScaleInteger's suffixes: b/byte/bytes; k/KiB (1024) and KB (1000); and so on to E.
+_SCALE_POWERS = "kmgtpe"
+
+
+def _strtoll(text: str | None) -> int | None:
+    """libvirt's ``virXPathLongLong``: base 10, leading whitespace and a sign allowed, the whole
+    string consumed, in the signed 64-bit range; ``None`` otherwise."""
+    if text is None:
+        return None
+    m = _STRTOLL.fullmatch(text)
+    if m is None:
+        return None
+    value = int(m.group(1))
+    return value if -LLONG_MAX - 1 <= value <= LLONG_MAX else None
+
+
+def _scaled(value: str, unit: str | None) -> int | None:
+    """``virParseScaledValue`` with scale 1 (``virScaleInteger``'s suffixes: b, byte, bytes; k or
+    KiB for 1024 and KB for 1000, and so on to E): the size in bytes, ``None`` past ULLONG_MAX."""
+    number = int(value)
+    if unit and unit[0] not in "bB":
+        power = _SCALE_POWERS.index(unit[0].lower()) + 1
+        base = 1000 if len(unit) == 2 else 1024  # the schema allows only k, KiB and KB shapes
+        number *= base**power
+    return number if number <= ULONG_MAX else None
+
+
+def _snapshot_error(message: str, offset: int | None) -> CheckpointError:
+    return SemanticError(message, offset=offset, path="/domainsnapshot")
+
+
+def _snapshot_disk(item: Mapping[str, Any], read_deleting: bool, offset: int | None) -> SnapshotDisk:
+    """One disk by ``virDomainSnapshotDiskDefParseXML`` (S.3.5), its values already schema-valid."""
+    kind = item.get("type") or "file"
+    source = item.get("source")
+    if source is not None:
+        attrs = source_attributes(source)
+        if source.rstrip().endswith("/>") and source.count("<") == 1 and not any(attrs.values()):
+            source = None  # <source/>, <source file=''/>: no path
+    size = item.get("maxSize")
+    max_size = None
+    if size is not None:
+        max_size = _scaled(size, item.get("maxSizeUnit"))
+        if max_size is None:
+            raise _snapshot_error(f"max_size {size} {item.get('maxSizeUnit')} of disk {item['name']!r} is too large (at most {ULONG_MAX} bytes)", offset)
+        max_size = max_size or None
+    driver = item.get("driver") or None
+    mode = item.get("snapshot")
+    disk = SnapshotDisk(item["name"], mode, kind, source, driver, max_size, read_deleting and "deleteInProgress" in item)
+    if mode is None and (driver is not None or disk.path is not None):
+        disk = replace(disk, snapshot="external")
+    return disk
+
+
+def build_snapshot(
+    fields: Mapping[str, Any], items: Sequence[Any], options: Options, origin: Origin | None = None, offset: int | None = None
+) -> Snapshot:
+    """A snapshot record from the values of a schema-valid ``<domainsnapshot>``, by libvirt 9.0's
+    parser (``virDomainSnapshotDefParse``, spec S.3) in the mode ``options`` says: REDEFINE reads
+    and requires name, creationTime and state, the domains, the disks' delete marks; a plain
+    create reads none of those and names the snapshot after the clock; the internal format
+    requires ``<active>``; the default document mode reports what the document says, with
+    the parser's readings (a creationTime as libvirt reads it, a memory or disk mode implied by a
+    file or format, sizes in bytes)."""
+    f = fields
+    name, description, parent = f.get("name") or None, f.get("description") or None, f.get("parent")
+    state = f.get("state")
+    domain: Domain | None = f.get("domain")
+    inactive: Domain | None = f.get("inactiveDomain")
+    cookie = f.get("cookie")
+    redefine, create = options.redefine, options.create
+    active: bool | None = None
+    if options.internal:
+        if f.get("active") is None:
+            raise _snapshot_error("Could not find 'active' element: the internal format needs <active>0</active> or <active>1</active>", offset)
+        active = f["active"].strip(" \t\r\n") == "1"
+    offline = False
+    if redefine:
+        if name is None:
+            raise _snapshot_error("a redefined snapshot must have a name: add <name>", offset)
+        created = _strtoll(f.get("creationTime"))
+        if created is None:
+            raise _snapshot_error("missing creationTime from existing snapshot: add <creationTime> with a signed 64-bit number of seconds", offset)
+        if not state:
+            raise _snapshot_error("missing state from existing snapshot: add <state>", offset)
+        if state not in _STATES:
+            raise _snapshot_error(f"Invalid state '{state}' in domain snapshot XML", offset)
+        offline = state in _OFFLINE_STATES
+        if domain is not None and domain.type is None:
+            domain = None  # an old-style <domain><uuid>: libvirt does not read it
+        if parent is not None and parent == name and not options.self_parent:
+            raise _snapshot_error(f"cannot set moment {name} as its own parent", offset)
+        if domain is None and options.require_domain:
+            raise _snapshot_error(
+                "missing domain in snapshot: a redefined snapshot must carry its full <domain> (unless one of that name "
+                "exists already: pass require_domain=False, or --no-require-domain)",
+                offset,
+            )
+    elif create:
+        clock = options.clock or time.time
+        created = int(clock())
+        if not created:
+            created = None  # libvirt's unit tests mock the clock at 0: nothing is generated then
+        elif name is None:
+            name = str(created)
+        parent = state = domain = inactive = None
+    else:
+        text = f.get("creationTime")
+        created = _strtoll(text)
+        if text is not None and created is None:
+            raise _snapshot_error(f"creationTime {text!r} is not a number of seconds libvirt reads (a signed 64-bit integer)", offset)
+        if state is not None:
+            state = state.strip(" \t\r\n")
+    mode, file = f.get("memory"), f.get("memoryFile")
+    if mode is None:
+        if file is not None:
+            mode = "external"
+        elif redefine:
+            mode = "no" if offline else "internal"
+    if offline and mode not in (None, "no"):
+        raise _snapshot_error("memory state cannot be saved with offline or disk-only snapshot", offset)
+    if offline:
+        cookie = None  # libvirt reads a save cookie only for an online snapshot
+    disks = tuple(_snapshot_disk(item, not create, offset) for item in items)
+    return Snapshot(
+        name, description, parent, created or None, domain, origin, state, mode, file, disks, inactive, cookie, active
+    )

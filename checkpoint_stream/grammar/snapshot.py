@@ -1,0 +1,166 @@
+"""The grammar of ``<domainsnapshot>`` (libvirt 9.0 ``domainsnapshot.rng``, snapshot spec S.2),
+its field mapping and libvirt's layout (S.6), as data: the second document grammar beside
+:mod:`.checkpoint`, read by the same state machine and printed by the same rules.
+
+What differs from checkpoints lives here as rules, not as code in the readers: free-text names,
+``<state>``, ``<memory>`` (a choice between "no/internal, no file" and "external with an absolute
+file", said as exclusions plus a requirement), disks that hold a ``<source>`` and a ``<driver>``
+(a disk in mode no/internal/manual holds nothing and carries nothing else), the old-style
+``<domain><uuid>`` beside a full domain, ``<inactiveDomain>`` and ``<cookie>``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from .checkpoint import DISK_NAME, CheckpointGrammar
+from .elements import ElementRule, Exclusion, FieldMap, Printing, Requirement
+from .values import ULONG_MAX, ValueRule
+
+__all__ = ["SNAPSHOT", "SNAPSHOT_STATES", "STATE", "ABS_PATH", "SOURCE_RULES", "UUID"]
+
+#: libvirt's ``virDomainSnapshotState`` strings the schema allows (not ``nostate`` nor
+#: ``pmsuspended``, which the parser alone would take).
+SNAPSHOT_STATES = ("running", "blocked", "paused", "shutdown", "shutoff", "crashed", "disk-snapshot")
+
+_ABS_HINT = "use an absolute path such as '/var/lib/libvirt/images/a.qcow2'"
+SNAPSHOT_NAME = ValueRule("snapshot name")
+ANY_TEXT = ValueRule("text")
+STATE = ValueRule("snapshot state", hint="use one of " + ", ".join(SNAPSHOT_STATES), choices=SNAPSHOT_STATES, token=True)
+ABS_PATH = ValueRule("path", re.compile(r"(?:/|[a-zA-Z]:\\)[^\n\r]+"), _ABS_HINT)
+MEMORY_MODE = ValueRule(
+    "memory snapshot mode",
+    choices=("no", "internal", "external"),
+    message="Invalid value for attribute 'snapshot' in element 'memory': {value!r} (use 'no', 'internal' or 'external')",
+)
+DISK_MODE = ValueRule(
+    "disk snapshot mode",
+    choices=("no", "internal", "external", "manual"),
+    message="Invalid value for attribute 'snapshot' in element 'disk': {value!r} (use 'no', 'internal', 'external' or 'manual')",
+)
+DISK_TYPE = ValueRule(
+    "disk type",
+    choices=("file", "block", "network"),
+    message="Invalid value for attribute 'type' in element 'disk': {value!r} (a snapshot disk is 'file', 'block' or 'network')",
+)
+DRIVER_TYPE = ValueRule(
+    "disk snapshot driver",
+    choices=("cow", "qcow", "qcow2", "qed", "vmdk"),
+    message="unknown disk snapshot driver {value!r} (use qcow2, qed, vmdk, qcow or cow)",
+)
+SIZE_UNIT = ValueRule(
+    "unit",
+    re.compile(r"[bB](?:[yY][tT][eE][sS]?)?|[kKmMgGtTpPeE](?:[iI]?[bB])?"),
+    "use a unit such as 'bytes', 'KiB', 'M' or 'GB'",
+)
+MAX_SIZE = ValueRule("max_size", re.compile(r"[0-9]+"), f"write decimal digits only, at most {ULONG_MAX}", maximum=ULONG_MAX)
+ACTIVE_FLAG = ValueRule("active flag", hint="use 0 or 1", choices=("0", "1"), token=True)
+UUID = ValueRule(
+    "uuid",
+    re.compile(r"[a-fA-F0-9]{32}|[a-fA-F0-9]{8}-(?:[a-fA-F0-9]{4}-){3}[a-fA-F0-9]{12}"),
+    "use 32 hexadecimal digits, dashed 8-4-4-4-12 or not",
+)
+_INDEX = ValueRule("index", re.compile(r"[0-9]*[1-9][0-9]*"), "use a positive integer")
+_ANY = ValueRule("value")
+_PROTOCOLS = ("nbd", "gluster", "rbd", "iscsi", "http", "https", "ftps", "ftp", "tftp", "sheepdog", "vxhs", "nfs", "ssh")
+_PROTOCOL = ValueRule("protocol", hint="use one of " + ", ".join(_PROTOCOLS), choices=_PROTOCOLS)
+
+# <source> of a snapshot disk, by the disk's type: its attributes, the children it may hold (their
+# content is libvirt's domain grammar, kept as written), and the attributes it requires. There is
+# no startupPolicy here (storageStartupPolicy is notAllowed outside the nested domain), and a
+# network source holds no <seclabel>.
+_LOCAL_CHILDREN = frozenset({"seclabel", "slices", "privateData", "encryption"})
+SOURCE_RULES = {
+    "file": ({"file": ABS_PATH, "index": _INDEX}, _LOCAL_CHILDREN, ()),
+    "block": ({"dev": ABS_PATH, "index": _INDEX}, _LOCAL_CHILDREN, ("dev",)),
+    "network": (
+        {"protocol": _PROTOCOL, "name": _ANY, "tls": _ANY, "tlsHostname": _ANY, "query": _ANY, "index": _INDEX},
+        frozenset(
+            {"host", "snapshot", "config", "auth", "encryption", "reconnect", "cookies", "ssl", "readahead", "timeout",
+             "identity", "knownHosts", "reservations", "initiator", "slices", "privateData"}
+        ),
+        ("protocol",),
+    ),
+}
+
+_EMPTY_MODES = ("no", "internal", "manual")
+
+#: ``<disk>`` of a snapshot (``disksnapshot``): a name, a mode, a storage type; in mode
+#: no/internal/manual nothing else; otherwise a source and (not on the network) a driver.
+DISK = ElementRule(
+    "disk",
+    children={"source": "disk/source", "driver": "disk/driver", "snapshotDeleteInProgress": "disk/deleting"},
+    attributes={"name": DISK_NAME, "snapshot": DISK_MODE, "type": DISK_TYPE},
+    required_attributes=("name",),
+    exclusions=(
+        *(Exclusion("snapshot", mode, ("type",), ("source", "driver")) for mode in _EMPTY_MODES),
+        Exclusion("type", "network", (), ("driver",)),
+    ),
+    fields=(
+        FieldMap("name", "name"),
+        FieldMap("snapshot", "snapshot"),
+        FieldMap("type", "type"),
+    ),
+    item_at_end=True,
+)
+
+_ROOT = ElementRule(
+    "domainsnapshot",
+    children={
+        "name": "name",
+        "description": "description",
+        "state": "state",
+        "creationTime": "creationTime",
+        "parent": "parent",
+        "memory": "memory",
+        "disks": "disks",
+        "active": "active",
+        "domain": "domain",
+        "inactiveDomain": "inactiveDomain",
+        "cookie": "cookie",
+    },
+    hints={"revertDisks": "<revertDisks> came after libvirt 9.0, which does not know it"},
+)
+
+SNAPSHOT = CheckpointGrammar(
+    root="domainsnapshot",
+    rules={
+        "root": _ROOT,
+        "root+internal": replace(_ROOT, hints={}),
+        "name": ElementRule("name", text=SNAPSHOT_NAME, field="name"),
+        "description": ElementRule("description", text=ANY_TEXT, field="description", printing=Printing("nonempty")),
+        "state": ElementRule("state", text=STATE, field="state"),
+        "creationTime": ElementRule("creationTime", text=ANY_TEXT, field="creationTime", kind="integer", printing=Printing("nonempty")),
+        "parent": ElementRule("parent", children={"name": "parent/name"}, min_children={"name": 1}),
+        "parent/name": ElementRule("name", text=ANY_TEXT, field="parent"),
+        "memory": ElementRule(
+            "memory",
+            attributes={"snapshot": MEMORY_MODE, "file": ABS_PATH},
+            exclusions=(Exclusion("snapshot", "no", ("file",)), Exclusion("snapshot", "internal", ("file",))),
+            requirements=(Requirement("file", "snapshot", ("no", "internal")),),
+            fields=(FieldMap("snapshot", "memory"), FieldMap("file", "memoryFile")),
+        ),
+        "disks": ElementRule("disks", children={"disk": "disk"}, repeatable=frozenset({"disk"}), printing=Printing("nonempty")),
+        "disk": DISK,
+        "disk/source": ElementRule("source", opaque=True, field="source", judge="source", source_rules=SOURCE_RULES),
+        "disk/driver": ElementRule(
+            "driver",
+            children={"metadata_cache": "disk/driver/metadata_cache"},
+            attributes={"type": DRIVER_TYPE},
+            fields=(FieldMap("type", "driver"),),
+        ),
+        "disk/driver/metadata_cache": ElementRule("metadata_cache", children={"max_size": "disk/driver/metadata_cache/max_size"}),
+        "disk/driver/metadata_cache/max_size": ElementRule(
+            "max_size", text=MAX_SIZE, attributes={"unit": SIZE_UNIT}, field="maxSize", fields=(FieldMap("unit", "maxSizeUnit"),)
+        ),
+        # Not in 9.0's schema, though 9.0's parser reads it on REDEFINE and prints it: accepted
+        # (empty), so that libvirt's own output reads back (see the README).
+        "disk/deleting": ElementRule("snapshotDeleteInProgress", text=ValueRule("content", re.compile(r"[ \t\r\n]*"), "leave it empty"), field="deleteInProgress"),
+        "active": ElementRule("active", text=ACTIVE_FLAG, field="active", kind="flag", printing=Printing(flag="internal")),
+        "domain": ElementRule("domain", opaque=True, field="domain", judge="domain-or-uuid"),
+        "inactiveDomain": ElementRule("inactiveDomain", opaque=True, field="inactiveDomain", judge="inactiveDomain"),
+        "cookie": ElementRule("cookie", opaque=True, field="cookie", judge="any"),
+    },
+    layout=("name", "description", "state", "parent", "creationTime", "memory", "disks", "domain", "inactiveDomain", "cookie", "active"),
+)
