@@ -12,7 +12,7 @@ import re
 
 from .domain_tags import RUN
 
-__all__ = ["base_indent", "normalize_newlines", "dedent", "indent", "text_newline"]
+__all__ = ["base_indent", "normalize_newlines", "dedent", "indent", "text_newline", "element_layout"]
 
 # Whitespace between two pieces of markup, outside comments, CDATA sections and PIs (which are
 # matched first and left alone). Only such runs carry indentation; text content never does.
@@ -88,3 +88,42 @@ def indent(xml: str, width: int) -> str:
         return ">" + m.group(2).replace("\n", pad) + "<"
 
     return _STRUCTURE.sub(fix, xml)
+
+
+_TOKEN = re.compile(r"<(?:[^>'\"]|'[^']*'|\"[^\"]*\")*>|[^<]+")
+
+
+def element_layout(xml: str) -> str:
+    """An element whose content is elements (and leaves holding text) laid out as libvirt's
+    auto-indenting buffer writes it: one element a line, two spaces a level, an empty element
+    self-closed. The same element however it was laid out (one line, other indentation) comes
+    out the same; an element holding mixed content, a comment, a PI or a CDATA section is
+    returned as it is (no layout to restore there)."""
+    if "<!" in xml or "<?" in xml:
+        return xml
+    tokens = _TOKEN.findall(xml)
+    # Whitespace between tags is layout; any other text must be a leaf's whole content.
+    items = [t for t in tokens if t[0] == "<" or t.strip(" \t\r\n")]
+    lines: list[str] = []
+    depth = 0
+    i, n = 0, len(items)
+    while i < n:
+        t = items[i]
+        if t[0] != "<":
+            return xml  # text beside elements: mixed content
+        if t[1] == "/":
+            depth -= 1
+            lines.append("  " * depth + t)
+        elif t.endswith("/>"):
+            lines.append("  " * depth + t)
+        elif i + 1 < n and items[i + 1].startswith("</"):
+            lines.append("  " * depth + t[:-1].rstrip(" \t\r\n") + "/>")
+            i += 1
+        elif i + 2 < n and items[i + 1][0] != "<" and items[i + 2].startswith("</"):
+            lines.append("  " * depth + t + items[i + 1] + items[i + 2])
+            i += 2
+        else:
+            lines.append("  " * depth + t)
+            depth += 1
+        i += 1
+    return "\n".join(lines)

@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 from ..errors import CheckpointError, SemanticError
 from ..grammar.values import LLONG_MAX, ULONG_MAX
 from ..libvirt_schemas import LibvirtSchemas, resolve
+from ..markup.indentation import element_layout
 from ..records import Checkpoint, CheckpointDisk, Domain, Origin, Record, Snapshot, SnapshotDisk, make_checkpoint, source_attributes
 
 __all__ = ["Options", "build_checkpoint", "build_snapshot", "build_record"]
@@ -190,6 +191,8 @@ def _snapshot_disk(item: Mapping[str, Any], read_deleting: bool, offset: int | N
         attrs = source_attributes(source)
         if source.rstrip().endswith("/>") and source.count("<") == 1 and not any(attrs.values()):
             source = None  # <source/>, <source file=''/>: no path
+        else:
+            source = element_layout(source)
     size = item.get("maxSize")
     max_size = None
     if size is not None:
@@ -216,11 +219,13 @@ def build_snapshot(
     the parser's readings (a creationTime as libvirt reads it, a memory or disk mode implied by a
     file or format, sizes in bytes)."""
     f = fields
-    name, description, parent = f.get("name") or None, f.get("description") or None, f.get("parent")
+    name, description, parent = f.get("name") or None, f.get("description") or None, f.get("parent") or None
     state = f.get("state")
     domain: Domain | None = f.get("domain")
     inactive: Domain | None = f.get("inactiveDomain")
     cookie = f.get("cookie")
+    if cookie is not None:
+        cookie = element_layout(cookie)
     redefine, create = options.redefine, options.create
     active: bool | None = None
     if options.internal:
