@@ -37,13 +37,14 @@ import sys
 import time
 from typing import IO, TYPE_CHECKING, Any, Iterator, cast
 
-from .align import align_disks
+from .align import align_disks, align_snapshot_disks
 from .api import iter_sources
+from .readers import KINDS
 from .chain import ERROR, RESTORE_MODE, Chain, ChainBuilder
 from .errors import CheckpointError, NotWellFormedError, SchemaError
 from .libvirt_schemas import LibvirtSchemas, LibvirtSchemasUnavailable, resolve
 from .limits import Limits
-from .records import Checkpoint, Origin, Record
+from .records import Checkpoint, Origin, Record, Snapshot
 from .sources import CHUNK_SIZE, JSON_NAMES, XML_NAMES, SourceError, input_size, streams
 from .version import __version__
 from .writer import dumps
@@ -522,7 +523,10 @@ def _positive(text: str) -> int:
 
 #: The keys of one ``parse`` JSON line, in their order (``active`` only with ``--internal``):
 #: what ``--fields`` chooses among.
-PARSE_FIELDS = ("type", "name", "description", "parent", "creationTime", "disks", "domain", "active", "vm", "vmName", "source")
+PARSE_FIELDS = (
+    "type", "name", "description", "state", "parent", "creationTime", "memory", "disks", "domain", "inactiveDomain",
+    "cookie", "active", "vm", "vmName", "source",
+)
 
 
 def _fields(text: str) -> tuple[str, ...]:
@@ -583,7 +587,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
-        description="Stream-parse, validate and write libvirt <domaincheckpoint> XML.",
+        description="Stream-parse, validate and write libvirt <domaincheckpoint> and <domainsnapshot> XML.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -598,6 +602,7 @@ def build_parser() -> argparse.ArgumentParser:
         reporting: bool = True,
         json_input: bool = False,
         scale: bool = False,
+        kind_default: str = "any",
     ) -> None:
         if json_input:
             takes = ("files of JSON Lines (as parse prints them), folders (their *.jsonl and *.json files, "
@@ -675,7 +680,19 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="with --redefine: accept documents without a <domain> (relaxed redefine)",
             )
-        p.add_argument("--align", action="store_true", help="align the checkpoint's disks with its domain, as libvirt does")
+        p.add_argument(
+            "--kind",
+            choices=KINDS,
+            default=kind_default,
+            help="which documents to accept: <domaincheckpoint>, <domainsnapshot> or both (a document of "
+            f"another kind is rejected like a wrong root; default: {kind_default})",
+        )
+        p.add_argument(
+            "--align",
+            action="store_true",
+            help="align each document's disks with its domain, as libvirt's driver does (a snapshot's external "
+            "files named as libvirt names them)",
+        )
         p.add_argument(
             "--libvirt-schemas",
             nargs="?",
@@ -774,7 +791,7 @@ def build_parser() -> argparse.ArgumentParser:
         "problems of kind 'invalid' and the chain around them is still analysed (--on-error "
         "defaults to skip here). Warnings alone leave the exit status 0.",
     )
-    common(p, skip_default="skip", reporting=False, scale=True)
+    common(p, skip_default="skip", reporting=False, scale=True, kind_default="checkpoint")
     shape = p.add_mutually_exclusive_group()
     shape.add_argument(
         "--order",
@@ -797,6 +814,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _parse_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
+    kind = getattr(args, "kind", "checkpoint")
+    if kind != "checkpoint":
+        kwargs["kinds"] = kind
     if getattr(args, "redefine", False):
         kwargs["redefine"] = True
     if getattr(args, "create", False):
@@ -1045,7 +1065,7 @@ def _locate(err: CheckpointError, origin: Origin | None) -> None:
     err.located(line=1, column=1)
 
 
-def _json_line(record: Checkpoint, secure: bool, no_domain: bool) -> dict[str, Any]:
+def _json_line(record: Record, secure: bool, no_domain: bool) -> dict[str, Any]:
     """The JSON line of one record (its ``to_dict``): the domain's secrets left out unless
     ``secure``, as ``virsh checkpoint-dumpxml`` leaves them out without ``--security-info``; a
     JSON file is as easily passed around as the XML, and a password must not ride along unasked."""
@@ -1070,7 +1090,7 @@ def _write_flags(args: argparse.Namespace, internal: bool) -> dict[str, Any]:
     return {"no_domain": args.no_domain, "secure": args.secure, "size": args.size, "internal": internal}
 
 
-def _emit_xml(ctx: Context, record: Checkpoint, flags: dict[str, Any]) -> bool:
+def _emit_xml(ctx: Context, record: Record, flags: dict[str, Any]) -> bool:
     """Write one record as XML; False when the writer refused it and the run is to stop."""
     try:
         text = dumps(record, **flags)
@@ -1181,6 +1201,7 @@ def _format_line(
     flags: dict[str, Any],
     align: bool,
     schemas: LibvirtSchemas | None = None,
+    kinds: str = "any",
 ) -> str:
     """One JSON line made a document; a bad line raises a CheckpointError placed at that line
     (``line`` and ``source_line`` both: a line of JSON Lines is a document and a line of the file).
@@ -1204,13 +1225,16 @@ def _format_line(
     if isinstance(source, dict) and isinstance(source.get("index"), int):
         origin = Origin(source.get("path"), source.get("member"), source["index"])
     try:
-        record = Checkpoint.from_dict(data, origin=origin)
-        if schemas is None or record.domain is None:
+        kind = data.get("type", "checkpoint") if isinstance(data, dict) else "checkpoint"
+        if kinds != "any" and kind in KINDS and kind != kinds:
+            raise SchemaError(f"a {kind} line where --kind {kinds} is asked for")
+        record: Record = Snapshot.from_dict(data, origin=origin) if kind == "snapshot" else Checkpoint.from_dict(data, origin=origin)
+        if schemas is None or record.domain is None or record.domain.type is None:
             fault = None
         else:
             fault = schemas.check(record.domain.xml)
         if fault is None and align:
-            record = align_disks(record)
+            record = align_snapshot_disks(record) if isinstance(record, Snapshot) else align_disks(record)
         text = dumps(record, **flags) if fault is None else ""
     except RecursionError:  # the depth check above makes this unlikely; a traceback it must not be
         raise SchemaError("the document nests too deeply to be read", line=number, source_line=number, source=path, member=member) from None
@@ -1222,7 +1246,7 @@ def _format_line(
         refused = SchemaError(
             f"{fault.message} (libvirt's schemas{where})",
             line=number, source_line=number, source=path, member=member,
-            path="/domaincheckpoint" + (fault.path or "/domain"),
+            path=("/domainsnapshot" if isinstance(record, Snapshot) else "/domaincheckpoint") + (fault.path or "/domain"),
         )
         refused.libxml2_message = fault.raw  # type: ignore[attr-defined]
         raise refused
@@ -1238,7 +1262,7 @@ def cmd_format(ctx: Context) -> None:
             continue
         ctx.progress.document()
         try:
-            out = _format_line(path, member, number, raw, flags, ctx.args.align, ctx.args.schemas)
+            out = _format_line(path, member, number, raw, flags, ctx.args.align, ctx.args.schemas, ctx.args.kind)
         except CheckpointError as err:
             ctx.report.document_error(err)
             if ctx.stop:

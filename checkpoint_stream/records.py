@@ -55,6 +55,16 @@ __all__ = [
 _HEX = frozenset("0123456789abcdef")
 
 
+def _renamed(text: str, tag: str) -> str:
+    """The element ``text`` (a ``tag`` element, stripped) under the name ``domain``, so that the
+    domain scanner reads its top (a snapshot's inactiveDomain, a disk source, a cookie)."""
+    n = len(tag) + 1
+    close = f"</{tag}>"
+    if text.endswith(close):
+        return "<domain" + text[n : -len(close)] + "</domain>"
+    return "<domain" + text[n:]
+
+
 def uuid_only_problem(top: DomainTop) -> str | None:
     """``None`` when a domain's top is a snapshot's old-style ``<domain><uuid>U</uuid></domain>``
     (no attribute, one ``<uuid>`` holding a uuid and nothing else), else why it is not."""
@@ -292,7 +302,7 @@ class Domain:
         if not text.startswith("<" + tag) or text[n : n + 1] not in (" ", "\t", "\r", "\n", ">", "/"):
             raise SchemaError(f"expected a <{tag}> element, not {text[:20]!r}")
         if tag != "domain":
-            text = f"<domain{text[n:-len(tag) - 1]}domain>" if text.endswith(f"</{tag}>") else f"<domain{text[n:]}"
+            text = _renamed(text, tag)
         try:
             top = scan_domain_text(text, grammar.domain, DEFAULT_LIMITS)
         except CheckpointError as err:
@@ -506,14 +516,15 @@ class SnapshotDisk:
         attrs = {k: _text(data[k], False, k, "disk") for k in ("name", "snapshot", "type") if data.get(k) is not None}
         if "name" not in attrs:
             raise SchemaError("disk field 'name' is required")
-        kind = attrs.get("type", "file")
+        kind = attrs.pop("type", "file")
         source = data.get("source")
         driver = data.get("driver")
         size = data.get("maxSize")
         deleting = data.get("snapshotDeleteInProgress", False)
         if not isinstance(deleting, bool):
             raise SchemaError(f"disk field 'snapshotDeleteInProgress' must be true or false, not {deleting!r}")
-        problem = rules["disk"].check_attributes({**attrs, "type": kind} if (source or driver) else attrs)
+        # The type is an attribute only beside a path or a format (libvirt prints it then only).
+        problem = rules["disk"].check_attributes({**attrs, "type": kind} if (source or driver or kind != "file") else attrs)
         if problem:
             raise SchemaError(problem)
         if source is not None:
@@ -531,7 +542,7 @@ class SnapshotDisk:
                 raise SchemaError(problem)
         for key, value in (("source", source), ("driver", driver), ("maxSize", size)):
             if value is not None:
-                child = rules["disk"].child_excluded(attrs, "driver" if key == "maxSize" else key)
+                child = rules["disk"].child_excluded({**attrs, "type": kind}, "driver" if key == "maxSize" else key)
                 if child:
                     raise SchemaError(child)
         return cls(attrs["name"], attrs.get("snapshot"), kind, source, driver, size or None, deleting)
@@ -647,7 +658,7 @@ class Snapshot(Moment):
             if not (text.startswith("<cookie") and (text.endswith("</cookie>") or text.endswith("/>"))):
                 raise SchemaError("'cookie' must be a <cookie> element")
             try:
-                scan_domain_text("<domain" + text[7:-8] + "domain>" if text.endswith("</cookie>") else "<domain" + text[7:], grammar.domain, DEFAULT_LIMITS)
+                scan_domain_text(_renamed(text, "cookie"), grammar.domain, DEFAULT_LIMITS)
             except CheckpointError as err:
                 raise type(err)(f"cookie XML: {err.message}") from None
             values["cookie"] = text
@@ -702,7 +713,7 @@ def source_problem(xml: str, kind: str, rule: ElementRule) -> str | None:
     if not text.startswith("<source") or text[7:8] not in (" ", "\t", "\r", "\n", ">", "/"):
         return f"expected a <source> element, not {text[:20]!r}"
     try:
-        top = scan_domain_text("<domain" + text[7:-8] + "domain>" if text.endswith("</source>") else "<domain" + text[7:], GRAMMAR.domain, DEFAULT_LIMITS)
+        top = scan_domain_text(_renamed(text, "source"), GRAMMAR.domain, DEFAULT_LIMITS)
     except CheckpointError as err:
         return f"source XML: {err.message}"
     found = judge_source(top, kind, rule)

@@ -256,11 +256,27 @@ def test_the_schema_follows_the_grammar() -> None:
     leaves = {rule.field: rule for rule in GRAMMAR.checkpoint.rules.values() if rule.field is not None}
     assert SCHEMA["$defs"]["momentName"]["pattern"] == f"^{leaves['name'].text.pattern.pattern}$"  # type: ignore[union-attr]
     assert SCHEMA["$defs"]["momentName"]["pattern"] == f"^{leaves['parent'].text.pattern.pattern}$"  # type: ignore[union-attr]
-    assert SCHEMA["properties"]["creationTime"]["maximum"] == leaves["creationTime"].text.maximum  # type: ignore[union-attr]
+    assert SCHEMA["$defs"]["checkpoint"]["properties"]["creationTime"]["maximum"] == leaves["creationTime"].text.maximum  # type: ignore[union-attr]
     exclusion = disk.exclusions[0]
     assert SCHEMA["$defs"]["disk"]["if"]["properties"][exclusion.attribute]["const"] == exclusion.value
     assert sorted(SCHEMA["$defs"]["disk"]["then"]["properties"]) == sorted(exclusion.forbidden)
-    assert set(SCHEMA["properties"]) == set(cs.Checkpoint(name="a", active=True).to_dict())
+    assert set(SCHEMA["$defs"]["checkpoint"]["properties"]) == set(cs.Checkpoint(name="a", active=True).to_dict())
+
+
+def test_the_snapshot_schema_follows_the_grammar() -> None:
+    from checkpoint_stream.grammar.snapshot import SNAPSHOT
+
+    rules = SNAPSHOT.rules
+    snap = SCHEMA["$defs"]["snapshot"]["properties"]
+    disk = SCHEMA["$defs"]["snapshotDisk"]["properties"]
+    assert set(snap) == set(cs.Snapshot(name="a", active=True).to_dict())
+    assert set(snap) - {"active"} == set(SCHEMA["$defs"]["snapshot"]["required"])
+    assert list(disk) == list(cs.SnapshotDisk("vda").to_dict())
+    assert disk["snapshot"]["oneOf"][1]["enum"] == list(rules["disk"].attributes["snapshot"].choices)
+    assert disk["type"]["enum"] == list(rules["disk"].attributes["type"].choices)
+    assert disk["driver"]["oneOf"][1]["enum"] == list(rules["disk/driver"].attributes["type"].choices)
+    assert snap["memory"]["oneOf"][1]["properties"]["snapshot"]["enum"] == list(rules["memory"].attributes["snapshot"].choices)
+    assert set(rules["state"].text.choices) <= set(snap["state"]["oneOf"][1]["enum"])  # type: ignore[union-attr]
 
 
 def test_the_schema_ships_with_the_package() -> None:

@@ -476,14 +476,17 @@ def test_every_key_of_a_parse_line_is_a_field() -> None:
     from checkpoint_stream.cli import PARSE_FIELDS
 
     line = json_lines(run("parse", "--internal", input=b"<domaincheckpoint><name>a</name><active>1</active></domaincheckpoint>").stdout)[0]
-    assert list(line) == [f for f in PARSE_FIELDS if f in line] and set(line) == set(PARSE_FIELDS)
+    assert list(line) == [f for f in PARSE_FIELDS if f in line]
+    snap = json_lines(run("parse", "--internal", input=b"<domainsnapshot><name>a</name><active>1</active></domainsnapshot>").stdout)[0]
+    assert list(snap) == [f for f in PARSE_FIELDS if f in snap] and snap["type"] == "snapshot"
+    assert set(line) | set(snap) == set(PARSE_FIELDS)
 
 
 def test_unknown_field_is_a_usage_error_listing_the_valid_ones() -> None:
     proc = run("parse", "--fields", "name,nmae", input=doc("a"))
     assert proc.returncode == 2 and proc.stdout == b""
     text = proc.stderr.decode()
-    assert "unknown field 'nmae'" in text and "valid: type, name, description, parent, creationTime" in text and "vmName" in text
+    assert "unknown field 'nmae'" in text and "valid: type, name, description, state, parent, creationTime" in text and "vmName" in text
 
 
 # -- 8. --align: errors at the disk element ---------------------------------------------------------------

@@ -111,7 +111,7 @@ def via_cli(path: Path) -> list[tuple[Any, ...]]:
     err = io.StringIO()
     out = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-        main(["validate", "--no-progress", str(path)])
+        main(["validate", "--no-progress", "--kind", "checkpoint", str(path)])
     found = []
     for line in err.getvalue().splitlines():
         m = _CLI_LINE.match(line)
