@@ -70,7 +70,7 @@ from .libvirt_schemas import SchemaFault, root_namespaces
 from .positions import DroppedLines, StreamPosition, locate, utf8_cut
 from .readers import DEFAULT_READER, GeneralDocument, Options, Reader
 from .readers.general import BIG_TOKEN
-from .records import Checkpoint, Origin, Record, Snapshot, make_origin
+from .records import Origin, Record, Snapshot, make_origin
 
 __all__ = ["Framer", "Item", "fast_single"]
 
@@ -1057,7 +1057,7 @@ class Framer:
             self.general.start -= keep_from
 
 
-def fast_single(data: bytes, options: Options, limits: Limits, reader: Reader | None = None) -> Checkpoint | None:
+def fast_single(data: bytes, options: Options, limits: Limits, reader: Reader | None = None) -> Record | None:
     """One whole document in libvirt's layout, alone in ``data`` but for whitespace around it:
     the record the framer would produce for it (same start, end, reader and origin), without
     setting a framer up. None for anything else, which then goes through a framer."""

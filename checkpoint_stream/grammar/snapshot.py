@@ -90,7 +90,8 @@ _EMPTY_MODES = ("no", "internal", "manual")
 #: no/internal/manual nothing else; otherwise a source and (not on the network) a driver.
 DISK = ElementRule(
     "disk",
-    children={"source": "disk/source", "driver": "disk/driver", "snapshotDeleteInProgress": "disk/deleting"},
+    # In the order libvirt prints them (the writer's order, and the fast reader's).
+    children={"snapshotDeleteInProgress": "disk/deleting", "driver": "disk/driver", "source": "disk/source"},
     attributes={"name": DISK_NAME, "snapshot": DISK_MODE, "type": DISK_TYPE},
     required_attributes=("name",),
     exclusions=(

@@ -31,9 +31,6 @@ class Reader:
     def __init__(self, grammar: Grammar = GRAMMAR, *, memory: Memory | None = None, fast: bool = True) -> None:
         self.grammar = grammar
         self.memory = memory if memory is not None else Memory()
-        # The fast reader's patterns are made for the checkpoint grammar's layout; a snapshot
-        # (main grammar) is read by the general reader alone for now.
-        fast = fast and grammar.checkpoint.root == "domaincheckpoint"
         self.fast: FastReader | None = FastReader(grammar, self.memory) if fast else None
 
     def general(self, options: Options, limits: Limits, buffer: bytes | bytearray, start: int) -> GeneralDocument:

@@ -33,7 +33,7 @@ from ..modes import build_checkpoint
 from .regexgen import RUN, value_fragment
 from .text import unescape, utf8_text, xml_text
 
-__all__ = ["Plan", "make_plan", "SPLIT_AT"]
+__all__ = ["Plan", "make_plan", "SPLIT_AT", "DECL", "ROOT_ATTR", "WS", "piece_of", "root_namespaces_reader"]
 
 _RUN = RUN.encode()  # a single-class run (see regexgen.RUN)
 _WS = rb"[ \t\r\n]" + _RUN
@@ -319,13 +319,16 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -
 
 
 def _root_namespaces(plan: Plan) -> Callable[..., Any]:
+    assert plan.root_rules is not None
+    return root_namespaces_reader(plan.root, *plan.root_rules)
+
+
+def root_namespaces_reader(root: bytes, plain: ElementRule, internal: ElementRule) -> Callable[..., Any]:
     """For a document whose root has attributes: the namespace declarations among them, as
     ``((prefix, uri), ...)``, when the root's rule accepts them all; None otherwise (the general
     reader words what is wrong). The document pattern has matched, so the root's start tag is the
     first after ``start`` and its attributes have the form ``_ROOT_ATTR`` says."""
-    assert plan.root_rules is not None
-    plain, internal = plan.root_rules
-    opener = b"<" + plan.root
+    opener = b"<" + root
     tag = re.compile(re.escape(opener) + rb"((?:" + _ROOT_ATTR + rb")*)[ \t\r\n]*>")
 
     def root_namespaces(buf: Any, start: int, end: int, options: Any) -> tuple[tuple[str, str], ...] | None:
@@ -387,3 +390,8 @@ def _splitter(plan: Plan) -> Callable[..., Any]:
         return groups + t.groups(), span_at
 
     return split_match
+
+
+#: For the other document grammars' reader (:mod:`.moments`): the same pieces and fragments.
+piece_of = _shape
+DECL, ROOT_ATTR, WS = _DECL, _ROOT_ATTR, _WS

@@ -31,12 +31,13 @@ from typing import Any, Callable
 
 from ...grammar import Grammar
 from ...limits import Limits
-from ...records import Checkpoint, Domain, Origin, set_domain
+from ...records import Domain, Origin, Record, set_domain
 from ..modes import Options
 from .compile import SPLIT_AT, Plan, make_plan
 from .disks import DiskReader
 from .domain import MAX_ATTRS, MAX_FAST_DEPTH, DomainReader
 from .memory import Memory
+from .moments import MomentReader
 
 __all__ = ["FastReader"]
 
@@ -49,6 +50,8 @@ __all__ = ["FastReader"]
 # fast reader reads the result as it would the original; the domain keeps its text as written:
 # every apostrophe in it was a double quote.
 _QUOTE_IN_TEXT = re.compile(rb'>[^<"]*"')
+# The root start tag of a document in libvirt's layout: the first tag that is no declaration.
+_OTHER_ROOT = re.compile(rb"<[A-Za-z_][-A-Za-z0-9._]*")
 
 
 class FastReader:
@@ -57,13 +60,26 @@ class FastReader:
     def __init__(self, grammar: Grammar, memory: Memory) -> None:
         self.grammar = grammar
         self.memory = memory
+        # The other kinds of document (snapshots) have a reader each (:mod:`.moments`), made
+        # from their own grammar; a document goes to the one its root names.
+        self.moments: dict[bytes, MomentReader] = {
+            b"<" + doc.root.encode(): MomentReader(grammar, doc, DomainReader(grammar.domain, memory, doc.root), grammar.roots)
+            for doc in grammar.documents
+            if doc.root != "domaincheckpoint"
+        }
+        self.plan: Plan | None = None
+        self.disks: DiskReader | None = None
+        self.domains: DomainReader | None = None
+        if grammar.checkpoint.root != "domaincheckpoint":  # no checkpoint plan: the first kind's reader
+            self.end_tag = re.compile(rb"</" + re.escape(grammar.checkpoint.root.encode()) + rb"[ \t\r\n]*>")
+            self._parse_at: Callable[..., Record | None] = next(iter(self.moments.values())).parse_at
+            return
         self.domains = DomainReader(grammar.domain, memory, grammar.checkpoint.root)
         plan_lists = [
             (tag, grammar.checkpoint.rules[key])
             for tag, key in grammar.checkpoint.root_rule(True).children.items()
             if len(grammar.checkpoint.rules[key].children) == 1
         ]
-        self.disks: DiskReader | None = None
         for tag, rule in plan_lists:
             ((child_tag, child_key),) = rule.children.items()
             child = grammar.checkpoint.rules[child_key]
@@ -73,12 +89,29 @@ class FastReader:
                 break
         #: The root's end tag: where a document in this layout ends.
         self.end_tag = re.compile(rb"</" + re.escape(grammar.checkpoint.root.encode()) + rb"[ \t\r\n]*>")
-        self.plan: Plan = make_plan(grammar, self.disks.read if self.disks is not None else None, self.domains)
-        self._parse_at: Callable[..., Checkpoint | None] = self.plan.function  # type: ignore[assignment]
+        plan = self.plan = make_plan(grammar, self.disks.read if self.disks is not None else None, self.domains)
+        main: Callable[..., Record | None] = plan.function  # type: ignore[assignment]
+        self._parse_at = main if not self.moments else self._dispatcher(main)
+
+    def _dispatcher(self, main: Callable[..., Record | None]) -> Callable[..., Record | None]:
+        """The checkpoint plan first (it fails at once on another root), then the reader of the
+        document's own root."""
+        moments = self.moments
+        find = _OTHER_ROOT.search
+
+        def parse_at(buf: Any, start: int, end: int, options: Options, limits: Limits, origin: Origin | None) -> Record | None:
+            record = main(buf, start, end, options, limits, origin)
+            if record is not None:
+                return record
+            m = find(buf, start, min(end, start + 4096))
+            reader = moments.get(m.group()) if m is not None else None
+            return reader.parse_at(buf, start, end, options, limits, origin) if reader is not None else None
+
+        return parse_at
 
     # -- entry points ---------------------------------------------------------------------------
 
-    def ready(self, limits: Limits) -> Callable[..., Checkpoint | None] | None:
+    def ready(self, limits: Limits) -> Callable[..., Record | None] | None:
         """For a caller that runs the fast reader on many documents under the same limits (the
         framer's hot loop): the per-document function ``(buf, start, end, options, limits,
         origin)``, or None when these limits rule the fast reader out (documents it takes never
@@ -87,21 +120,21 @@ class FastReader:
             return None
         return self._parse_at
 
-    def parse_at(self, buf: bytes | bytearray, start: int, end: int, options: Options, limits: Limits, origin: Origin | None = None) -> Checkpoint | None:
+    def parse_at(self, buf: bytes | bytearray, start: int, end: int, options: Options, limits: Limits, origin: Origin | None = None) -> Record | None:
         """One complete document, ``buf[start:end]``, in libvirt's layout, matched in place; None to
         use the general reader."""
         if limits.max_depth < MAX_FAST_DEPTH or limits.max_attributes < MAX_ATTRS:
             return None
         return self._parse_at(buf, start, end, options, limits, origin)
 
-    def parse(self, doc: bytes, options: Options, limits: Limits, origin: Origin | None = None) -> Checkpoint | None:
+    def parse(self, doc: bytes, options: Options, limits: Limits, origin: Origin | None = None) -> Record | None:
         """One complete document in libvirt's layout (also with CR LF line ends or double-quoted
         attributes, see :meth:`parse_variant`), or None to use the general reader."""
         return self.parse_span(doc, 0, len(doc), options, limits, origin)
 
     def parse_span(
         self, buf: bytes | bytearray, start: int, end: int, options: Options, limits: Limits, origin: Origin | None = None
-    ) -> Checkpoint | None:
+    ) -> Record | None:
         """:meth:`parse` of ``buf[start:end]``, matched in place (no copy unless a variant needs one)."""
         record = self.parse_at(buf, start, end, options, limits, origin)
         if record is None:
@@ -110,7 +143,7 @@ class FastReader:
 
     def parse_variant(
         self, buf: bytes | bytearray, start: int, end: int, options: Options, limits: Limits, origin: Origin | None = None
-    ) -> Checkpoint | None:
+    ) -> Record | None:
         """``buf[start:end]``, a document in libvirt's layout written with CR LF (or CR) line ends,
         with double-quoted attributes, or both; None for anything else (without a copy when it
         has neither).
@@ -131,7 +164,7 @@ class FastReader:
                 return record
         return self._requoted(doc, options, limits, origin)  # it holds a double quote: checked above
 
-    def _requoted(self, doc: bytes, options: Options, limits: Limits, origin: Origin | None) -> Checkpoint | None:
+    def _requoted(self, doc: bytes, options: Options, limits: Limits, origin: Origin | None) -> Record | None:
         if b"'" in doc or _QUOTE_IN_TEXT.search(doc) is not None:
             return None
         record = self.parse_at(doc.replace(b'"', b"'"), 0, len(doc), options, limits, origin)

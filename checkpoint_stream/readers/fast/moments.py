@@ -1,0 +1,300 @@
+"""The fast reader for the other document grammars (snapshots), generated from their rules.
+
+A snapshot in libvirt's layout is read as a checkpoint is (:mod:`.compile`): one pattern over the
+document's bytes, each child of the root a piece of it in layout order, made from the child's rule
+(leaves, the wrapper and the opaque elements by the very pieces :func:`.compile.piece_of` makes for
+checkpoints). Two shapes are added here, both from the rules: an element with attributes only (a
+snapshot's ``<memory>``), and a list whose items hold children (a snapshot's ``<disks>``: each
+``<disk>`` matched by a pattern generated from its rule, down to its driver's ``<max_size>``; a
+``<source>`` only as an empty element, the usual shape, judged by the rule's ``source_rules``).
+
+The values go through the same checks as in the general reader (the rules' ``check``,
+``check_attributes``, ``child_excluded``, :func:`~...records.judge_source`), each nested domain
+through the same :class:`.domain.DomainReader` (with its memory: a VM's domain recurs along its
+snapshots), and the same mode rules make the record (:func:`..modes.build_record`). Anything else
+(another layout, a comment, a source with children, a value a rule refuses) returns ``None``: the
+general reader then reads the document and words the error.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from xml.parsers.expat import ExpatError, ParserCreate
+
+from ...errors import CheckpointError
+from ...grammar import Grammar
+from ...grammar.checkpoint import CheckpointGrammar
+from ...grammar.domain import DomainTop
+from ...grammar.elements import ElementRule
+from ...limits import Limits
+from ...markup.indentation import base_indent, dedent
+from ...records import Domain, Origin, Record, judge_source
+from ..modes import Options, build_record
+from .compile import DECL, ROOT_ATTR, WS, piece_of, root_namespaces_reader
+from .domain import DomainReader
+from .text import unescape, utf8_text, xml_text
+
+__all__ = ["MomentReader"]
+
+# An attribute as the fast reader takes it: an ASCII name, a single-quoted value without markup,
+# control characters (TAB and LF would read as spaces) or references but the five predefined ones.
+_VALUE = rb"(?:[^'<&\x00-\x1f]|&(?:amp|lt|gt|quot|apos);)*"
+_ATTR = rb"[ \t\r\n]+[A-Za-z_:][-A-Za-z0-9._:]*[ \t\r\n]*=[ \t\r\n]*'" + _VALUE + rb"'"
+_ATTRS = rb"((?:" + _ATTR + rb")*)[ \t\r\n]*"
+_PAIR = re.compile(rb"([A-Za-z_:][-A-Za-z0-9._:]*)[ \t\r\n]*=[ \t\r\n]*'([^']*)'")
+_WS_RUN = re.compile(rb"[ \t\r\n]*")
+
+
+def _attributes(raw: bytes | None) -> dict[str, str] | None:
+    """The attributes of a captured run (``_ATTRS``), decoded as expat reads them; None where a
+    name repeats or a value is no UTF-8."""
+    attrs: dict[str, str] = {}
+    if not raw:
+        return attrs
+    for name, value in _PAIR.findall(raw):
+        key = name.decode("ascii")
+        text = utf8_text(value)
+        if text is None or key in attrs:
+            return None
+        attrs[key] = unescape(text) if "&" in text else text
+    return attrs
+
+
+class _Element:
+    """The pattern of one element below the root, generated from its rule, and how its groups
+    become values. ``slots``: per capturing group, ``(what, rule key)`` with ``what`` one of
+    ``open`` (the element is there), ``attrs``, ``text``, ``span``."""
+
+    def __init__(self, document: CheckpointGrammar, tag: str, key: str) -> None:
+        self.slots: list[tuple[str, str]] = []
+        self.pattern = self._make(document, tag, key)
+
+    def _make(self, document: CheckpointGrammar, tag: str, key: str) -> bytes:
+        rule = document.rules[key]
+        t = re.escape(tag.encode())
+        if rule.opaque:
+            if rule.judge != "source":
+                raise _Unsupported(tag)
+            self.slots += [("span", key), ("attrs", key)]
+            return rb"(<" + t + _ATTRS + rb"/>)" + WS
+        self.slots.append(("open", key))
+        opened = rb"(<" + t + rb")"
+        attrs = b""
+        if rule.attributes:
+            self.slots.append(("attrs", key))
+            attrs = _ATTRS
+        if rule.text is not None:
+            self.slots.append(("text", key))
+            return opened + attrs + rb"(?:/>|>([^<&]*(?:&(?:amp|lt|gt|quot|apos);[^<&]*)*)</" + t + rb">)" + WS
+        inner = b"".join(rb"(?:" + self._make(document, ctag, ckey) + rb")?" for ctag, ckey in rule.children.items())
+        return opened + attrs + rb"(?:/>|>" + WS + inner + rb"</" + t + rb">)" + WS
+
+
+class _Unsupported(Exception):
+    pass
+
+
+class MomentReader:
+    """The fast reader for one document grammar whose records :func:`..modes.build_record` makes
+    from fields (a snapshot): ``parse_at`` returns a record, or None for the general reader."""
+
+    def __init__(self, grammar: Grammar, document: CheckpointGrammar, domains: DomainReader, roots: tuple[str, ...]) -> None:
+        self.document = document
+        self.domains = domains
+        self.root = document.root
+        # A root start tag inside an opaque element means a document cut short (the general
+        # reader says so, or that it stands where any content may).
+        self.restarts = tuple(b"<" + r.encode() for r in roots)
+        view = Grammar(document, grammar.domain)
+        root_rule = document.root_rule(True)
+        self.pieces: list[tuple[str, str, ElementRule, Any]] = []  # (kind, tag, rule, extra)
+        parts = []
+        for tag in document.layout:
+            key = root_rule.children.get(tag)
+            if key is None:
+                continue
+            rule = document.rules[key]
+            piece = piece_of(view, tag, key)
+            if piece is not None and piece.kind in ("leaf", "wrapper", "opaque"):
+                self.pieces.append((piece.kind, tag, piece.rule if piece.rule is not None else rule, None))
+                parts.append(piece.pattern)
+                continue
+            t = re.escape(tag.encode())
+            if rule.attributes and not rule.children and rule.text is None and not rule.opaque:
+                self.pieces.append(("attrs", tag, rule, None))
+                parts.append(rb"(?:<" + t + _ATTRS + rb"/>" + WS + rb")?")
+                continue
+            if rule.text is None and len(rule.children) == 1 and not rule.attributes:
+                ((ctag, ckey),) = rule.children.items()
+                item = document.rules[ckey]
+                if ctag in rule.repeatable and item.item_at_end:
+                    try:
+                        element = _Element(document, ctag, ckey)
+                    except _Unsupported:
+                        pass
+                    else:
+                        block = rb"[^<]*(?:<(?!/" + t + rb">)[^<]*)*"
+                        self.pieces.append(("items", tag, item, (ctag, re.compile(element.pattern), element.slots)))
+                        parts.append(rb"(?:<" + t + rb"(?:/>|>(" + block + rb")</" + t + rb">)" + WS + rb")?")
+                        continue
+            self.pieces.append(("absent", tag, rule, None))  # documents holding it go the general way
+            parts.append(rb"(?!<" + t + rb"[ \t\r\n/>])()")
+        root = re.escape(self.root.encode())
+        self.full = re.compile(DECL + rb"<" + root + rb"(?:" + ROOT_ATTR + rb")*[ \t\r\n]*>" + WS + b"".join(parts) + rb"</" + root + rb">", re.S)
+        self.root_namespaces = root_namespaces_reader(self.root.encode(), document.root_rule(False), root_rule)
+        self.root_length = len(self.root) + 1
+
+    def parse_at(self, buf: bytes | bytearray, start: int, end: int, options: Options, limits: Limits, origin: Origin | None) -> Record | None:
+        if end - start > limits.max_text:
+            return None  # a conservative bound: no text of it can be longer
+        m = self.full.fullmatch(buf, start, end)
+        if m is None:
+            return None
+        ns: tuple[tuple[str, str], ...] = ()
+        if buf[start + 1] == 63 or buf[start + self.root_length] != 62:  # '<?', or attributes on the root
+            found = self.root_namespaces(buf, start, end, options)
+            if found is None:
+                return None
+            ns = found
+        fields: dict[str, Any] = {}
+        items: list[dict[str, Any]] = []
+        g = 1
+        for kind, tag, rule, extra in self.pieces:
+            if kind == "absent":
+                g += 1
+                continue
+            raw = m.group(g)
+            g += 1
+            if raw is None:
+                continue
+            if kind in ("leaf", "wrapper"):
+                value = xml_text(raw)
+                if value is None or (rule.text is not None and rule.text.check(value) is not None):
+                    return None
+                if rule.field is not None:
+                    fields[rule.field] = value
+            elif kind == "attrs":
+                attrs = _attributes(raw)
+                if attrs is None or rule.check_attributes(attrs) is not None:
+                    return None
+                for f in rule.fields:
+                    if f.attribute in attrs:
+                        fields[f.field] = f.value(attrs)
+            elif kind == "items":
+                if not self._items(raw, extra, rule, items, limits):
+                    return None
+            elif kind == "opaque":
+                value = self._opaque(buf, start, m.start(g - 1), raw, rule, options, limits, ns)
+                if value is None:
+                    return None
+                fields[rule.field or tag] = value
+        try:
+            return build_record(self.root, fields, items, options, origin, None)
+        except CheckpointError:
+            return None  # a mode's rule: the general reader words it
+
+    def _items(self, block: bytes, extra: Any, rule: ElementRule, items: list[dict[str, Any]], limits: Limits) -> bool:
+        """The items of a list's content, each by the pattern made from its rule, in order, the
+        whole content covered; their fields appended to ``items``. False: not for this reader."""
+        _, item_pattern, slots = extra
+        match = item_pattern.match
+        pos = _WS_RUN.match(block).end()  # type: ignore[union-attr]
+        n = len(block)
+        rules = self.document.rules
+        while pos < n:
+            m = match(block, pos)
+            if m is None:
+                return False
+            pos = m.end()
+            if len(items) >= limits.max_disks:
+                return False
+            groups = m.groups()
+            item: dict[str, Any] = {}
+            kind = "file"
+            own: dict[str, str] = {}
+            for (what, key), value in zip(slots, groups):
+                if value is None:
+                    continue
+                element = rules[key]
+                if what == "open":
+                    if element is not rule:
+                        problem = rule.child_excluded(own, element.tag)
+                        if problem is not None:
+                            return False
+                    continue
+                if what == "attrs":
+                    attrs = _attributes(value)
+                    if attrs is None:
+                        return False
+                    if element.opaque:
+                        if judge_source(DomainTop(attrs, (), None), kind, element) is not None:
+                            return False
+                        continue
+                    if element.check_attributes(attrs) is not None:
+                        return False
+                    if element is rule:
+                        own = attrs
+                        kind = attrs.get("type") or "file"
+                    for f in element.fields:
+                        if element is rule or f.attribute in attrs:
+                            item[f.field] = f.value(attrs)
+                elif what == "text":
+                    text = xml_text(value)
+                    if text is None or (element.text is not None and element.text.check(text) is not None):
+                        return False
+                    if element.field is not None:
+                        item[element.field] = text
+                else:  # span: an empty <source .../>
+                    if rule.child_excluded(own, element.tag) is not None:
+                        return False
+                    text = utf8_text(value)
+                    if text is None:
+                        return False
+                    item[element.field or element.tag] = text
+            if "name" not in item:
+                return False
+            # A present element without text (<snapshotDeleteInProgress/>) fills its field with "".
+            for (what, key), value in zip(slots, groups):
+                if what == "open" and value is not None:
+                    element = rules[key]
+                    if element.text is not None and element.field is not None:
+                        item.setdefault(element.field, "")
+            items.append(item)
+        return True
+
+    def _opaque(
+        self, buf: Any, start: int, begin: int, raw: bytes, rule: ElementRule, options: Options, limits: Limits, ns: tuple[tuple[str, str], ...]
+    ) -> Any:
+        """An opaque element's value, judged as the general reader judges it; None to decline."""
+        if any(r in raw for r in self.restarts):
+            return None
+        judge = rule.judge
+        if judge == "any":  # well formed is all it must be
+            parser = ParserCreate("UTF-8")
+            try:
+                parser.Parse(raw, True)
+            except ExpatError:
+                return None
+            text = utf8_text(raw)
+            return None if text is None else dedent(text, base_indent(text, _column(buf, start, begin)))
+        column = _column(buf, start, begin)
+        tag = rule.tag.encode()
+        span = raw if tag == b"domain" else b"<domain" + raw[len(tag) + 1 : -len(tag) - 3] + b"</domain>"
+        domain = self.domains.read(span, column, options.redefine, limits.max_attributes, ns)
+        if domain is None or tag == b"domain":
+            return domain
+        source = domain._source
+        return Domain._from_span(raw, source[1]) if source is not None else Domain(_renamed_back(domain.xml, rule.tag))
+
+
+def _column(buf: Any, start: int, begin: int) -> int:
+    """The column an element starts at, when only spaces precede it on its line (else 0)."""
+    line_start = buf.rfind(b"\n", start, begin) + 1
+    if line_start == 0:
+        line_start = start
+    return begin - line_start if buf[line_start:begin].strip(b" ") == b"" else 0
+
+
+def _renamed_back(xml: str, tag: str) -> str:
+    return f"<{tag}" + xml[len("<domain") : -len("</domain>")] + f"</{tag}>"

@@ -1,0 +1,95 @@
+"""The snapshot fast reader (readers/fast/moments.py) against the general reader: the same records
+and the same errors on every document, and the same change when a rule of the grammar changes.
+
+Documents: libvirt's snapshot test files, the 339 oracle cases (inputs, and libvirt's outputs:
+its own layout), and generated records written in libvirt's layout, in every parse mode. The fast
+reader must also actually take libvirt's layout (else it would prove nothing): the share it takes
+is asserted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import snapshot_oracle_cases as oc
+from checkpoint_stream import CheckpointError, iterparse
+from checkpoint_stream.grammar import SNAPSHOT_GRAMMAR, Grammar
+from checkpoint_stream.grammar.snapshot import SNAPSHOT
+from checkpoint_stream.grammar.values import ValueRule
+from checkpoint_stream.limits import DEFAULT_LIMITS
+from checkpoint_stream.readers import Options, Reader
+from checkpoint_stream.writer import dumps
+from test_snapshot_roundtrip import snapshots
+
+HERE = Path(__file__).resolve().parent
+FILES = sorted((HERE / "cases" / "conformance" / "snapshot").glob("*/*.xml"))
+OUTPUTS = [a["xml"].encode() for a in oc.load_answers() if a.get("ok")] + [p.read_bytes() for p in FILES if p.parent.name == "out"]
+DOCUMENTS = [p.read_bytes() for p in FILES] + [c["xml"].encode() for c in oc.cases()] + OUTPUTS
+MODES = [{}, {"redefine": True}, {"redefine": True, "require_domain": False}, {"create": True, "clock": lambda: 7}, {"internal": True}]
+
+
+def _read(data: bytes, reader: Reader, **kwargs: object) -> list[object]:
+    errors: list[CheckpointError] = []
+    records: list[object] = list(iterparse(data, reader=reader, on_error="skip", on_error_callback=errors.append, **kwargs))  # type: ignore[arg-type]
+    return records + [(e.message, e.offset, e.line, e.column, e.path) for e in errors]
+
+
+def _both(grammar: Grammar) -> tuple[Reader, Reader]:
+    return Reader(grammar), Reader(grammar, fast=False)
+
+
+@pytest.mark.parametrize("mode", range(len(MODES)), ids=["document", "redefine", "redefine-relaxed", "create", "internal"])
+def test_fast_and_general_agree_on_every_document(mode: int) -> None:
+    fast, general = _both(SNAPSHOT_GRAMMAR)
+    kwargs = MODES[mode]
+    for data in DOCUMENTS:
+        assert _read(data, fast, **kwargs) == _read(data, general, **kwargs), data[:200]
+
+
+def test_the_fast_reader_takes_libvirts_layout() -> None:
+    fast, _ = _both(SNAPSHOT_GRAMMAR)
+    assert fast.fast is not None
+    taken = [d for d in OUTPUTS if fast.fast.parse(d.strip(), Options(internal=b"<active>" in d), DEFAULT_LIMITS) is not None]
+    # What it leaves: sources holding elements (network hosts, seclabels), old-style <domain><uuid>.
+    assert len(taken) >= 0.9 * len(OUTPUTS), (len(taken), len(OUTPUTS))
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(snapshots())
+def test_generated_documents_read_alike(record: object) -> None:
+    fast, general = _both(SNAPSHOT_GRAMMAR)
+    data = dumps(record, secure=True).encode()  # type: ignore[arg-type]
+    for kwargs in MODES:
+        assert _read(data, fast, **kwargs) == _read(data, general, **kwargs)
+
+
+def _changed(rule_key: str, **changes: object) -> Grammar:
+    rules = dict(SNAPSHOT.rules)
+    rules[rule_key] = dataclasses.replace(rules[rule_key], **changes)  # type: ignore[arg-type]
+    return Grammar(dataclasses.replace(SNAPSHOT, rules=rules), SNAPSHOT_GRAMMAR.domain)
+
+
+def test_a_changed_rule_changes_both_readers() -> None:
+    """One rule edited in the grammar (disk modes without 'manual'; states without 'crashed'):
+    both readers follow it, and the fast reader still takes the documents the rule allows."""
+    disk = SNAPSHOT.rules["disk"]
+    no_manual = ValueRule("disk snapshot mode", choices=("no", "internal", "external"), message="bad mode {value!r}")
+    grammar = _changed("disk", attributes={**disk.attributes, "snapshot": no_manual})
+    doc = b"<domainsnapshot>\n  <name>s</name>\n  <disks>\n    <disk name='vda' snapshot='%s'/>\n  </disks>\n</domainsnapshot>"
+    fast, general = _both(grammar)
+    for mode in (b"manual", b"internal"):
+        assert _read(doc % mode, fast) == _read(doc % mode, general)
+    assert fast.fast is not None and fast.fast.parse(doc % b"manual", Options(), DEFAULT_LIMITS) is None
+    assert fast.fast.parse(doc % b"internal", Options(), DEFAULT_LIMITS) is not None
+    assert isinstance(_read(doc % b"manual", general)[0], tuple)  # refused
+    state = SNAPSHOT.rules["state"]
+    grammar = _changed("state", text=dataclasses.replace(state.text, choices=("running",)))  # type: ignore[arg-type]
+    fast, general = _both(grammar)
+    doc = b"<domainsnapshot>\n  <name>s</name>\n  <state>%s</state>\n</domainsnapshot>"
+    for value in (b"running", b"crashed"):
+        assert _read(doc % value, fast) == _read(doc % value, general)
+    assert isinstance(_read(doc % b"crashed", fast)[0], tuple)
