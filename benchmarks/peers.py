@@ -541,6 +541,104 @@ def bench_parsers(rounds: int, shapes: list[str]) -> None:
             )
 
 
+# -- snapshots (issue #14) ------------------------------------------------------------------------
+
+SNAPSHOT_READER = cs.readers.reader_for("snapshot")
+
+
+def _snapshot_tree_facts(root: Any) -> tuple:
+    memory = root.find("memory")
+    disks = [
+        (d.get("name"), d.get("snapshot"), d.get("type"), d.find("source").get("file") if d.find("source") is not None else None,
+         d.find("driver").get("type") if d.find("driver") is not None else None)
+        for d in root.iterfind("disks/disk")
+    ]
+    return (
+        root.findtext("name"), root.findtext("description"), root.findtext("state"), root.findtext("parent/name"),
+        root.findtext("creationTime"), None if memory is None else (memory.get("snapshot"), memory.get("file")), disks,
+        root.find("domain"),
+    )
+
+
+def _snapshot_tree_runner(fromstring: Callable[[bytes], Any], tostring: Callable[[Any], Any] | None) -> Callable[[list[bytes], bytes], int]:
+    def run(docs: list[bytes], stream: bytes) -> int:
+        for d in docs:
+            facts = _snapshot_tree_facts(fromstring(d))
+            if tostring is not None and facts[7] is not None:
+                tostring(facts[7])
+        return len(docs)
+
+    return run
+
+
+def _ours_snapshots(parse_each: bool) -> Callable[[list[bytes], bytes], int]:
+    def run(docs: list[bytes], stream: bytes) -> int:
+        n = 0
+        records: Any = (cs.parse(d, kinds="snapshot") for d in docs) if parse_each else cs.iterparse(stream, kinds="snapshot")
+        for r in records:
+            (r.name, r.description, r.state, r.parent, r.creation_time, r.memory, r.memory_file, r.disks,
+             r.domain.xml if r.domain is not None else None)
+            n += 1
+        return n
+
+    return run
+
+
+def bench_snapshots(rounds: int, shapes: list[str]) -> None:
+    """Snapshots (<domainsnapshot>): the same facts from every contestant (name, description,
+    state, parent, creationTime, memory, disks with their mode, type, file and format, the domain
+    as text), first sight for checkpoint_stream (its memory forgotten before every round) and a
+    second pass; ratios to bare pyexpat per round, and to the best peer."""
+    import xml.etree.ElementTree as ET
+
+    forget_snapshots = SNAPSHOT_READER.forget
+    for shape in corpus.SNAPSHOT_SHAPES:
+        if shape not in shapes:
+            continue
+        docs = corpus.snapshot_documents(shape)
+        if not docs:
+            print(f"\n== {shape}: no documents (benchmarks/realistic missing?)")
+            continue
+        stream = b"".join(docs)
+        docs = [d.rstrip() for d in docs]
+        iterparse, each = _ours_snapshots(False), _ours_snapshots(True)
+        funcs: dict[str, Callable[[], int]] = {
+            "pyexpat (no callbacks)": lambda: run_pyexpat(docs, stream),
+            "ours iterparse, first sight": lambda: iterparse(docs, stream),
+            "ours parse each, first sight": lambda: each(docs, stream),
+            "ours iterparse, second pass": lambda: iterparse(docs, stream),
+        }
+        prepare: dict[str, Callable[[], Any]] = {
+            "ours iterparse, first sight": forget_snapshots,
+            "ours parse each, first sight": forget_snapshots,
+            "ours iterparse, second pass": _twice(forget_snapshots, iterparse, docs, stream),
+        }
+        peers = []
+        try:
+            import lxml.etree as LET
+
+            parser = LET.XMLParser(resolve_entities=False, no_network=True)
+            run_lxml = _snapshot_tree_runner(lambda d: LET.fromstring(d, parser), LET.tostring)
+            funcs["lxml (+ tostring of the domain)"] = lambda: run_lxml(docs, stream)
+            peers.append("lxml (+ tostring of the domain)")
+        except ImportError:
+            print("note: lxml is not installed: skipped")
+        run_et = _snapshot_tree_runner(ET.fromstring, ET.tostring)
+        funcs["ElementTree (+ tostring of the domain)"] = lambda: run_et(docs, stream)
+        peers.append("ElementTree (+ tostring of the domain)")
+        for name, f in funcs.items():
+            assert f() == len(docs), name
+        res = measure(funcs, rounds, "pyexpat (no callbacks)", prepare)
+        size = len(stream)
+        print(f"\n== {shape}: {len(docs)} documents, {size / 1e6:.2f} MB ({size / len(docs):.0f} B/doc), {rounds} rounds")
+        print(f"{'contestant':40} {'MB/s':>8} {'docs/s':>10} {'x pyexpat':>10} {'spread':>15}")
+        for n, v in res.items():
+            print(f"{n:40} {size / v['time'] / 1e6:8.1f} {len(docs) / v['time']:10.0f} {v['ratio']:10.3f}   [{v['lo']:.3f}-{v['hi']:.3f}]")
+        best = max(res[p]["ratio"] for p in peers)
+        for n in ("ours iterparse, first sight", "ours parse each, first sight", "ours iterparse, second pass"):
+            print(f"{n} / best peer: {res[n]['ratio'] / best:.2f}x")
+
+
 def bench_writer(rounds: int, shapes: list[str]) -> None:
     try:
         from checkpoint_stream.writer import dumps
@@ -621,8 +719,8 @@ def main() -> None:
     ap.add_argument("--only", choices=("parse", "write", "rss"), default=None)
     ap.add_argument(
         "--shapes",
-        default=",".join([*REALISTIC, *COUNTS]),
-        help=f"comma-separated subset of {','.join([*REALISTIC, *COUNTS])} (the realistic ones: checkpoints around "
+        default=",".join([*REALISTIC, *COUNTS, *corpus.SNAPSHOT_SHAPES]),
+        help=f"comma-separated subset of {','.join([*REALISTIC, *COUNTS, *corpus.SNAPSHOT_SHAPES])} (the realistic ones: checkpoints around "
         "libvirt's own test domains, benchmarks/realistic, in several layouts; first sight, warm, memory disabled)",
     )
     ap.add_argument("--fresh", action="store_true", help="also the realistic shapes with a fresh interpreter per round (pyexpat, lxml, ours first sight and warm)")
@@ -650,6 +748,7 @@ def main() -> None:
         if args.fresh:
             bench_fresh(args.rounds, args.shapes.split(","))
         bench_parsers(args.rounds, args.shapes.split(","))
+        bench_snapshots(args.rounds, args.shapes.split(","))
     if args.only in (None, "write"):
         bench_writer(args.rounds, args.shapes.split(","))
 

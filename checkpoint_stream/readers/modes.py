@@ -183,16 +183,25 @@ def _snapshot_error(message: str, offset: int | None) -> CheckpointError:
     return SemanticError(message, offset=offset, path="/domainsnapshot")
 
 
+#: The source attribute that holds a disk's path, by storage type (libvirt's ``src->path``).
+_PATH_ATTRIBUTE = {"file": "file", "block": "dev", "network": "name"}
+
+
 def _snapshot_disk(item: Mapping[str, Any], read_deleting: bool, offset: int | None) -> SnapshotDisk:
     """One disk by ``virDomainSnapshotDiskDefParseXML`` (S.3.5), its values already schema-valid."""
     kind = item.get("type") or "file"
     source = item.get("source")
+    path = None
     if source is not None:
-        attrs = source_attributes(source)
-        if source.rstrip().endswith("/>") and source.count("<") == 1 and not any(attrs.values()):
-            source = None  # <source/>, <source file=''/>: no path
+        attrs = item.get("sourceAttributes") or source_attributes(source)  # the fast reader's, when it read them
+        if source.count("<") == 1:  # <source .../>: laid out as libvirt lays it out already
+            if not any(attrs.values()):
+                source = None  # <source/>, <source file=''/>: no path
         else:
             source = element_layout(source)
+            if source.count("<") == 1 and not any(attrs.values()):
+                source = None  # <source></source>: no path either
+        path = attrs.get(_PATH_ATTRIBUTE.get(kind, "file")) or None
     size = item.get("maxSize")
     max_size = None
     if size is not None:
@@ -202,10 +211,9 @@ def _snapshot_disk(item: Mapping[str, Any], read_deleting: bool, offset: int | N
         max_size = max_size or None
     driver = item.get("driver") or None
     mode = item.get("snapshot")
-    disk = SnapshotDisk(item["name"], mode, kind, source, driver, max_size, read_deleting and "deleteInProgress" in item)
-    if mode is None and (driver is not None or disk.path is not None):
-        disk = replace(disk, snapshot="external")
-    return disk
+    if mode is None and (driver is not None or path is not None):
+        mode = "external"
+    return SnapshotDisk(item["name"], mode, kind, source, driver, max_size, read_deleting and "deleteInProgress" in item)
 
 
 def build_snapshot(

@@ -78,7 +78,7 @@ class LineMemory:
 class Memory:
     """Everything a fast reader remembers; see the module docstring for the bounds."""
 
-    __slots__ = ("domains", "domain_chars", "tops", "top_bytes", "rests", "rest_bytes", "lines")
+    __slots__ = ("domains", "domain_chars", "tops", "top_bytes", "rests", "rest_bytes", "lines", "attributes")
 
     def __init__(self) -> None:
         self.domains: dict[tuple[Any, ...], Any] = {}
@@ -88,6 +88,8 @@ class Memory:
         self.rests: dict[str, Any] = {}
         self.rest_bytes = 0
         self.lines = LineMemory()
+        #: A snapshot disk's attribute runs judged (readers/fast/moments.py), at most 4096.
+        self.attributes: dict[Any, Any] = {}
 
     def forget(self, domains: bool = True, disks: bool = True) -> None:
         """Drop what is remembered (as in a new reader)."""
@@ -100,6 +102,7 @@ class Memory:
         if disks:
             self.rests = {}
             self.rest_bytes = 0
+            self.attributes = {}
 
     def remember_domain(self, key: tuple[Any, ...], domain: Any) -> None:
         size = len(key[0])

@@ -44,6 +44,8 @@ _ATTR = rb"[ \t\r\n]+[A-Za-z_:][-A-Za-z0-9._:]*[ \t\r\n]*=[ \t\r\n]*'" + _VALUE 
 _ATTRS = rb"((?:" + _ATTR + rb")*)[ \t\r\n]*"
 _PAIR = re.compile(rb"([A-Za-z_:][-A-Za-z0-9._:]*)[ \t\r\n]*=[ \t\r\n]*'([^']*)'")
 _WS_RUN = re.compile(rb"[ \t\r\n]*")
+_UNSEEN: Any = object()
+_MEMO_ENTRIES = 4096
 
 
 def _attributes(raw: bytes | None) -> dict[str, str] | None:
@@ -144,6 +146,8 @@ class MomentReader:
         self.full = re.compile(DECL + rb"<" + root + rb"(?:" + ROOT_ATTR + rb")*[ \t\r\n]*>" + WS + b"".join(parts) + rb"</" + root + rb">", re.S)
         self.root_namespaces = root_namespaces_reader(self.root.encode(), document.root_rule(False), root_rule)
         self.root_length = len(self.root) + 1
+        self.memory = domains.memory  # its ``attributes``: attribute runs judged (see _attrs)
+        self._plans: dict[int, list[Any]] = {}
 
     def parse_at(self, buf: bytes | bytearray, start: int, end: int, options: Options, limits: Limits, origin: Origin | None) -> Record | None:
         if end - start > limits.max_text:
@@ -194,6 +198,29 @@ class MomentReader:
         except CheckpointError:
             return None  # a mode's rule: the general reader words it
 
+    def _attrs(self, key: str, element: ElementRule, raw: bytes, kind: str, own: bool) -> tuple[dict[str, str], tuple[tuple[str, Any], ...]] | None:
+        """The attributes of ``raw`` on ``element`` when its rule accepts them (a source: by the
+        disk's ``kind``), with the fields they fill (every field of the item's own element, those
+        given of another), else None; remembered by their bytes, bounded (a VM's disks repeat
+        along its chain: the same names, modes, formats)."""
+        memo = self.memory.attributes
+        k = (key, kind, raw) if element.opaque else (key, raw)
+        found = memo.get(k, _UNSEEN)
+        if found is not _UNSEEN:
+            return found  # type: ignore[no-any-return]
+        attrs = _attributes(raw)
+        result: tuple[dict[str, str], tuple[tuple[str, Any], ...]] | None = None
+        if attrs is not None:
+            if element.opaque:
+                if judge_source(DomainTop(attrs, (), None), kind, element) is None:
+                    result = (attrs, ())
+            elif element.check_attributes(attrs) is None:
+                result = (attrs, tuple((f.field, f.value(attrs)) for f in element.fields if own or f.attribute in attrs))
+        if len(memo) >= _MEMO_ENTRIES:
+            memo.clear()
+        memo[k] = result
+        return result
+
     def _items(self, block: bytes, extra: Any, rule: ElementRule, items: list[dict[str, Any]], limits: Limits) -> bool:
         """The items of a list's content, each by the pattern made from its rule, in order, the
         whole content covered; their fields appended to ``items``. False: not for this reader."""
@@ -201,7 +228,15 @@ class MomentReader:
         match = item_pattern.match
         pos = _WS_RUN.match(block).end()  # type: ignore[union-attr]
         n = len(block)
-        rules = self.document.rules
+        plan = self._plans.get(id(slots))
+        if plan is None:
+            rules = self.document.rules
+            # Per slot: what it is, its rule, and the exclusions a child is subject to, as
+            # (attribute, value) pairs of the item's own attributes (rule.child_excluded's data).
+            plan = self._plans[id(slots)] = [
+                (what, key, rules[key], tuple((ex.attribute, ex.value) for ex in rule.exclusions if rules[key].tag in ex.forbidden_children))
+                for what, key in slots
+            ]
         while pos < n:
             m = match(block, pos)
             if m is None:
@@ -209,36 +244,32 @@ class MomentReader:
             pos = m.end()
             if len(items) >= limits.max_disks:
                 return False
-            groups = m.groups()
             item: dict[str, Any] = {}
             kind = "file"
-            own: dict[str, str] = {}
-            for (what, key), value in zip(slots, groups):
+            own: Any = {}
+            for (what, key, element, excluded), value in zip(plan, m.groups()):
                 if value is None:
                     continue
-                element = rules[key]
                 if what == "open":
                     if element is not rule:
-                        problem = rule.child_excluded(own, element.tag)
-                        if problem is not None:
-                            return False
+                        for attribute, forbidding in excluded:
+                            if own.get(attribute) == forbidding:
+                                return False
+                        if element.text is not None and element.field is not None:
+                            item.setdefault(element.field, "")  # <snapshotDeleteInProgress/>
                     continue
                 if what == "attrs":
-                    attrs = _attributes(value)
-                    if attrs is None:
+                    found = self._attrs(key, element, value, kind, element is rule)
+                    if found is None:
                         return False
+                    attrs, fields = found
                     if element.opaque:
-                        if judge_source(DomainTop(attrs, (), None), kind, element) is not None:
-                            return False
+                        item["sourceAttributes"] = attrs
                         continue
-                    if element.check_attributes(attrs) is not None:
-                        return False
                     if element is rule:
                         own = attrs
                         kind = attrs.get("type") or "file"
-                    for f in element.fields:
-                        if element is rule or f.attribute in attrs:
-                            item[f.field] = f.value(attrs)
+                    item.update(fields)
                 elif what == "text":
                     text = xml_text(value)
                     if text is None or (element.text is not None and element.text.check(text) is not None):
@@ -246,20 +277,15 @@ class MomentReader:
                     if element.field is not None:
                         item[element.field] = text
                 else:  # span: an empty <source .../>
-                    if rule.child_excluded(own, element.tag) is not None:
-                        return False
+                    for attribute, forbidding in excluded:
+                        if own.get(attribute) == forbidding:
+                            return False
                     text = utf8_text(value)
                     if text is None:
                         return False
                     item[element.field or element.tag] = text
             if "name" not in item:
                 return False
-            # A present element without text (<snapshotDeleteInProgress/>) fills its field with "".
-            for (what, key), value in zip(slots, groups):
-                if what == "open" and value is not None:
-                    element = rules[key]
-                    if element.text is not None and element.field is not None:
-                        item.setdefault(element.field, "")
             items.append(item)
         return True
 
