@@ -137,3 +137,37 @@ def test_parse_each_realistic(benchmark, realistic):
     count = benchmark.pedantic(lambda: sum(1 for d in docs if cs.parse(d)), setup=DEFAULT_READER.forget, rounds=15, iterations=1)
     assert count == len(docs)
     _rates(benchmark, len(data), count)
+
+
+@pytest.fixture(scope="module", params=list(corpus.SNAPSHOT_SHAPES))
+def snapshots(request):
+    docs = corpus.snapshot_documents(request.param)
+    if not docs:
+        pytest.skip(f"no realistic domains at {corpus.REALISTIC_DIR}")
+    return request.param, docs, b"".join(docs)
+
+
+@pytest.mark.parametrize("memory", ["first-sight", "warm"])
+def test_iterparse_snapshots(benchmark, snapshots, memory):
+    """Snapshots (<domainsnapshot>, issue #14): iterparse(kinds="snapshot"), first sight (the
+    snapshot reader's memory forgotten before every round) and a second pass."""
+    from checkpoint_stream.readers import reader_for
+
+    name, docs, data = snapshots
+    reader = reader_for("snapshot")
+
+    def read() -> int:
+        n = 0
+        for r in cs.iterparse(data, kinds="snapshot"):
+            r.domain.xml if r.domain is not None else None
+            n += 1
+        return n
+
+    def setup():
+        reader.forget()
+        if memory == "warm":
+            read()
+
+    count = benchmark.pedantic(read, setup=setup, rounds=15, iterations=1)
+    assert count == len(docs)
+    _rates(benchmark, len(data), count)
