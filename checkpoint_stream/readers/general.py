@@ -119,8 +119,9 @@ class GeneralDocument:
             raise self._cut_short(tag, offset, machine.path)
         if machine.start(tag, attrs, offset):
             self._enter_domain(attrs, offset, tag == "domain")
-        elif len(machine.disks) > self.limits.max_disks:
-            raise LimitError(f"more than {self.limits.max_disks} disks in one checkpoint (limit max_disks)", offset=offset, path=machine.path)
+        elif len(machine.disks) + (machine.item is not None) > self.limits.max_disks:
+            kind = "snapshot" if machine.document.root == "domainsnapshot" else "checkpoint"
+            raise LimitError(f"more than {self.limits.max_disks} disks in one {kind} (limit max_disks)", offset=offset, path=machine.path)
 
     def _end(self, tag: str) -> None:
         if self._pending is not None:
