@@ -40,7 +40,7 @@ _BAG: Any = db
 
 from .chain import RESTORE_MODE, Chain, build_chains
 from .errors import CheckpointError
-from .records import Checkpoint, canonical_uuid
+from .records import Checkpoint, Moment, Snapshot, canonical_uuid
 from .scaleout import grouping, ranges
 from .scaleout.inputs import StreamBegins, Unit, UnitEnds, batch_size, batches, expand, largest_first, read_unit, read_units, runs
 from .sources import SourceError, display_name, plain_stream
@@ -65,14 +65,14 @@ Sources = Any  # a path, a glob, a URL, or a list of them
 #: The DataFrame's columns (:func:`to_dataframe`), one row per record or rejected document.
 RECORD_COLUMNS = ("name", "parent", "creationTime", "vm", "vmName", "disks", "kind", "path", "member", "document", "message")
 #: With ``per_disk=True``: one row per disk of each record.
-DISK_COLUMNS = ("name", "vm", "vmName", "path", "member", "document", "disk", "checkpoint", "bitmap", "size")
+DISK_COLUMNS = ("name", "vm", "vmName", "path", "member", "document", "disk", "checkpoint", "bitmap", "size", "snapshot")
 _INTEGERS = frozenset({"creationTime", "disks", "document", "size"})
 
 
 def keep_errors(item: Any) -> Any:
     """A ``transform`` for validation: a record becomes ``None`` (counted, not shipped back from
     the workers), an error stays as it is."""
-    return None if isinstance(item, Checkpoint) else item
+    return None if isinstance(item, Moment) else item
 
 
 def _counted(transform: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
@@ -83,7 +83,7 @@ def _counted(transform: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
 
 
 def _drop_records(transform: Callable[[Any], Any], item: Any) -> Any:
-    return None if isinstance(item, Checkpoint) else transform(item)
+    return None if isinstance(item, Moment) else transform(item)
 
 
 # -- the bag --------------------------------------------------------------------------------------
@@ -256,17 +256,22 @@ def _frame(rows: list[tuple[Any, ...]], per_disk: bool) -> Any:
 def _rows(items: Iterable[Any], per_disk: bool) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     for item in items:
-        if isinstance(item, Checkpoint):
+        if isinstance(item, (Checkpoint, Snapshot)):
             domain = item.domain
             name_uuid = domain.identity if domain is not None else (None, None)
             vm = canonical_uuid(name_uuid[1])
             o = item.origin
             path, member, index = (None, None, None) if o is None else (o.path, o.member, o.index)
             if per_disk:
-                for d in item.disks:
-                    rows.append((item.name, vm, name_uuid[0], path, member, index, d.name, d.checkpoint, d.bitmap, d.size))
+                if isinstance(item, Snapshot):  # the mode in the 'snapshot' column; the checkpoint columns null
+                    for s in item.disks:
+                        rows.append((item.name, vm, name_uuid[0], path, member, index, s.name, None, None, None, s.snapshot))
+                else:
+                    for d in item.disks:
+                        rows.append((item.name, vm, name_uuid[0], path, member, index, d.name, d.checkpoint, d.bitmap, d.size, None))
             else:
-                rows.append((item.name, item.parent, item.creation_time, vm, name_uuid[0], len(item.disks), "checkpoint", path, member, index, None))
+                kind = "snapshot" if isinstance(item, Snapshot) else "checkpoint"
+                rows.append((item.name, item.parent, item.creation_time, vm, name_uuid[0], len(item.disks), kind, path, member, index, None))
         elif per_disk:
             continue
         elif isinstance(item, CheckpointError):
@@ -293,7 +298,7 @@ def to_dataframe(
     **parse_kwargs: Any,
 ) -> Any:
     """A Dask DataFrame of ``urlpath_or_paths`` (what :func:`read_checkpoints` reads): one row per
-    record and per rejected document (:data:`RECORD_COLUMNS`: ``kind`` is ``"checkpoint"`` or the
+    record and per rejected document (:data:`RECORD_COLUMNS`: ``kind`` is ``"checkpoint"``, ``"snapshot"`` or the
     error's class, ``vm`` the domain's canonical uuid, ``disks`` a count), or with
     ``per_disk=True`` one row per disk of each record (:data:`DISK_COLUMNS`). Strings are
     pandas ``string``, integers nullable ``Int64``. Built with ``dask.dataframe.from_map`` (one
@@ -637,7 +642,7 @@ def _readable(item: Any) -> bool:
 
 
 def _is_record(item: Any) -> bool:
-    return isinstance(item, Checkpoint)
+    return isinstance(item, Moment)
 
 
 def run_chain_report(

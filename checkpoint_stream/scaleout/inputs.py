@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from ..api import iter_sources, iterparse
-from ..records import Checkpoint
+from ..records import Moment
 from ..sources import XML_NAMES, SourceError, walk_files
 
 __all__ = ["Unit", "StreamBegins", "UnitEnds", "Records", "runs", "expand", "read_unit", "read_units", "batches", "batch_size", "largest_first"]
@@ -70,7 +70,7 @@ def runs(items: Iterable[Any]) -> list[Any]:
     out: list[Any] = []
     run = 0
     for item in items:
-        if item is None or isinstance(item, Checkpoint):
+        if item is None or isinstance(item, Moment):
             run += 1
             continue
         if run:

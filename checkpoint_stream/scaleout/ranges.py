@@ -39,8 +39,8 @@ from typing import IO, Any, Callable, Iterator
 from ..api import CheckpointParser
 from ..errors import CheckpointError
 from ..positions import StreamPosition, utf8_cut
-from ..readers import DEFAULT_READER
-from ..records import Checkpoint, Origin
+from ..readers import reader_for
+from ..records import Moment, Origin
 from ..sources import CHUNK_SIZE, display_name
 
 __all__ = [
@@ -180,10 +180,11 @@ def line_seeds(summaries: list[Summary]) -> list[LineState]:
 # -- speculation --------------------------------------------------------------------------------
 
 
-def _candidates(root: str) -> "re.Pattern[bytes]":
-    """Where a document may start: an XML declaration or the root's start tag (the framer's own
-    resynchronisation points)."""
-    return re.compile(rb"<\?xml[ \t\r\n?]|<" + re.escape(root.encode()) + rb"[ \t\r\n/>]")
+def _candidates(roots: tuple[str, ...]) -> "re.Pattern[bytes]":
+    """Where a document may start: an XML declaration or a root's start tag (the framer's own
+    resynchronisation points), for every kind of document the reading accepts."""
+    tags = b"|".join(re.escape(root.encode()) for root in roots)
+    return re.compile(rb"<\?xml[ \t\r\n?]|<(?:" + tags + rb")[ \t\r\n/>]")
 
 
 def _find(fh: IO[bytes], pattern: "re.Pattern[bytes]", start: int, size: int) -> int | None:
@@ -207,7 +208,7 @@ def _find(fh: IO[bytes], pattern: "re.Pattern[bytes]", start: int, size: int) ->
 def item_key(item: Any) -> int:
     """Where an item stands in its stream: a record's first byte, an error's offset (between its
     document's start and the next item's)."""
-    if isinstance(item, Checkpoint):
+    if isinstance(item, Moment):
         origin = item.origin
         return origin.offset if origin is not None else 0
     offset = getattr(item, "offset", None)
@@ -269,7 +270,7 @@ def _run(
             at += len(chunk)
             for item in out:
                 items.append(item)
-                if isinstance(item, Checkpoint):
+                if isinstance(item, Moment):
                     end = item.origin.end if item.origin is not None else None
                     if end is not None:
                         clean.append((end, len(items)))
@@ -307,7 +308,8 @@ def speculate(
     """Range ``block``'s speculative parse: ``(own items, speculation)``."""
     size = bounds[-1]
     start_at, stop_at = bounds[block], bounds[block + 1]
-    pattern = _candidates((parse_kwargs.get("reader") or DEFAULT_READER).grammar.checkpoint.root)
+    reader = parse_kwargs.get("reader") or reader_for(parse_kwargs.get("kinds", "checkpoint"))
+    pattern = _candidates(reader.grammar.roots)
     with opener() as fh:
         cut = _cut(fh, start_at)
         start = 0 if block == 0 else _find(fh, pattern, start_at, size)
@@ -423,7 +425,7 @@ def _renumber(item: Any, ordinal: int) -> Any:
     """Set an item's document index to its ordinal in the stream. The item was made by this
     range's own parser and is seen by no one else yet: set in place (a record's origin is
     replaced, through the slot, as the readers build records)."""
-    if isinstance(item, Checkpoint):
+    if isinstance(item, Moment):
         o = item.origin
         if o is not None and o.index != ordinal:
             object.__setattr__(item, "origin", Origin(o.path, o.member, ordinal, o.offset, o.end))
