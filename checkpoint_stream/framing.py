@@ -884,10 +884,18 @@ class Framer:
             buf = self.buf
             root = _ROOT.match(buf, start, end)
             tag_at = root.start(1) - 1 if root is not None and root.group(1) is not None else -1
-            fault = schemas.check(record.domain.xml, root_namespaces(buf, tag_at, end) if tag_at >= 0 else ())
-            if fault is not None:
-                self._emit_error(out, self._schema_error(fault, start, end), start)
-                return
+            declared = root_namespaces(buf, tag_at, end) if tag_at >= 0 else ()
+            # A snapshot: its domain when full (an old-style <domain><uuid> is no domain to the
+            # schemas), and its inactive domain, which libvirt's grammar judges as a domain.
+            judged = [("domain", record.domain.xml)] if record.domain.type is not None else []
+            if isinstance(record, Snapshot) and record.inactive_domain is not None:
+                text = record.inactive_domain.xml
+                judged.append(("inactiveDomain", "<domain" + text[len("<inactiveDomain") : -len("</inactiveDomain>")] + "</domain>"))
+            for tag, text in judged:
+                fault = schemas.check(text, declared)
+                if fault is not None:
+                    self._emit_error(out, self._schema_error(fault, start, end, tag), start)
+                    return
         if not self.options.align:
             out.append(record)
             return
@@ -901,13 +909,13 @@ class Framer:
             err.offset = (at if at is not None else start) - start
             self._emit_error(out, err, start)
 
-    def _schema_error(self, fault: SchemaFault, start: int, end: int) -> SchemaError:
+    def _schema_error(self, fault: SchemaFault, start: int, end: int, element: str = "domain") -> SchemaError:
         """The error of a domain the schemas reject, placed at the element it names: on the
         fault's line of the domain (the domain's text keeps the document's lines), at that
         element's start tag when it is on that line, else at the line's first character."""
         buf = self.buf
         root = "/" + self._root_at(start)
-        domain_at = find_element(buf, start, end, root + "/domain")
+        domain_at = find_element(buf, start, end, root + "/" + element)
         at: int = domain_at if domain_at is not None else start
         if domain_at is not None and fault.line is not None:
             for _ in range(fault.line - 1):
@@ -925,7 +933,10 @@ class Framer:
                 at = tag.start()
             else:
                 at = _WHITESPACE.match(buf, at, line_end).end()  # type: ignore[union-attr]
-        path = root + fault.path if fault.path else root + "/domain"
+        if fault.path:  # the domain's path, under the element judged (a snapshot's inactiveDomain)
+            path = root + ("/" + element + fault.path[len("/domain") :] if fault.path.startswith("/domain") else fault.path)
+        else:
+            path = root + "/" + element
         err = SchemaError(f"{fault.message} (libvirt's schemas)", offset=at - start, path=path)
         err.libxml2_message = fault.raw  # type: ignore[attr-defined]
         return err

@@ -491,3 +491,19 @@ def test_bare_flag_never_swallows_the_input(tmp_path: Path, schemas: ls.LibvirtS
         assert proc.returncode == 0, (flag, proc.stderr)
         assert b"1 valid" in proc.stdout + proc.stderr
         assert schemas.directory.encode() in proc.stdout + proc.stderr
+
+
+def test_a_snapshots_domains_are_judged_by_the_schemas(schemas: ls.LibvirtSchemas) -> None:
+    """A snapshot: its full domain and its inactive domain (libvirt's inactiveDomain.rng is the
+    domain grammar renamed) are judged; an old-style <domain><uuid> is no domain to judge."""
+    here = Path(__file__).resolve().parent / "cases" / "conformance" / "snapshot" / "out"
+    doc = (here / "memory-snapshot-inactivedomain.xml").read_text("utf-8")
+    record = cs.parse(doc, kinds="snapshot", libvirt_schemas=schemas)
+    assert record.inactive_domain is not None
+    bad = doc.replace("<inactiveDomain type='kvm'>", "<inactiveDomain type='kvm'>\n    <bogus/>", 1)
+    with pytest.raises(cs.SchemaError) as info:
+        cs.parse(bad, kinds="snapshot", libvirt_schemas=schemas)
+    assert info.value.path == "/domainsnapshot/inactiveDomain/bogus"
+    assert (info.value.line, info.value.column) == (_line_of(bad, "<bogus/>"), 5)
+    old_style = (here / "noparent.xml").read_text("utf-8")
+    assert cs.parse(old_style, kinds="snapshot", libvirt_schemas=schemas).domain is not None
