@@ -104,6 +104,7 @@ class MomentReader:
     def __init__(self, grammar: Grammar, document: CheckpointGrammar, domains: DomainReader, roots: tuple[str, ...]) -> None:
         self.document = document
         self.domains = domains
+        self.memory = domains.memory  # its ``attributes``: attribute runs judged (see _judge_attrs)
         self.root = document.root
         # A root start tag inside an opaque element means a document cut short (the general
         # reader says so, or that it stands where any content may).
@@ -137,7 +138,8 @@ class MomentReader:
                         pass
                     else:
                         block = rb"[^<]*(?:<(?!/" + t + rb">)[^<]*)*"
-                        self.pieces.append(("items", tag, item, (ctag, re.compile(element.pattern), element.slots)))
+                        reader = self._item_reader(item, re.compile(element.pattern), element.slots)
+                        self.pieces.append(("items", tag, item, reader))
                         parts.append(rb"(?:<" + t + rb"(?:/>|>(" + block + rb")</" + t + rb">)" + WS + rb")?")
                         continue
             self.pieces.append(("absent", tag, rule, None))  # documents holding it go the general way
@@ -146,8 +148,6 @@ class MomentReader:
         self.full = re.compile(DECL + rb"<" + root + rb"(?:" + ROOT_ATTR + rb")*[ \t\r\n]*>" + WS + b"".join(parts) + rb"</" + root + rb">", re.S)
         self.root_namespaces = root_namespaces_reader(self.root.encode(), document.root_rule(False), root_rule)
         self.root_length = len(self.root) + 1
-        self.memory = domains.memory  # its ``attributes``: attribute runs judged (see _attrs)
-        self._plans: dict[int, list[Any]] = {}
 
     def parse_at(self, buf: bytes | bytearray, start: int, end: int, options: Options, limits: Limits, origin: Origin | None) -> Record | None:
         if end - start > limits.max_text:
@@ -186,7 +186,7 @@ class MomentReader:
                     if f.attribute in attrs:
                         fields[f.field] = f.value(attrs)
             elif kind == "items":
-                if not self._items(raw, extra, rule, items, limits):
+                if not extra(raw, items, limits, self.memory.attributes):
                     return None
             elif kind == "opaque":
                 value = self._opaque(buf, start, m.start(g - 1), raw, rule, options, limits, ns)
@@ -198,16 +198,11 @@ class MomentReader:
         except CheckpointError:
             return None  # a mode's rule: the general reader words it
 
-    def _attrs(self, key: str, element: ElementRule, raw: bytes, kind: str, own: bool) -> tuple[dict[str, str], tuple[tuple[str, Any], ...]] | None:
+    def _judge_attrs(self, key: str, element: ElementRule, raw: bytes, kind: str, own: bool) -> tuple[dict[str, str], tuple[tuple[str, Any], ...]] | None:
         """The attributes of ``raw`` on ``element`` when its rule accepts them (a source: by the
         disk's ``kind``), with the fields they fill (every field of the item's own element, those
-        given of another), else None; remembered by their bytes, bounded (a VM's disks repeat
-        along its chain: the same names, modes, formats)."""
-        memo = self.memory.attributes
-        k = (key, kind, raw) if element.opaque else (key, raw)
-        found = memo.get(k, _UNSEEN)
-        if found is not _UNSEEN:
-            return found  # type: ignore[no-any-return]
+        given of another), else None; remembered in the memory by their bytes, bounded (a VM's
+        disks repeat along its chain: the same names, modes, formats)."""
         attrs = _attributes(raw)
         result: tuple[dict[str, str], tuple[tuple[str, Any], ...]] | None = None
         if attrs is not None:
@@ -216,78 +211,95 @@ class MomentReader:
                     result = (attrs, ())
             elif element.check_attributes(attrs) is None:
                 result = (attrs, tuple((f.field, f.value(attrs)) for f in element.fields if own or f.attribute in attrs))
+        memo = self.memory.attributes
         if len(memo) >= _MEMO_ENTRIES:
             memo.clear()
-        memo[k] = result
+        memo[(key, kind, raw) if element.opaque else (key, raw)] = result
         return result
 
-    def _items(self, block: bytes, extra: Any, rule: ElementRule, items: list[dict[str, Any]], limits: Limits) -> bool:
-        """The items of a list's content, each by the pattern made from its rule, in order, the
-        whole content covered; their fields appended to ``items``. False: not for this reader."""
-        _, item_pattern, slots = extra
-        match = item_pattern.match
-        pos = _WS_RUN.match(block).end()  # type: ignore[union-attr]
-        n = len(block)
-        plan = self._plans.get(id(slots))
-        if plan is None:
-            rules = self.document.rules
-            # Per slot: what it is, its rule, and the exclusions a child is subject to, as
-            # (attribute, value) pairs of the item's own attributes (rule.child_excluded's data).
-            plan = self._plans[id(slots)] = [
-                (what, key, rules[key], tuple((ex.attribute, ex.value) for ex in rule.exclusions if rules[key].tag in ex.forbidden_children))
-                for what, key in slots
-            ]
-        while pos < n:
-            m = match(block, pos)
-            if m is None:
-                return False
-            pos = m.end()
-            if len(items) >= limits.max_disks:
-                return False
-            item: dict[str, Any] = {}
-            kind = "file"
-            own: Any = {}
-            for (what, key, element, excluded), value in zip(plan, m.groups()):
-                if value is None:
+    def _item_reader(self, rule: ElementRule, item_pattern: "re.Pattern[bytes]", slots: list[tuple[str, str]]) -> Any:
+        """The list reader for items of ``rule``: straight-line code generated from the slots of
+        its pattern (tomli style: no loop over slots, locals bound once), each slot checked by
+        its rule as the general reader checks it. ``read(block, items, limits, memo)`` appends
+        each item's fields to ``items``; False: not for this reader."""
+        rules = self.document.rules
+        ns: dict[str, Any] = {
+            "MATCH": item_pattern.match, "WS": _WS_RUN.match, "UNSEEN": _UNSEEN, "judge": self._judge_attrs,
+            "xml_text": xml_text, "utf8_text": utf8_text,
+        }
+        groups = [f"g{i}" for i in range(len(slots))]
+        src = [
+            "def read(block, items, limits, memo):",
+            "    pos = WS(block).end()",
+            "    n = len(block)",
+            "    while pos < n:",
+            "        m = MATCH(block, pos)",
+            "        if m is None:",
+            "            return False",
+            "        pos = m.end()",
+            "        if len(items) >= limits.max_disks:",
+            "            return False",
+            f"        {', '.join(groups)}{',' if len(groups) == 1 else ''} = m.groups()",
+            "        item = {}",
+            "        kind = 'file'",
+            "        own = {}",
+        ]
+        for i, (what, key) in enumerate(slots):
+            element = rules[key]
+            g = groups[i]
+            ns[f"K{i}"], ns[f"E{i}"] = key, element
+            excluded = [(ex.attribute, ex.value) for ex in rule.exclusions if element.tag in ex.forbidden_children]
+            guard = " or ".join(f"own.get({a!r}) == {v!r}" for a, v in excluded)
+            if what == "open":
+                if element is rule:
                     continue
-                if what == "open":
-                    if element is not rule:
-                        for attribute, forbidding in excluded:
-                            if own.get(attribute) == forbidding:
-                                return False
-                        if element.text is not None and element.field is not None:
-                            item.setdefault(element.field, "")  # <snapshotDeleteInProgress/>
-                    continue
-                if what == "attrs":
-                    found = self._attrs(key, element, value, kind, element is rule)
-                    if found is None:
-                        return False
-                    attrs, fields = found
-                    if element.opaque:
-                        item["sourceAttributes"] = attrs
-                        continue
+                src.append(f"        if {g} is not None:")
+                if guard:
+                    src += [f"            if {guard}:", "                return False"]
+                if element.text is not None and element.field is not None:
+                    src.append(f"            item.setdefault({element.field!r}, '')")
+                else:
+                    src.append("            pass")
+            elif what == "attrs":
+                memo_key = f"(K{i}, kind, {g})" if element.opaque else f"(K{i}, {g})"
+                src += [
+                    f"        if {g} is not None:",
+                    f"            found = memo.get({memo_key}, UNSEEN)",
+                    "            if found is UNSEEN:",
+                    f"                found = judge(K{i}, E{i}, {g}, kind, {element is rule})",
+                    "            if found is None:",
+                    "                return False",
+                ]
+                if element.opaque:
+                    src.append("            item['sourceAttributes'] = found[0]")
+                else:
                     if element is rule:
-                        own = attrs
-                        kind = attrs.get("type") or "file"
-                    item.update(fields)
-                elif what == "text":
-                    text = xml_text(value)
-                    if text is None or (element.text is not None and element.text.check(text) is not None):
-                        return False
-                    if element.field is not None:
-                        item[element.field] = text
-                else:  # span: an empty <source .../>
-                    for attribute, forbidding in excluded:
-                        if own.get(attribute) == forbidding:
-                            return False
-                    text = utf8_text(value)
-                    if text is None:
-                        return False
-                    item[element.field or element.tag] = text
-            if "name" not in item:
-                return False
-            items.append(item)
-        return True
+                        src += ["            own = found[0]", "            kind = own.get('type') or 'file'"]
+                    src.append("            item.update(found[1])")
+            elif what == "text":
+                ns[f"R{i}"] = element.text
+                src += [
+                    f"        if {g} is not None:",
+                    f"            text = xml_text({g})",
+                    f"            if text is None or R{i}.check(text) is not None:",
+                    "                return False",
+                ]
+                if element.field is not None:
+                    src.append(f"            item[{element.field!r}] = text")
+            else:  # span: an empty <source .../>
+                src.append(f"        if {g} is not None:")
+                if guard:
+                    src += [f"            if {guard}:", "                return False"]
+                src += [
+                    f"            text = utf8_text({g})",
+                    "            if text is None:",
+                    "                return False",
+                    f"            item[{(element.field or element.tag)!r}] = text",
+                ]
+        src += ["        if 'name' not in item:", "            return False", "        items.append(item)", "    return True"]
+        source = "\n".join(src) + "\n"
+        exec(compile(source, f"<checkpoint_stream fast {rule.tag} reader>", "exec"), ns)
+        return ns["read"]
 
     def _opaque(
         self, buf: Any, start: int, begin: int, raw: bytes, rule: ElementRule, options: Options, limits: Limits, ns: tuple[tuple[str, str], ...]
