@@ -32,8 +32,7 @@ from .markup.domain_scan import scan_domain_text
 from .markup.facts import RawFacts, libvirt_disks, read_facts
 from .markup.identity import layout_identity
 from .markup.secrets import strip_secrets
-from .grammar.domain import DomainTop
-from .grammar.snapshot import SNAPSHOT, UUID
+from .grammar.snapshot import SNAPSHOT, judge_source, uuid_only_problem
 
 __all__ = [
     "Origin",
@@ -63,17 +62,6 @@ def _renamed(text: str, tag: str) -> str:
     if text.endswith(close):
         return "<domain" + text[n : -len(close)] + "</domain>"
     return "<domain" + text[n:]
-
-
-def uuid_only_problem(top: DomainTop) -> str | None:
-    """``None`` when a domain's top is a snapshot's old-style ``<domain><uuid>U</uuid></domain>``
-    (no attribute, one ``<uuid>`` holding a uuid and nothing else), else why it is not."""
-    if top.attrs or top.stray_text is not None or len(top.children) != 1:
-        return "not an old-style <domain><uuid>"
-    child = top.children[0]
-    if child.tag != "uuid" or child.attrs or child.nested:
-        return "not an old-style <domain><uuid>"
-    return UUID.check(child.text)
 
 
 def canonical_uuid(text: str | None) -> str | None:
@@ -718,33 +706,6 @@ def source_problem(xml: str, kind: str, rule: ElementRule) -> str | None:
         return f"source XML: {err.message}"
     found = judge_source(top, kind, rule)
     return None if found is None else found[0]
-
-
-def judge_source(top: DomainTop, kind: str, rule: ElementRule) -> tuple[str, int] | None:
-    """A snapshot disk's ``<source>`` top judged by ``rule.source_rules[kind]``: ``(problem,
-    child index or -1)``, or ``None``."""
-    shape = rule.source_rules.get(kind)
-    if shape is None:
-        return (f"a disk of type {kind!r} has no <source> here", -1)
-    attributes, children, required = shape
-    for name, value in top.attrs.items():
-        vr = attributes.get(name)
-        if vr is None:
-            if name.startswith("xmlns"):
-                continue
-            return (f"attribute {name!r} is not allowed on the <source> of a {kind} snapshot disk", -1)
-        problem = vr.check(value)
-        if problem:
-            return (f"<source>: {problem}", -1)
-    for name in required:
-        if name not in top.attrs:
-            return (f"the <source> of a {kind} snapshot disk needs a {name!r} attribute", -1)
-    for i, child in enumerate(top.children):
-        if child.tag not in children:
-            return (f"element <{child.tag}> is not allowed in the <source> of a {kind} snapshot disk", i)
-    if top.stray_text is not None:
-        return ("text is not allowed directly in <source>", -1)
-    return None
 
 
 def _check_vm(data: Mapping[str, Any], domain: Domain | None) -> None:

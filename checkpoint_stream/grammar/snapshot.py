@@ -15,10 +15,11 @@ import re
 from dataclasses import replace
 
 from .checkpoint import DISK_NAME, CheckpointGrammar
+from .domain import DomainTop
 from .elements import ElementRule, Exclusion, FieldMap, Printing, Requirement
 from .values import ULONG_MAX, ValueRule
 
-__all__ = ["SNAPSHOT", "SNAPSHOT_STATES", "STATE", "ABS_PATH", "SOURCE_RULES", "UUID"]
+__all__ = ["SNAPSHOT", "SNAPSHOT_STATES", "STATE", "ABS_PATH", "SOURCE_RULES", "UUID", "judge_source", "uuid_only_problem"]
 
 #: libvirt's ``virDomainSnapshotState`` strings the schema allows (not ``nostate`` nor
 #: ``pmsuspended``, which the parser alone would take).
@@ -165,3 +166,41 @@ SNAPSHOT = CheckpointGrammar(
     },
     layout=("name", "description", "state", "parent", "creationTime", "memory", "disks", "domain", "inactiveDomain", "cookie", "active"),
 )
+
+
+def uuid_only_problem(top: DomainTop) -> str | None:
+    """``None`` when a domain's top is a snapshot's old-style ``<domain><uuid>U</uuid></domain>``
+    (no attribute, one ``<uuid>`` holding a uuid and nothing else), else why it is not."""
+    if top.attrs or top.stray_text is not None or len(top.children) != 1:
+        return "not an old-style <domain><uuid>"
+    child = top.children[0]
+    if child.tag != "uuid" or child.attrs or child.nested:
+        return "not an old-style <domain><uuid>"
+    return UUID.check(child.text)
+
+
+def judge_source(top: DomainTop, kind: str, rule: ElementRule) -> tuple[str, int] | None:
+    """A snapshot disk's ``<source>`` top judged by ``rule.source_rules[kind]``: ``(problem,
+    child index or -1)``, or ``None``."""
+    shape = rule.source_rules.get(kind)
+    if shape is None:
+        return (f"a disk of type {kind!r} has no <source> here", -1)
+    attributes, children, required = shape
+    for name, value in top.attrs.items():
+        vr = attributes.get(name)
+        if vr is None:
+            if name.startswith("xmlns"):
+                continue
+            return (f"attribute {name!r} is not allowed on the <source> of a {kind} snapshot disk", -1)
+        problem = vr.check(value)
+        if problem:
+            return (f"<source>: {problem}", -1)
+    for name in required:
+        if name not in top.attrs:
+            return (f"the <source> of a {kind} snapshot disk needs a {name!r} attribute", -1)
+    for i, child in enumerate(top.children):
+        if child.tag not in children:
+            return (f"element <{child.tag}> is not allowed in the <source> of a {kind} snapshot disk", i)
+    if top.stray_text is not None:
+        return ("text is not allowed directly in <source>", -1)
+    return None

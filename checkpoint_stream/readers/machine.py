@@ -20,7 +20,8 @@ from ..grammar.checkpoint import CheckpointGrammar
 from ..grammar.domain import DomainTop
 from ..grammar.elements import ElementRule
 from ..grammar.values import is_whitespace
-from ..records import CheckpointDisk, Domain, Origin, Record, judge_source, uuid_only_problem
+from ..grammar.snapshot import judge_source, uuid_only_problem
+from ..records import CheckpointDisk, Domain, Origin, Record
 from .modes import Options, build_record
 
 __all__ = ["CheckpointMachine"]

@@ -9,7 +9,7 @@ snapshot's ``<memory>``), and a list whose items hold children (a snapshot's ``<
 ``<source>`` only as an empty element, the usual shape, judged by the rule's ``source_rules``).
 
 The values go through the same checks as in the general reader (the rules' ``check``,
-``check_attributes``, ``child_excluded``, :func:`~...records.judge_source`), each nested domain
+``check_attributes``, ``child_excluded``, :func:`~...grammar.snapshot.judge_source`), each nested domain
 through the same :class:`.domain.DomainReader` (with its memory: a VM's domain recurs along its
 snapshots), and the same mode rules make the record (:func:`..modes.build_record`). Anything else
 (another layout, a comment, a source with children, a value a rule refuses) returns ``None``: the
@@ -29,7 +29,8 @@ from ...grammar.domain import DomainTop
 from ...grammar.elements import ElementRule
 from ...limits import Limits
 from ...markup.indentation import base_indent, dedent
-from ...records import Domain, Origin, Record, judge_source
+from ...grammar.snapshot import judge_source
+from ...records import Domain, Origin, Record
 from ..modes import Options, build_record
 from .compile import DECL, ROOT_ATTR, WS, piece_of, root_namespaces_reader
 from .domain import DomainReader
