@@ -34,7 +34,7 @@ exception as ``libvirt_message``.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from .errors import SemanticError
 from .markup.facts import default_disk_bus, disk_name_index, libvirt_disk_order
@@ -82,6 +82,18 @@ def _lookup(disks: Sequence[DomainDisk], name: str) -> int:
                 return -1  # ambiguous path: not found
             found = i
     return found
+
+
+def _requested(dom_disks: Sequence[DomainDisk], chosen: Mapping[str, Any], name: str, index: int, fail: Callable[..., SemanticError]) -> DomainDisk:
+    """The domain disk a moment's disk entry ``name`` (its ``index``-th) names, in libvirt's
+    order of checks for both kinds: unknown, then already requested (``chosen``: by target)."""
+    idx = _lookup(dom_disks, name)
+    if idx < 0:
+        raise fail(CONFIG_UNSUPPORTED, f"no disk named '{name}'", index)
+    disk = dom_disks[idx]
+    if disk.target in chosen:
+        raise fail(CONFIG_UNSUPPORTED, f"disk '{name}' specified twice", index)
+    return disk
 
 
 def _reparsed(disks: tuple[DomainDisk, ...]) -> tuple[DomainDisk, ...]:
@@ -135,12 +147,7 @@ def align_disks(checkpoint: Checkpoint, domain: Domain | None = None) -> Checkpo
     default = "bitmap" if not requested else "no"
     chosen: dict[str, CheckpointDisk] = {}  # domain target -> requested disk (renamed to target)
     for i, want in enumerate(requested):
-        idx = _lookup(dom_disks, want.name)
-        if idx < 0:
-            raise _fail(CONFIG_UNSUPPORTED, f"no disk named '{want.name}'", i)
-        disk = dom_disks[idx]
-        if disk.target in chosen:
-            raise _fail(CONFIG_UNSUPPORTED, f"disk '{want.name}' specified twice", i)
+        disk = _requested(dom_disks, chosen, want.name, i, _fail)
         if _unusable(disk) and want.checkpoint != "no":
             raise _fail(CONFIG_UNSUPPORTED, f"disk '{want.name}' is empty or readonly", i)
         chosen[disk.target] = want if want.name == disk.target else replace(want, name=disk.target)
@@ -220,12 +227,7 @@ def align_snapshot_disks(
         return snapshot
     chosen: dict[str, tuple[int, SnapshotDisk]] = {}
     for i, want in enumerate(requested):
-        idx = _lookup(dom_disks, want.name)
-        if idx < 0:
-            raise _snap_fail(CONFIG_UNSUPPORTED, f"no disk named '{want.name}'", i)
-        disk = dom_disks[idx]
-        if disk.target in chosen:
-            raise _snap_fail(CONFIG_UNSUPPORTED, f"disk '{want.name}' specified twice", i)
+        disk = _requested(dom_disks, chosen, want.name, i, _snap_fail)
         setting = _setting(disk)
         mode = want.snapshot
         if mode is None:

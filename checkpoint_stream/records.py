@@ -398,13 +398,7 @@ class Checkpoint(Moment):
             elif key == "active" and value is None:
                 continue
             out[key] = value
-        if self.domain is not None:
-            name, uuid = self.domain.identity
-            out["vm"], out["vmName"] = canonical_uuid(uuid), name
-        else:
-            out["vm"] = out["vmName"] = None
-        out["source"] = None if self.origin is None else self.origin.to_dict()
-        return out
+        return _with_vm_and_source(out, self.domain, self.origin)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, origin: Origin | None = None, grammar: Grammar = GRAMMAR) -> "Checkpoint":
@@ -588,13 +582,7 @@ class Snapshot(Moment):
         }
         if self.active is not None:
             out["active"] = self.active
-        if self.domain is not None:
-            name, uuid = self.domain.identity
-            out["vm"], out["vmName"] = canonical_uuid(uuid), name
-        else:
-            out["vm"] = out["vmName"] = None
-        out["source"] = None if self.origin is None else self.origin.to_dict()
-        return out
+        return _with_vm_and_source(out, self.domain, self.origin)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, origin: Origin | None = None, grammar: Grammar = GRAMMAR) -> "Snapshot":
@@ -706,6 +694,18 @@ def source_problem(xml: str, kind: str, rule: ElementRule) -> str | None:
         return f"source XML: {err.message}"
     found = judge_source(top, kind, rule)
     return None if found is None else found[0]
+
+
+def _with_vm_and_source(out: dict[str, Any], domain: Domain | None, origin: Origin | None) -> dict[str, Any]:
+    """A parse line's last keys, for either kind: ``vm`` and ``vmName`` (the domain's canonical
+    uuid and name, or null) and ``source``."""
+    if domain is not None:
+        name, uuid = domain.identity
+        out["vm"], out["vmName"] = canonical_uuid(uuid), name
+    else:
+        out["vm"] = out["vmName"] = None
+    out["source"] = None if origin is None else origin.to_dict()
+    return out
 
 
 def _check_vm(data: Mapping[str, Any], domain: Domain | None) -> None:
