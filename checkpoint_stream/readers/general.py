@@ -2,7 +2,8 @@
 
 Every document can go this way; the fast reader leaves here what it does not take (comments,
 other element orders, anything wrong: this reader words the error). The nested ``<domain>`` is
-one ``domain`` event for the state machine however large it is. When it is whole in the buffer
+one ``domain`` event for the state machine however large it is (so is every opaque element a
+grammar names: a snapshot's inactive domain, a disk's source, a save cookie). When it is whole in the buffer
 and holds nothing a handler must see first (comment, PI, CDATA, reference, CR, a root tag; no
 limit it could reach), the piece fed to expat ends after its start tag, its interior is fed with
 no handler at all (expat alone checks it), and its top is read from its text by the patterns of
