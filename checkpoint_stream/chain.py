@@ -1,6 +1,6 @@
-"""Chains: the archive-level view of checkpoints. Per VM, the tree that ``<parent>`` links make,
-the problems that would stop or distort a restore, and the order that redefines the tree into
-libvirt (parents before children).
+"""Chains: the archive-level view of checkpoints and snapshots. Per VM and kind, the tree that
+``<parent>`` links make, the problems that would stop or distort a restore, and the order that
+redefines the tree into libvirt (parents before children).
 
 libvirt's own rules (``src/conf/virdomainmomentobjlist.c``, 9.0) are the reference:
 
@@ -13,6 +13,17 @@ libvirt's own rules (``src/conf/virdomainmomentobjlist.c``, 9.0) are the referen
   has one root and every checkpoint down from it has exactly one child; otherwise there is none.
 * A redefinition of a name already defined replaces it: libvirt accepts duplicates silently,
   the last one wins.
+
+Snapshots go through the same analysis (libvirt redefines them through the same
+``virDomainMomentObjList`` code, with the same "moment" texts), as trees of their own: checkpoints
+and snapshots are separate name spaces, so each VM has a checkpoint chain and a snapshot chain
+(:attr:`Chain.kind`). What differs for snapshots: the current snapshot is not derived from the
+tree but stored, as ``<active>1</active>`` in libvirt's internal format (its metadata files; the
+drivers load them and complain "Too many snapshots claiming to be current" when several do), and
+set on a restore by the CURRENT flag of a redefine; a branch is normal (reverting to a snapshot
+and taking another one makes one); a snapshot lists every disk it saves, so disks coming and
+going are no fault; there are no bitmaps. :data:`SNAPSHOT_KINDS` lists the problems a snapshot
+chain can have.
 
 Beyond libvirt, this module works offline on a whole archive: it groups checkpoints per VM (by
 the nested domain's uuid, or by folder, or all in one), tells identical copies from conflicting
@@ -41,7 +52,7 @@ from typing import Any, Iterable, Iterator, Literal, Sequence
 
 from .api import iter_sources, iterparse
 from .errors import CheckpointError
-from .records import Checkpoint, Origin, canonical_uuid
+from .records import Checkpoint, Origin, Snapshot, canonical_uuid
 from .sources import SourceError
 
 __all__ = [
@@ -51,6 +62,7 @@ __all__ = [
     "build_chains",
     "chains",
     "KINDS",
+    "SNAPSHOT_KINDS",
     "ERROR",
     "WARNING",
     "GroupBy",
@@ -59,8 +71,9 @@ __all__ = [
 
 GroupBy = Literal["uuid", "folder", "none"]
 ERROR, WARNING = "error", "warning"
+CHECKPOINT, SNAPSHOT = "checkpoint", "snapshot"
 
-#: Every problem kind and its severity, in the order reports list them.
+#: Every problem kind of a checkpoint chain and its severity, in the order reports list them.
 KINDS: dict[str, str] = {
     "invalid": ERROR,
     "missing-parent": ERROR,
@@ -75,7 +88,29 @@ KINDS: dict[str, str] = {
     "disk-removed": WARNING,
     "bitmap-name": WARNING,
 }
-_KIND_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
+#: Every problem kind of a snapshot chain and its severity, in the order reports list them: the
+#: checkpoint chain's relation problems, and ``too-many-current``; no ``fork`` (a branch is normal
+#: for snapshots), ``disk-added``/``disk-removed`` or ``bitmap-name`` (backup-chain matters).
+SNAPSHOT_KINDS: dict[str, str] = {
+    "invalid": ERROR,
+    "missing-parent": ERROR,
+    "self-parent": ERROR,
+    "cycle": ERROR,
+    "duplicate-name": ERROR,
+    "uuid-mismatch": ERROR,
+    "too-many-current": ERROR,
+    "duplicate-copy": WARNING,
+    "time-order": WARNING,
+}
+_SEVERITY: dict[str, str] = {**KINDS, **SNAPSHOT_KINDS}
+_KIND_RANK = {
+    kind: rank
+    for rank, kind in enumerate(
+        ("invalid", "missing-parent", "self-parent", "cycle", "duplicate-name", "uuid-mismatch", "too-many-current",
+         "duplicate-copy", "fork", "time-order", "disk-added", "disk-removed", "bitmap-name")
+    )
+}
+_MOMENT_RANK = {CHECKPOINT: 0, SNAPSHOT: 1}
 _NO_TIME = -(1 << 63)  # creationTime absent (only outside REDEFINE mode): sorts first
 _NO_END = -1
 _WHITESPACE = b" \t\r\n"
@@ -92,13 +127,16 @@ _CYCLE_SHOWN = 8  # members a cycle's message lists
 class Problem:
     """One thing found wrong (``severity`` ``"error"``) or worth a look (``"warning"``).
 
-    ``kind`` is one of :data:`KINDS`; ``checkpoint`` the checkpoint's name (``None`` for a
-    rejected document whose name could not be read); ``message`` says what to fix; ``source``
-    is the :class:`~.records.Origin` of the document concerned (path, archive member, index in
-    its stream); ``related`` names the other checkpoints involved (a cycle's members, a fork's
-    children, ...) and ``sources`` every document involved (the copies of a duplicate)."""
+    ``kind`` is one of :data:`KINDS` (of :data:`SNAPSHOT_KINDS` in a snapshot chain);
+    ``checkpoint`` the name of the checkpoint, or in a snapshot chain of the snapshot, concerned
+    (``None`` for a rejected document whose name could not be read); ``moment`` which of the two
+    it is (``"checkpoint"`` or ``"snapshot"``, the chain's :attr:`Chain.kind`); ``message`` says
+    what to fix; ``source`` is the :class:`~.records.Origin` of the document concerned (path,
+    archive member, index in its stream); ``related`` names the others involved (a cycle's
+    members, a fork's children, ...) and ``sources`` every document involved (the copies of a
+    duplicate)."""
 
-    __slots__ = ("kind", "severity", "checkpoint", "message", "source", "related", "sources", "document")
+    __slots__ = ("kind", "severity", "checkpoint", "message", "source", "related", "sources", "document", "moment")
 
     def __init__(
         self,
@@ -108,14 +146,17 @@ class Problem:
         source: Origin | None,
         related: tuple[str, ...] = (),
         sources: tuple[Origin, ...] = (),
+        *,
+        moment: str = CHECKPOINT,
     ) -> None:
         self.kind = kind
-        self.severity = KINDS[kind]
+        self.severity = _SEVERITY[kind]
         self.checkpoint = checkpoint
         self.message = message
         self.source = source
         self.related = related
         self.sources = sources or ((source,) if source is not None else ())
+        self.moment = moment
         #: The document's index in its stream, when that file (or member) holds several.
         self.document: int | None = None
 
@@ -129,7 +170,7 @@ class Problem:
         return hash(self._key())
 
     def _key(self) -> tuple[Any, ...]:
-        return (self.kind, self.checkpoint, self.message, _origin_key(self.source), self.related)
+        return (self.kind, self.checkpoint, self.message, _origin_key(self.source), self.related, self.moment)
 
     @property
     def where(self) -> str:
@@ -137,6 +178,8 @@ class Problem:
         return where(self.source)
 
     def to_dict(self) -> dict[str, Any]:
+        """``kind``, ``severity``, ``checkpoint`` (the name, in a snapshot chain the snapshot's:
+        every problem has one shape; the chain's ``kind`` says which), ``message``, ``source``."""
         return {
             "kind": self.kind,
             "severity": self.severity,
@@ -146,8 +189,9 @@ class Problem:
         }
 
     def format(self) -> str:
-        """``PATH[:MEMBER]: error|warning: MESSAGE [kind] (checkpoint NAME)``."""
-        tail = f" (checkpoint {self.checkpoint})" if self.checkpoint is not None else ""
+        """``PATH[:MEMBER]: error|warning: MESSAGE [kind] (checkpoint NAME)`` (``(snapshot NAME)``
+        in a snapshot chain)."""
+        tail = f" ({self.moment} {self.checkpoint})" if self.checkpoint is not None else ""
         document = f" (document {self.document})" if self.document is not None else ""
         return f"{self.where}: {self.severity}: {self.message}{document} [{self.kind}]{tail}"
 
@@ -184,7 +228,9 @@ _OBJ, _INT = 5, 5  # row stride of a group's columns: (name, parent, disks, path
 
 
 class Chain:
-    """The checkpoints of one VM (or one folder, or the whole input: see ``group_by``).
+    """The checkpoints, or the snapshots, of one VM (or one folder, or the whole input: see
+    ``group_by``). ``kind`` says which: ``"checkpoint"`` or ``"snapshot"`` (separate trees, as
+    they are separate name spaces in libvirt; everything below says "checkpoint" for either).
 
     ``vm`` is the domain uuid (canonical: lowercase, dashed) or ``None``; ``vm_name`` the
     domain's name in its most recent checkpoint; ``folder`` the folder or archive of a group
@@ -197,9 +243,17 @@ class Chain:
     a single leaf). ``unrestorable`` names the checkpoints no order can redefine (broken ancestry),
     by name. :meth:`parent`, :meth:`children`, :meth:`source`, :meth:`creation_time` and
     :meth:`disks` answer for every checkpoint of the group, restorable or not.
+
+    In a snapshot chain, ``current`` is the snapshot whose record says ``active`` (libvirt's
+    internal format, ``<active>1</active>``; read with ``internal=True``), when exactly one does
+    and it is restorable; ``restored_current`` is what libvirt holds after ``order`` is redefined
+    with the CURRENT flag on each active one: the last active one of ``order`` (the same as
+    ``current`` unless several claim to be current, a ``too-many-current`` error). Neither is
+    derived from the tree: libvirt sets a current snapshot only when told to.
     """
 
     __slots__ = (
+        "kind",
         "vm",
         "vm_name",
         "folder",
@@ -238,7 +292,9 @@ class Chain:
         rows: list[int] | None,
         group: "_Group",
         multi: set[tuple[str | None, str | None]],
+        kind: str = CHECKPOINT,
     ) -> None:
+        self.kind = kind
         self.vm = vm
         self.vm_name = vm_name
         self.folder = folder
@@ -258,12 +314,21 @@ class Chain:
         self._kids: dict[int, list[int]] | None = None
 
     def __repr__(self) -> str:
+        if self.kind == SNAPSHOT:
+            return f"Chain(kind='snapshot', vm={self.vm!r}, vm_name={self.vm_name!r}, snapshots={self.checkpoints}, problems={len(self.problems)})"
         return f"Chain(vm={self.vm!r}, vm_name={self.vm_name!r}, checkpoints={self.checkpoints}, problems={len(self.problems)})"
 
     @property
     def checkpoints(self) -> int:
-        """Distinct checkpoint names in the group (restorable or not)."""
+        """Distinct checkpoint names in the group (restorable or not); in a snapshot chain,
+        distinct snapshot names."""
         return len(self._names)
+
+    @property
+    def documents(self) -> int:
+        """Records read into the group (every definition of a duplicated name counts; rejected
+        documents do not)."""
+        return len(self._group.ints) // _INT
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -281,7 +346,7 @@ class Chain:
         try:
             return self._index[name]
         except KeyError:
-            raise KeyError(f"no checkpoint {name!r} in this chain") from None
+            raise KeyError(f"no {self.kind} {name!r} in this chain") from None
 
     def _row(self, name: str) -> int:
         """The row, in the group's columns, of the definition that counts."""
@@ -295,10 +360,14 @@ class Chain:
         value = self._group.ints[self._row(name) * _INT]
         return None if value == _NO_TIME else value
 
-    def disks(self, name: str) -> tuple[tuple[str, str, str | None], ...]:
+    def disks(self, name: str) -> tuple[tuple[str, str | None, str | None], ...]:
         """``(disk name, checkpoint mode, bitmap)`` of each disk the checkpoint lists (a bitmap
-        not named in the document is given its default, the checkpoint's name)."""
+        not named in the document is given its default, the checkpoint's name). In a snapshot
+        chain: ``(disk name, snapshot mode, None)``, the mode ``None`` where the document leaves
+        it to the driver."""
         skeleton = self._group.objs[self._row(name) * _OBJ + 2]
+        if self.kind == SNAPSHOT:
+            return tuple((d[0], d[1], None) for d in skeleton)
         return tuple((d[0], d[1], name if d[2] is _SAME else d[2]) for d in skeleton)
 
     def source(self, name: str) -> Origin:
@@ -341,15 +410,17 @@ class Chain:
         return text
 
     def to_dict(self) -> dict[str, Any]:
-        """One JSON object: ``vm``, ``vmName``, ``checkpoints``, ``roots``, ``leaves``,
+        """One JSON object: ``kind``, ``vm``, ``vmName``, ``checkpoints``, ``roots``, ``leaves``,
         ``current``, ``order``, ``problems``, and ``folder``, ``restoredCurrent``,
-        ``unrestorable``, ``parents``, ``children``."""
+        ``unrestorable``, ``parents``, ``children``. A snapshot chain has the same keys
+        (``checkpoints`` counts its snapshots): ``kind`` tells the two apart."""
         children = {}
         for name in self.order:
             kids = self.children(name)
             if kids:
                 children[name] = list(kids)
         return {
+            "kind": self.kind,
             "vm": self.vm,
             "vmName": self.vm_name,
             "folder": self.folder,
@@ -372,12 +443,20 @@ class Chain:
 class _Group:
     """Every definition read for one group, in two columns of fixed stride (one row per
     document): objects ``(name, parent, disk skeleton, path, member)`` and 64-bit integers
-    ``(creationTime, content digest, index, offset, end)``."""
+    ``(creationTime, content digest, index, offset, end)``. A snapshot group's disk skeleton is
+    ``(name, snapshot mode)`` per disk, and its rows whose record says ``active`` are listed in
+    ``actives``.
 
-    __slots__ = ("key", "uuid", "uuids", "vm_name", "best_time", "best_name", "objs", "ints", "invalid")
+    ``key``: a checkpoint group's is a uuid, ``("folder", F)`` or ``("all", None)``; a snapshot
+    group's is ``("snapshot", K)`` with K one of those (:func:`_kind_key`)."""
 
-    def __init__(self, key: Any, uuid: str | None) -> None:
+    __slots__ = ("key", "kind", "folder", "uuid", "uuids", "vm_name", "best_time", "best_name", "objs", "ints", "invalid", "actives")
+
+    def __init__(self, key: Any, uuid: str | None, kind: str = CHECKPOINT) -> None:
         self.key = key
+        self.kind = kind
+        base = _base_key(key, kind)
+        self.folder: str | None = base[1] if isinstance(base, tuple) else None
         self.uuid = uuid
         self.uuids: set[str | None] = set()  # for groups made otherwise: the VMs seen
         self.vm_name: str | None = None
@@ -386,10 +465,7 @@ class _Group:
         self.objs: list[Any] = []
         self.ints = array("q")
         self.invalid: list[tuple[Origin, str | None, str]] = []
-
-    @property
-    def folder(self) -> str | None:
-        return self.key[1] if isinstance(self.key, tuple) else None
+        self.actives: list[int] = []
 
     def origin(self, row: int) -> Origin:
         o, i = row * _OBJ, row * _INT
@@ -403,6 +479,30 @@ def _digest(data: bytes) -> int:
     of one length that differ yet share a CRC-32: about one pair in four billion), and breaks ties
     reproducibly."""
     return ((len(data) & 0x7FFFFFFF) << 32) | zlib.crc32(data)
+
+
+def _kind_key(base: Any, kind: str) -> Any:
+    """The group key of ``kind`` for a base key (a uuid, ``("folder", F)``, ``("all", None)``)."""
+    return base if kind == CHECKPOINT else (SNAPSHOT, base)
+
+
+def _base_key(key: Any, kind: str) -> Any:
+    return key if kind == CHECKPOINT else key[1]
+
+
+def _rejected_kind(err: CheckpointError) -> str:
+    """The side a rejected document belongs to: the snapshots' when its element path is in a
+    ``<domainsnapshot>``, else the checkpoints' (as for a document whose root could not be read).
+    A root refused because another kind was asked for goes with the kind that was asked for."""
+    message = err.message
+    if message.startswith("expecting root element of 'domainsnapshot',"):
+        return SNAPSHOT
+    if message.startswith("expecting root element of 'domaincheckpoint',"):
+        return CHECKPOINT
+    path = err.path
+    if path is not None and (path == "/domainsnapshot" or path.startswith("/domainsnapshot/") or path.startswith("/domainsnapshot[")):
+        return SNAPSHOT
+    return CHECKPOINT
 
 
 def folder_of(path: str | None, member: str | None) -> str:
@@ -424,7 +524,8 @@ class ChainBuilder:
 
     ``group_by``: ``"uuid"`` (default) groups by the nested domain's uuid, documents without a
     domain by their folder (an archive member: by archive and member folder); ``"folder"`` by
-    folder only; ``"none"``: everything in one group.
+    folder only; ``"none"``: everything in one group. Checkpoints and snapshots
+    (:class:`~.records.Snapshot` records) are grouped apart: a group is one kind's.
     """
 
     def __init__(self, group_by: GroupBy = "uuid") -> None:
@@ -440,21 +541,23 @@ class ChainBuilder:
         self._skeletons: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._odd: set[int] = set()  # ids of skeletons with a bitmap not named after its checkpoint
         self._folders: dict[tuple[str | None, str | None], _Group] = {}
+        self._snapshot_folders: dict[tuple[str | None, str | None], _Group] = {}
         self._multi: set[tuple[str | None, str | None]] = set()
         self._names: dict[str, str] = {}
-        self._invalid: list[tuple[Origin, str | None, str | None, str]] = []
+        self._invalid: list[tuple[Origin, str | None, str | None, str, str]] = []
         self.records = 0
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def add(self, item: Checkpoint | CheckpointError | SourceError) -> None:
+    def add(self, item: Checkpoint | Snapshot | CheckpointError | SourceError) -> None:
         """Take one record (or one rejected document, or one unreadable input)."""
         self.extend((item,))
 
     def extend(self, items: Iterable[Any]) -> "ChainBuilder":
         """Take every item of ``items`` (records, rejected documents, unreadable inputs). The
         loop of an archive-level pass: everything it touches is bound once, tomli style, so that
-        the skeleton costs about a microsecond a record."""
+        the skeleton costs about a microsecond a record. Snapshots take a path of their own
+        (:meth:`_add_snapshot`), off the checkpoints' loop."""
         groups, folders, domains, skeletons = self._groups, self._folders, self._domains, self._skeletons
         by_uuid, multi, odd = self._by_uuid, self._multi, self._odd
         # One string per name, shared by the checkpoint and its children's <parent>: a table of
@@ -469,6 +572,10 @@ class ChainBuilder:
         try:
             for item in items:
                 if type(item) is not checkpoint_type and not isinstance(item, Checkpoint):
+                    if isinstance(item, Snapshot):
+                        count += 1
+                        self._add_snapshot(item)
+                        continue
                     if isinstance(item, (CheckpointError, SourceError)):
                         self._add_rejected(item)
                         continue
@@ -545,15 +652,90 @@ class ChainBuilder:
             self.records += count
         return self
 
-    def _other_group(self, path: str | None, member: str | None) -> _Group:
-        key: Any = ("all", None) if self.group_by == "none" else ("folder", folder_of(path, member))
+    def _other_group(self, path: str | None, member: str | None, kind: str = CHECKPOINT) -> _Group:
+        base: Any = ("all", None) if self.group_by == "none" else ("folder", folder_of(path, member))
+        key = _kind_key(base, kind)
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = _Group(key, None)
-        if len(self._folders) > 4096:
-            self._folders.clear()  # one entry per file: remembered for a stream's run of documents
-        self._folders[(path, member)] = group
+            group = self._groups[key] = _Group(key, None, kind)
+        folders = self._folders if kind == CHECKPOINT else self._snapshot_folders
+        if len(folders) > 4096:
+            folders.clear()  # one entry per file: remembered for a stream's run of documents
+        folders[(path, member)] = group
         return group
+
+    def _add_snapshot(self, item: Snapshot) -> None:
+        """One snapshot record into its group: the same skeleton as a checkpoint's (its disks as
+        ``(name, snapshot mode)``), a content digest over every field libvirt keeps, and its row
+        noted when the record says ``active``."""
+        domain = item.domain
+        if domain is None:
+            uuid = vm_name = None
+            digest = 0
+        else:
+            source = domain._source
+            seen = self._domains.get(source[0][:_DOMAIN_HEAD]) if source is not None else None
+            uuid, vm_name, digest = seen[1] if seen is not None and seen[0] == source[0] else self._domain(domain)
+        origin = item.origin
+        if origin is None:
+            path = member = None
+            index = offset = 0
+            end = _NO_END
+        else:
+            path, member, index, offset = origin.path, origin.member, origin.index, origin.offset
+            end = _NO_END if origin.end is None else origin.end
+            if index == 1:
+                self._multi.add((path, member))
+        if uuid is not None and self._by_uuid:
+            key = (SNAPSHOT, uuid)
+            group = self._groups.get(key)
+            if group is None:
+                group = self._groups[key] = _Group(key, uuid, SNAPSHOT)
+        else:
+            found = self._snapshot_folders.get((path, member))
+            group = found if found is not None else self._other_group(path, member, SNAPSHOT)
+            if not self._by_uuid:
+                group.uuids.add(uuid)
+        intern = self._names.setdefault
+        name = item.name
+        name = intern(name, name) if name is not None else ""
+        parent = item.parent
+        if parent is not None:
+            parent = intern(parent, parent)
+        time = item.creation_time
+        if time is None:
+            time = _NO_TIME
+        disks: tuple[Any, ...] = ()
+        if item.disks:
+            skeleton = tuple([(d.name, d.snapshot) for d in item.disks])
+            disks = self._skeletons.setdefault(skeleton, skeleton)
+        if vm_name is not None and time >= group.best_time:
+            if time > group.best_time or name >= group.best_name:
+                group.best_time = time
+                group.best_name = name
+                group.vm_name = vm_name
+        inactive = item.inactive_domain
+        if inactive is not None:
+            held = inactive._source
+            text = held[0] if held is not None else inactive.xml.encode("utf-8")
+            inactive_digest = _digest(text.translate(_QUOTES, _WHITESPACE))
+        else:
+            inactive_digest = -1
+        fields = (
+            item.description,
+            item.state,
+            item.memory,
+            item.memory_file,
+            tuple([(d.name, d.snapshot, d.type, d.source, d.driver, d.max_size, d.delete_in_progress) for d in item.disks]),
+            inactive_digest,
+            item.cookie,
+            item.active,
+        )
+        digest ^= zlib.crc32(repr(fields).encode("utf-8", "surrogatepass")) + 1
+        if item.active:
+            group.actives.append(len(group.ints) // _INT)
+        group.objs.extend((name, parent, disks, path, member))
+        group.ints.extend((time, digest, index, offset, end))
 
     def _domain(self, domain: Any) -> tuple[str | None, str | None, int]:
         """(canonical uuid, name, content digest) of a nested domain. A domain kept in libvirt's
@@ -575,13 +757,13 @@ class ChainBuilder:
     def _add_rejected(self, err: CheckpointError | SourceError) -> None:
         if isinstance(err, SourceError):
             origin = Origin(err.path, err.member, 0, 0, None)
-            self._invalid.append((origin, None, None, f"cannot read: {err.message}"))
+            self._invalid.append((origin, None, None, f"cannot read: {err.message}", CHECKPOINT))
             return
         origin = Origin(err.source, err.member, err.document or 0, err.offset or 0, None)
         if err.document:
             self._multi.add((err.source, err.member))
         detail = err.described(document=False)  # the problem's source names the document
-        self._invalid.append((origin, err.checkpoint, canonical_uuid(err.domain_uuid), detail))
+        self._invalid.append((origin, err.checkpoint, canonical_uuid(err.domain_uuid), detail, _rejected_kind(err)))
 
     # -- analysis --------------------------------------------------------------------------------
 
@@ -597,6 +779,7 @@ class ChainBuilder:
         self._groups = {}
         self._domains.clear()
         self._folders.clear()
+        self._snapshot_folders.clear()
         self._names = {}
         # Where each name is defined, for a parent missing from its own group.
         wanted: set[str] = set()
@@ -618,50 +801,56 @@ class ChainBuilder:
 
     def _place_rejected(self) -> None:
         """A rejected document goes with its VM when its domain uuid could be read; else with the
-        one VM whose documents share its folder; else with its folder."""
+        one VM whose documents (of either kind) share its folder; else with its folder. On the
+        side of its kind (:func:`_rejected_kind`)."""
         if not self._invalid:
             return
         by_folder: dict[str, set[Any]] | None = None
-        for origin, name, uuid, detail in self._invalid:
-            key: Any
+        for origin, name, uuid, detail, kind in self._invalid:
+            base: Any
             if self.group_by == "none":
-                key = ("all", None)
+                base = ("all", None)
             elif self._by_uuid and uuid is not None:
-                key = uuid
+                base = uuid
             else:
                 folder = folder_of(origin.path, origin.member)
-                key = ("folder", folder)
+                base = ("folder", folder)
                 if self._by_uuid:
                     if by_folder is None:
                         by_folder = self._groups_byfolder_of()
                     owners = by_folder.get(folder, set())
                     if len(owners) == 1:
-                        key = next(iter(owners))
+                        base = next(iter(owners))
+            key = _kind_key(base, kind)
             group = self._groups.get(key)
             if group is None:
-                group = self._groups[key] = _Group(key, key if isinstance(key, str) else None)
-                if not isinstance(key, str):
+                group = self._groups[key] = _Group(key, base if isinstance(base, str) else None, kind)
+                if not isinstance(base, str):
                     group.uuids.add(uuid)
             group.invalid.append((origin, name, detail))
         self._invalid = []
 
     def _groups_byfolder_of(self) -> dict[str, set[Any]]:
+        """Each folder's owners: the base keys (a VM's uuid, or a folder's own key) of the groups,
+        of either kind, with records there."""
         found: dict[str, set[Any]] = {}
         folders: dict[tuple[str | None, str | None], str] = {}
         for key, group in self._groups.items():
             objs = group.objs
+            base = _base_key(key, group.kind)
             for place in set(zip(objs[3::_OBJ], objs[4::_OBJ])):
                 folder = folders.get(place)
                 if folder is None:
                     folder = folders[place] = folder_of(*place)
-                found.setdefault(folder, set()).add(key)
+                found.setdefault(folder, set()).add(base)
         return found
 
 
 
 
-def _group_sort_key(group: _Group) -> tuple[str, str, str]:
-    return (group.vm_name or "", group.uuid or "", group.folder or "")
+def _group_sort_key(group: _Group) -> tuple[str, str, str, int]:
+    """VM name, uuid, folder; a VM's (or folder's) checkpoints before its snapshots."""
+    return (group.vm_name or "", group.uuid or "", group.folder or "", _MOMENT_RANK[group.kind])
 
 
 def build_chains(items: Iterable[Any], *, group_by: GroupBy = "uuid") -> list[Chain]:
@@ -699,6 +888,8 @@ RESTORE_MODE: dict[str, Any] = {"redefine": True, "require_domain": False, "self
 
 def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any], odd: set[int]) -> Chain:
     objs, ints = group.objs, group.ints
+    noun = group.kind  # "checkpoint" or "snapshot", as the messages say
+    snap = noun == SNAPSHOT
     names: list[str] = objs[0::_OBJ]
     index = {name: i for i, name in enumerate(names)}
     problems: list[Problem] = []
@@ -763,7 +954,7 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
         state, ranked, restored, disk_links = _general_order(up, kids_start, kids, key, disks)  # type: ignore[arg-type]
 
     def descendants(i: int, seen: set[int] | None = None) -> int:
-        """Checkpoints below row ``i`` (``seen``: rows not to count again, for a cycle)."""
+        """Moments below row ``i`` (``seen``: rows not to count again, for a cycle)."""
         count, stack = 0, [i]
         while stack:
             k = stack.pop()
@@ -792,7 +983,7 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
                 Problem(
                     "self-parent",
                     name,
-                    f"checkpoint {name!r} names itself as its parent: libvirt refuses it (\"cannot set moment "
+                    f"{noun} {name!r} names itself as its parent: libvirt refuses it (\"cannot set moment "
                     f"{name} as its own parent\"); correct its <parent> or remove it to make it a root{and_descendants(i)}",
                     origin(i),
                 )
@@ -802,7 +993,7 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
                 Problem(
                     "missing-parent",
                     name,
-                    f"parent {parent!r} of checkpoint {name!r} is in a rejected document ({_short(invalid_names[parent])}): "
+                    f"parent {parent!r} of {noun} {name!r} is in a rejected document ({_short(invalid_names[parent])}): "
                     f"fix that document first; until then libvirt refuses {name!r} (\"parent {parent} for moment "
                     f"{name} not found\"){and_descendants(i)}",
                     origin(i),
@@ -810,15 +1001,15 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
                 )
             )
         else:
-            others = [g for g in elsewhere.get(parent, ()) if g is not group]
+            others = [g for g in elsewhere.get(parent, ()) if g is not group and g.kind == noun]
             if others:
                 other = min(others, key=_group_sort_key)
                 problems.append(
                     Problem(
                         "uuid-mismatch",
                         name,
-                        f"parent {parent!r} of checkpoint {name!r} is not in {_describe(group)} but in "
-                        f"{_describe(other)}: a checkpoint cannot chain across VMs (libvirt: \"parent {parent} for "
+                        f"parent {parent!r} of {noun} {name!r} is not in {_describe(group)} but in "
+                        f"{_describe(other)}: a {noun} cannot chain across VMs (libvirt: \"parent {parent} for "
                         f"moment {name} not found\"); if {name!r} was taken from that VM, restore it there; if the "
                         f"name only happens to be the same, add {parent!r} of this VM to the archive{and_descendants(i)}",
                         origin(i),
@@ -830,7 +1021,7 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
                     Problem(
                         "missing-parent",
                         name,
-                        f"parent {parent!r} of checkpoint {name!r} is not in the archive: libvirt refuses "
+                        f"parent {parent!r} of {noun} {name!r} is not in the archive: libvirt refuses "
                         f"{name!r} (\"parent {parent} for moment {name} not found\"); add the document of "
                         f"{parent!r}, or remove <parent> to make {name!r} a root{and_descendants(i)}",
                         origin(i),
@@ -851,12 +1042,12 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
                 walk.append(i)
                 i = up[i]
             if i >= 0 and walked[i] == 1:
-                problems.extend(_cycle(walk[walk.index(i) :], names, parents, origin, descendants))
+                problems.extend(_cycle(walk[walk.index(i) :], names, parents, origin, descendants, noun))
             for k in walk:
                 walked[k] = 2
 
-    # Warnings.
-    forks: dict[int, list[int]] = {j: [] for j, count in counts.items() if j >= 0 and count > 1}
+    # Warnings. A branch is normal for snapshots (revert, then snapshot again): no fork there.
+    forks: dict[int, list[int]] = {} if snap else {j: [] for j, count in counts.items() if j >= 0 and count > 1}
     if forks:
         for i, j in enumerate(up):
             branch = forks.get(j)
@@ -886,15 +1077,17 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
                     Problem(
                         "time-order",
                         names[i],
-                        f"checkpoint {names[i]!r} (creationTime {times[i]}) is older than its parent {names[j]!r} "
+                        f"{noun} {names[i]!r} (creationTime {times[i]}) is older than its parent {names[j]!r} "
                         f"(creationTime {times[j]}): a clock went backwards or <parent> is wrong; check both",
                         origin(i),
                         related=(names[j],),
                     )
                 )
+    if snap:
+        disk_links = []  # a snapshot lists every disk it saves: disks that come and go are no fault
     for i in disk_links:
         problems.extend(_disk_changes(names[i], names[up[i]], disks[i], disks[up[i]], origin(i)))
-    if odd:
+    if odd and not snap:
         for i in range(n):
             if id(disks[i]) in odd:
                 name = names[i]
@@ -918,17 +1111,23 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
                 "invalid",
                 bad_name,
                 f"document rejected: {detail}: fix it"
-                + (f"; checkpoints whose parent is {bad_name!r} cannot be redefined until then" if bad_name is not None else ""),
+                + (f"; {noun}s whose parent is {bad_name!r} cannot be redefined until then" if bad_name is not None else ""),
                 where_,
             )
         )
+
+    leaves = tuple(sorted(names[i] for i in ranked if i not in counts))
+    current = leaves[0] if len(leaves) == 1 else None
+    if snap:
+        current, restored = _current_snapshot(group, names, rows, key, state, ranked, origin, problems)
 
     for problem in problems:
         source = problem.source
         if source is not None and (source.index or (source.path, source.member) in multi):
             problem.document = source.index
+        if snap:
+            problem.moment = SNAPSHOT
     problems.sort(key=lambda p: (p.severity != ERROR, _KIND_RANK[p.kind], p.checkpoint or "", _origin_key(p.source)))
-    leaves = tuple(sorted(names[i] for i in ranked if i not in counts))
     vm = group.uuid
     if vm is None and len(group.uuids) == 1:
         vm = next(iter(group.uuids))
@@ -938,7 +1137,7 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
         folder=group.folder,
         roots=tuple(names[i] for i in ranked if up[i] == -1),
         leaves=leaves,
-        current=leaves[0] if len(leaves) == 1 else None,
+        current=current,
         restored_current=names[restored] if restored >= 0 else None,
         order=tuple(names[i] for i in ranked),
         unrestorable=tuple(sorted(names[i] for i in range(n) if state[i] != 1)),
@@ -949,7 +1148,48 @@ def _analyse(group: _Group, elsewhere: dict[str, list[_Group]], multi: set[Any],
         rows=rows,
         group=group,
         multi=multi,
+        kind=noun,
     )
+
+
+def _current_snapshot(
+    group: _Group, names: list[str], rows: list[int] | None, key: list[Any], state: bytearray, ranked: list[int], origin: Any, problems: list[Problem]
+) -> tuple[str | None, int]:
+    """A snapshot chain's current snapshot (the one active record, if restorable) and the row
+    libvirt holds as current after a restore (the last active one redefined); several active
+    records are libvirt's "Too many snapshots claiming to be current"."""
+    if not group.actives:
+        return None, -1
+    if rows is None:
+        actives = list(group.actives)
+    else:  # of a duplicated name, only the definition that counts
+        at = {r: i for i, r in enumerate(rows)}
+        actives = [at[r] for r in group.actives if r in at]
+    actives.sort(key=key.__getitem__)
+    active = set(actives)
+    restored = next((i for i in reversed(ranked) if i in active), -1)
+    current = names[actives[0]] if len(actives) == 1 and state[actives[0]] == 1 else None
+    if len(actives) > 1:
+        listed = ", ".join(repr(names[k]) for k in actives)
+        said = "Too many snapshots claiming to be current" + (f" for domain {group.vm_name}" if group.vm_name else "")
+        after = (
+            f"redefined in this order with the CURRENT flag on each, {names[restored]!r} (the last one) ends up current"
+            if restored >= 0
+            else "none of them can be redefined"
+        )
+        problems.append(
+            Problem(
+                "too-many-current",
+                names[actives[0]],
+                f"{len(actives)} snapshots claim to be current (<active>1</active>): {listed}; libvirt, loading them, "
+                f"reports \"{said}\" and makes current whichever it reads last; {after}; keep <active>1</active> on "
+                "the current snapshot only and set the others to 0",
+                origin(actives[0]),
+                related=tuple(names[k] for k in actives),
+                sources=tuple(origin(k) for k in actives),
+            )
+        )
+    return current, restored
 
 
 def _one_definition_each(group: _Group, names: list[str], problems: list[Problem]) -> list[int]:
@@ -957,6 +1197,7 @@ def _one_definition_each(group: _Group, names: list[str], problems: list[Problem
     each name defined more than once: identical copies are harmless, different content is an
     error (libvirt keeps whichever is redefined last)."""
     objs, ints = group.objs, group.ints
+    noun = group.kind
     first: dict[str, int] = {}
     extra: dict[str, list[int]] = {}
     for row, name in enumerate(names):
@@ -977,7 +1218,7 @@ def _one_definition_each(group: _Group, names: list[str], problems: list[Problem
                 Problem(
                     "duplicate-copy",
                     name,
-                    f"checkpoint {name!r} is stored {len(rows)} times with identical content ({places}): "
+                    f"{noun} {name!r} is stored {len(rows)} times with identical content ({places}): "
                     "harmless, one copy is redefined; delete the others to keep the archive unambiguous",
                     copies[0],
                     sources=copies,
@@ -1002,7 +1243,7 @@ def _one_definition_each(group: _Group, names: list[str], problems: list[Problem
             Problem(
                 "duplicate-name",
                 name,
-                f"{len(rows)} documents define checkpoint {name!r} with different content ({places}): libvirt "
+                f"{len(rows)} documents define {noun} {name!r} with different content ({places}): libvirt "
                 "silently keeps whichever is redefined last, so the restored chain would depend on the order; "
                 f"keep the right one and remove the others (this analysis uses {_short(group.origin(best))})",
                 group.origin(best),
@@ -1037,7 +1278,7 @@ def _general_order(
     return state, ranked, restored, disk_links
 
 
-def _cycle(loop: list[int], names: list[str], parents: list[str | None], origin: Any, descendants: Any) -> list[Problem]:
+def _cycle(loop: list[int], names: list[str], parents: list[str | None], origin: Any, descendants: Any, noun: str = CHECKPOINT) -> list[Problem]:
     members = tuple(sorted(names[k] for k in loop))  # one tuple, shared by every member's problem
     # Written parent first (a -> b: b is a's parent), from the smallest name: the same text
     # whatever the reading order.
@@ -1045,15 +1286,15 @@ def _cycle(loop: list[int], names: list[str], parents: list[str | None], origin:
     first = chain.index(min(chain))
     chain = chain[first:] + chain[:first]
     shown = chain[:_CYCLE_SHOWN]
-    text = " -> ".join(shown + [chain[0]]) if len(chain) <= _CYCLE_SHOWN else " -> ".join(shown) + f" -> ... ({len(chain)} checkpoints in all)"
+    text = " -> ".join(shown + [chain[0]]) if len(chain) <= _CYCLE_SHOWN else " -> ".join(shown) + f" -> ... ({len(chain)} {noun}s in all)"
     seen = set(loop)
     feeding = sum(descendants(k, seen) for k in loop)
-    tail = f"; {feeding} checkpoint{'s' if feeding != 1 else ''} descending from it cannot be redefined either" if feeding else ""
+    tail = f"; {feeding} {noun}{'s' if feeding != 1 else ''} descending from it cannot be redefined either" if feeding else ""
     return [
         Problem(
             "cycle",
             names[k],
-            f"checkpoint {names[k]!r} is in a parent cycle ({text}, each the child of the next): no order can "
+            f"{noun} {names[k]!r} is in a parent cycle ({text}, each the child of the next): no order can "
             f"redefine its members (libvirt: \"parent {parents[k]} for moment {names[k]} not found\"); break the "
             f"cycle by correcting one <parent>{tail}",
             origin(k),

@@ -35,7 +35,7 @@ import os
 import re
 import sys
 import time
-from typing import IO, TYPE_CHECKING, Any, Iterator, cast
+from typing import IO, TYPE_CHECKING, Any, Iterator
 
 from .align import align_disks, align_snapshot_disks
 from .api import iter_sources
@@ -782,22 +782,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "chain",
-        help="per VM, the checkpoint tree, its problems and the redefine order",
+        help="per VM, the checkpoint and snapshot trees, their problems and the redefine order",
         description="Read an archive (folders, tar archives, streams) and show, per VM, the tree the "
-        "checkpoints' <parent> links make, like 'virsh checkpoint-list --tree', then every problem "
-        "found, as PATH[:MEMBER]: error|warning: MESSAGE [kind] (checkpoint NAME). Documents are read "
-        "as a restore reads them, in libvirt's REDEFINE mode without requiring <domain> (unless "
-        "--redefine or --create is given). Rejected documents, and files holding no document, are "
-        "problems of kind 'invalid' and the chain around them is still analysed (--on-error "
-        "defaults to skip here). Warnings alone leave the exit status 0.",
+        "checkpoints' <parent> links make, like 'virsh checkpoint-list --tree', and the snapshots' "
+        "tree beside it (a tree of its own: libvirt keeps the two apart), then every problem "
+        "found, as PATH[:MEMBER]: error|warning: MESSAGE [kind] (checkpoint NAME) or (snapshot NAME). "
+        "Documents are read as a restore reads them, in libvirt's REDEFINE mode without requiring "
+        "<domain> (unless --redefine or --create is given); the current snapshot is the one marked "
+        "<active>1</active>, which only --internal reads (libvirt's own metadata files). Rejected "
+        "documents, and files holding no document, are problems of kind 'invalid' and the chain around "
+        "them is still analysed (--on-error defaults to skip here). Warnings alone leave the exit status 0.",
     )
-    common(p, skip_default="skip", reporting=False, scale=True, kind_default="checkpoint")
+    common(p, skip_default="skip", reporting=False, scale=True, kind_default="any")
     shape = p.add_mutually_exclusive_group()
     shape.add_argument(
         "--order",
         action="store_true",
-        help="one line per restorable checkpoint, in redefine order: VM-UUID<TAB>NAME<TAB>PATH[:MEMBER] "
-        "(a document of a concatenated stream: PATH@OFFSET:LENGTH); problems go to standard error",
+        help="one line per restorable checkpoint or snapshot, in redefine order: "
+        "VM-UUID<TAB>NAME<TAB>PATH[:MEMBER] (a document of a concatenated stream: PATH@OFFSET:LENGTH), "
+        "and a 4th column 'snapshot' on a snapshot's line (a checkpoint's line has 3 columns, as before "
+        "snapshots were read; --kind checkpoint reads checkpoints only); problems go to standard error",
     )
     shape.add_argument("--json", action="store_true", help="one JSON object per VM")
     shape.add_argument("--dot", action="store_true", help="the trees as Graphviz DOT, one cluster per VM")
@@ -969,8 +973,9 @@ def _dask_module(args: argparse.Namespace) -> Any:
     is quietened first: Dask reads its configuration when it is first imported."""
     _quiet_dask()
     try:
-        import distributed  # noqa: F401  # the cluster; the module imports it only when it starts one
+        import distributed  # the cluster; the module imports it only when it starts one
 
+        del distributed  # asked only whether it imports (pyflakes takes no noqa)
         from . import dask as scale
     except ImportError:
         raise UsageError(f"{_scale_flag(args)} needs the dask extra: pip install 'checkpoint-stream[dask]'") from None
@@ -1306,7 +1311,7 @@ def cmd_chain(ctx: Context) -> None:
                 return
             builder.add(item)
             continue
-        builder.add(cast(Checkpoint, item))  # chain reads checkpoints only (its reader's kinds)
+        builder.add(item)  # a checkpoint or a snapshot (the reader's kinds: --kind)
     ctx.progress.finish()
     _chain_output(ctx, builder.iter_finish(), builder.records)
 
@@ -1340,8 +1345,9 @@ def _chain_output(ctx: Context, found: Iterator[Chain], records: int) -> None:
             out(json.dumps(chain.to_dict(), ensure_ascii=False) + "\n")
         elif args.order:
             vm = chain.vm or "-"
+            tail = "\tsnapshot\n" if chain.kind == "snapshot" else "\n"
             for name in chain.order:
-                out(f"{vm}\t{name}\t{chain.location(name)}\n")
+                out(f"{vm}\t{name}\t{chain.location(name)}{tail}")
             _problems_to_stderr(ctx, chain)
         elif args.dot:
             out(_dot_cluster(chain, number))
@@ -1386,12 +1392,13 @@ TREE_DEPTH = 32
 
 
 def _title(chain: Chain) -> str:
+    noun = chain.kind  # "checkpoint" or "snapshot"
     if chain.vm is not None or chain.vm_name is not None:
         head = f"VM {chain.vm_name or '?'}" + (f" (uuid {chain.vm})" if chain.vm else "")
     else:
-        head = f"Folder {chain.folder}" if chain.folder is not None else "All checkpoints"
+        head = f"Folder {chain.folder}" if chain.folder is not None else f"All {noun}s"
     current = chain.current if chain.current is not None else "none"
-    return f"{head}: {chain.checkpoints} checkpoint{'s' if chain.checkpoints != 1 else ''}, current: {current}\n"
+    return f"{head}: {chain.checkpoints} {noun}{'s' if chain.checkpoints != 1 else ''}, current: {current}\n"
 
 
 def _tree_text(chain: Chain) -> str:

@@ -18,17 +18,19 @@ What one VM's analysis needs from the rest of the archive, and how it gets it:
 
 Records without a domain are grouped by folder inside one task (the chain module's own fallback
 grouping, done by the chain module); VMs are spread over the workers.
+
+Snapshots travel with their VM's checkpoints (one task per VM holds both; the builder keeps the
+two kinds apart) and are summarised, and stood in for, as snapshots: a missing parent is looked
+for among the chains of the same kind only, as the whole-archive analysis looks for it.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any, Iterable
 
 from ..chain import Chain, ChainBuilder, folder_of
 from ..errors import CheckpointError, NotWellFormedError
-from ..records import Checkpoint, Domain, Origin, canonical_uuid
-from ..sources import SourceError
+from ..records import Checkpoint, Domain, Origin, Snapshot, canonical_uuid
 
 __all__ = ["NO_DOMAIN", "route", "partition_facts", "merge_facts", "summarise", "merge_summaries", "analyse", "sort_key"]
 
@@ -40,13 +42,17 @@ _STAND_IN = "\x00stand-in"  # no real name or uuid holds a NUL byte: stand-ins n
 _STAND_IN_PATH = "\x00stand-in/\x00stand-in.xml"
 
 
-def _uuid(record: Checkpoint) -> str | None:
+_RECORDS = (Checkpoint, Snapshot)
+_KIND_RANK = {"checkpoint": 0, "snapshot": 1}
+
+
+def _uuid(record: Checkpoint | Snapshot) -> str | None:
     domain = record.domain
     return None if domain is None else canonical_uuid(domain.identity[1])
 
 
 def _place(item: Any) -> tuple[str | None, str | None]:
-    if isinstance(item, Checkpoint):
+    if isinstance(item, _RECORDS):
         o = item.origin
         return (None, None) if o is None else (o.path, o.member)
     if isinstance(item, CheckpointError):
@@ -57,7 +63,7 @@ def _place(item: Any) -> tuple[str | None, str | None]:
 def route(item: Any) -> tuple[str, Any]:
     """``(group key, item)``: a VM's uuid, :data:`NO_DOMAIN`, or (a rejected document that names
     no VM) a key that :func:`resolve` settles once the folders' owners are known."""
-    if isinstance(item, Checkpoint):
+    if isinstance(item, _RECORDS):
         return (_uuid(item) or NO_DOMAIN, item)
     if isinstance(item, CheckpointError):
         uuid = canonical_uuid(item.domain_uuid)
@@ -72,7 +78,7 @@ def partition_facts(items: Iterable[Any]) -> tuple[dict[str, set[str]], set[tupl
     owners: dict[str, set[str]] = {}
     multi: set[tuple[str | None, str | None]] = set()
     for item in items:
-        if isinstance(item, Checkpoint):
+        if isinstance(item, _RECORDS):
             o = item.origin
             path, member, index = (None, None, 0) if o is None else (o.path, o.member, o.index)
             folder = folder_of(path, member)
@@ -125,9 +131,12 @@ def _copy_error(err: CheckpointError) -> CheckpointError:
 # -- summaries and the analysis ----------------------------------------------------------------
 
 
-def sort_key(chain: Chain) -> tuple[str, str, str]:
-    """The order ``ChainBuilder.finish`` returns chains in (VM name, uuid, folder)."""
-    return (chain.vm_name or "", chain.vm or "", chain.folder or "")
+def sort_key(chain: Chain) -> tuple[str, str, str, int]:
+    """The order ``ChainBuilder.finish`` returns chains in (VM name, the uuid of a group made by
+    uuid, folder; checkpoints before snapshots). A folder's group has no uuid of its own there,
+    even when its chain names the one VM it holds (``vm``): a folder's checkpoint and snapshot
+    groups sort by kind, whichever of them holds one VM only."""
+    return (chain.vm_name or "", (chain.vm if chain.folder is None else None) or "", chain.folder or "", _KIND_RANK[chain.kind])
 
 
 def _build(pairs: Iterable[tuple[str, Any]], extra: Iterable[Any] = ()) -> list[Chain]:
@@ -141,7 +150,7 @@ def summarise(group: tuple[str, list[tuple[str, Any]]]) -> list[dict[str, Any]]:
     """Per chain of one group (records only): its sort key, description facts, names, the parents
     it wants from elsewhere, and a place of one of its documents."""
     key, pairs = group
-    records = [(k, item) for k, item in pairs if isinstance(item, Checkpoint)]
+    records = [(k, item) for k, item in pairs if isinstance(item, _RECORDS)]
     out = []
     for chain in _build(records):
         names = set(chain.names)
@@ -150,6 +159,7 @@ def summarise(group: tuple[str, list[tuple[str, Any]]]) -> list[dict[str, Any]]:
         out.append(
             {
                 "key": key,
+                "kind": chain.kind,
                 "sort": sort_key(chain),
                 "vm": chain.vm if chain.folder is None else None,
                 "vm_name": chain.vm_name,
@@ -171,19 +181,21 @@ def merge_summaries(parts: Iterable[list[dict[str, Any]]]) -> dict[str, list[dic
     defined: dict[str, list[dict[str, Any]]] = {}
     for s in summaries:
         for name in s["names"] & wanted:
-            defined.setdefault(name, []).append({k: s[k] for k in ("key", "sort", "vm", "vm_name", "folder", "place")})
+            defined.setdefault(name, []).append({k: s[k] for k in ("key", "kind", "sort", "vm", "vm_name", "folder", "place")})
     return defined
 
 
-def _stand_in_record(name: str, other: dict[str, Any]) -> Checkpoint:
-    """A record of ``name`` in a group described as ``other`` is (same uuid and VM name, or same
-    folder), so that a builder names that group as the whole-archive analysis does."""
+def _stand_in_record(name: str, other: dict[str, Any]) -> Checkpoint | Snapshot:
+    """A record of ``name`` in a group described as ``other`` is (same kind, same uuid and VM
+    name, or same folder), so that a builder names that group as the whole-archive analysis
+    does."""
+    record = Snapshot if other["kind"] == "snapshot" else Checkpoint
     if other["vm"] is not None:
         vm_name = other["vm_name"]
         xml = "<domain type='kvm'>\n" + (f"  <name>{_escape(vm_name)}</name>\n" if vm_name is not None else "") + f"  <uuid>{other['vm']}</uuid>\n</domain>"
-        return Checkpoint(name=name, domain=Domain(xml), origin=Origin(_STAND_IN_PATH, None, 0, 0, None))
+        return record(name=name, domain=Domain(xml), origin=Origin(_STAND_IN_PATH, None, 0, 0, None))
     path, member = other["place"]
-    return Checkpoint(name=name, origin=Origin(path, member, 0, 0, None))
+    return record(name=name, origin=Origin(path, member, 0, 0, None))
 
 
 def _escape(text: str) -> str:
@@ -198,13 +210,13 @@ def analyse(
     """The chains of one group (one VM, or every folder of documents without a domain), as the
     whole-archive analysis gives them."""
     key, pairs = group
-    records = [item for _, item in pairs if isinstance(item, Checkpoint)]
+    records = [item for _, item in pairs if isinstance(item, _RECORDS)]
     mine = _build([(key, r) for r in records])  # names and wanted parents of this group's chains
     extra: list[Any] = []
     for chain in mine:
         names = set(chain.names)
         for parent in {p for p in chain.to_dict()["parents"].values() if p is not None and p not in names}:
-            others = [o for o in defined.get(parent, ()) if not (o["key"] == key and o["sort"] == sort_key(chain))]
+            others = [o for o in defined.get(parent, ()) if o["kind"] == chain.kind and not (o["key"] == key and o["sort"] == sort_key(chain))]
             if key == NO_DOMAIN:
                 others = [o for o in others if o["vm"] is not None]  # folder groups are all here
             if others:
