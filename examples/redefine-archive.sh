@@ -34,7 +34,7 @@ trap 'rm -f "$order" "$doc"' EXIT
 
 # Problems go to standard error; the exit status says whether any is an error.
 status=0
-checkpoint-stream chain --order "$@" >"$order" || status=$?
+checkpoint-stream chain --order --kind checkpoint "$@" >"$order" || status=$?
 if ((status == 2)); then
   echo "cannot read the archive (see above)" >&2
   exit 2

@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 from ...grammar import Grammar
 from ...limits import Limits
-from ...records import Domain, Origin, Record, set_domain
+from ...records import Checkpoint, Domain, Origin, Record, set_domain
 from ..modes import Options
 from .compile import SPLIT_AT, Plan, make_plan
 from .disks import DiskReader
@@ -168,6 +168,8 @@ class FastReader:
         if b"'" in doc or _QUOTE_IN_TEXT.search(doc) is not None:
             return None
         record = self.parse_at(doc.replace(b'"', b"'"), 0, len(doc), options, limits, origin)
+        if record is not None and not isinstance(record, Checkpoint):
+            return None  # a snapshot keeps its sources and cookie as written: the general reader's
         if record is None or record.domain is None:
             return record
         domain = record.domain
