@@ -108,10 +108,15 @@ _CLI_LINE = re.compile(r"^.+?:(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.+) \(d
 
 
 def via_cli(path: Path) -> list[tuple[Any, ...]]:
+    return via_cli_args(path, "--kind", "checkpoint")
+
+
+def via_cli_args(path: Path, *args: str) -> list[tuple[Any, ...]]:
+    """The errors ``validate ARGS PATH`` prints: message, document, line, column, offset."""
     err = io.StringIO()
     out = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-        main(["validate", "--no-progress", "--kind", "checkpoint", str(path)])
+        main(["validate", "--no-progress", *args, str(path)])
     found = []
     for line in err.getvalue().splitlines():
         m = _CLI_LINE.match(line)
