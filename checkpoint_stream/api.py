@@ -62,6 +62,7 @@ def make_options(
     self_parent: bool = False,
     align: bool = False,
     libvirt_schemas: SchemasSpec = None,
+    disk_only: bool = False,
 ) -> Options:
     """The reader options for these modes (``align``: each record's disks aligned with its domain
     as libvirt's driver does, an alignment error reported as the document's; ``libvirt_schemas``:
@@ -174,6 +175,7 @@ class CheckpointParser:
         self_parent: bool = False,
         align: bool = False,
         libvirt_schemas: SchemasSpec = None,
+        disk_only: bool = False,
         on_error: OnError = "raise",
         on_error_callback: Callable[[CheckpointError], None] | None = None,
         limits: Limits | None = None,
@@ -283,6 +285,7 @@ def parse(
     self_parent: bool = False,
     align: bool = False,
     libvirt_schemas: SchemasSpec = None,
+    disk_only: bool = False,
     limits: Limits | None = None,
     reader: Reader | None = None,
     kinds: Kinds = "checkpoint",
@@ -405,6 +408,7 @@ def iterparse(
     self_parent: bool = False,
     align: bool = False,
     libvirt_schemas: SchemasSpec = None,
+    disk_only: bool = False,
     limits: Limits | None = None,
     reader: Reader | None = None,
     kinds: Kinds = "checkpoint",
@@ -487,6 +491,7 @@ def iter_sources(
     self_parent: bool = False,
     align: bool = False,
     libvirt_schemas: SchemasSpec = None,
+    disk_only: bool = False,
     limits: Limits | None = None,
     reader: Reader | None = None,
     kinds: Kinds = "checkpoint",
@@ -606,6 +611,7 @@ async def aiterparse(
     self_parent: bool = False,
     align: bool = False,
     libvirt_schemas: SchemasSpec = None,
+    disk_only: bool = False,
     limits: Limits | None = None,
     reader: Reader | None = None,
     kinds: Kinds = "checkpoint",

@@ -680,6 +680,12 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="with --redefine: accept documents without a <domain> (relaxed redefine)",
             )
+            p.add_argument(
+                "--disk-only",
+                action="store_true",
+                help="snapshots: libvirt's DISK_ONLY flag (--redefine then needs the disk-snapshot state; "
+                "--create reads the snapshot as offline, so memory cannot be saved)",
+            )
         p.add_argument(
             "--kind",
             choices=KINDS,
@@ -829,6 +835,8 @@ def _parse_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         kwargs["internal"] = True
     if getattr(args, "no_require_domain", False):
         kwargs["require_domain"] = False
+    if getattr(args, "disk_only", False):
+        kwargs["disk_only"] = True
     schemas = getattr(args, "schemas", None)
     if schemas is not None:
         kwargs["libvirt_schemas"] = schemas

@@ -67,3 +67,23 @@ def test_format_takes_the_kind_of_each_line() -> None:
     assert both.returncode == 0 and both.stdout == CHECKPOINT + SNAPSHOT
     only = run("format", "--kind", "checkpoint", input=lines)
     assert only.returncode == 1 and only.stdout == CHECKPOINT and b"a snapshot line where --kind checkpoint is asked for" in only.stderr
+
+
+def test_disk_only_flag() -> None:
+    """libvirt's DISK_ONLY: a REDEFINE needs the disk-snapshot state
+    (virDomainSnapshotRedefineValidate's text), a plain create reads the snapshot as offline."""
+    import checkpoint_stream as cs
+
+    running = (OUT / "full_domain.xml").read_bytes()
+    refused = run("validate", "--redefine", "--disk-only", str(OUT / "full_domain.xml"))
+    assert refused.returncode == 1 and b"disk-only flag for snapshot my snap name requires disk-snapshot state" in refused.stderr
+    assert run("validate", "--redefine", "--disk-only", "--internal", str(OUT / "disk_snapshot_redefine.xml")).returncode == 0
+    assert cs.parse(running, kinds="snapshot", redefine=True).state == "running"  # without the flag: fine
+    memory = b"<domainsnapshot><name>s</name><memory snapshot='internal'/></domainsnapshot>"
+    try:
+        cs.parse(memory, kinds="snapshot", create=True, disk_only=True)
+    except cs.SemanticError as err:
+        assert err.message == "memory state cannot be saved with offline or disk-only snapshot"
+    else:
+        raise AssertionError("memory saved by a disk-only snapshot")
+    assert cs.parse(memory, kinds="snapshot", create=True).memory == "internal"

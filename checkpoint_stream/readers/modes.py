@@ -33,7 +33,9 @@ class Options:
     ``libvirt_schemas``: judge each nested domain by libvirt's own RELAX NG schemas as well
     (:mod:`~..libvirt_schemas`; None: the built-in rules alone). Given ``"auto"`` or a directory,
     it is resolved here, once: asking for schemas that cannot be used fails now, not at the first
-    domain."""
+    domain. ``disk_only``: libvirt's ``VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY`` for snapshots (a
+    REDEFINE then needs the ``disk-snapshot`` state; a plain create reads the document as offline,
+    so memory cannot be saved); checkpoints have no such flag and ignore it."""
 
     redefine: bool = False
     create: bool = False
@@ -43,6 +45,7 @@ class Options:
     self_parent: bool = False
     align: bool = False
     libvirt_schemas: LibvirtSchemas | None = None
+    disk_only: bool = False
 
     def __post_init__(self) -> None:
         if self.redefine and self.create:
@@ -252,6 +255,8 @@ def build_snapshot(
         if state not in _STATES:
             raise _snapshot_error(f"Invalid state '{state}' in domain snapshot XML", offset)
         offline = state in _OFFLINE_STATES
+        if options.disk_only and state != "disk-snapshot":  # virDomainSnapshotRedefineValidate
+            raise _snapshot_error(f"disk-only flag for snapshot {name} requires disk-snapshot state", offset)
         if domain is not None and domain.type is None:
             domain = None  # an old-style <domain><uuid>: libvirt does not read it
         if parent is not None and parent == name and not options.self_parent:
@@ -263,6 +268,7 @@ def build_snapshot(
                 offset,
             )
     elif create:
+        offline = options.disk_only  # the QEMU driver's OFFLINE parse flag
         clock = options.clock or time.time
         created = int(clock())
         if not created:
