@@ -45,6 +45,8 @@ __all__ = [
     "Snapshot",
     "Record",
     "make_checkpoint",
+    "make_snapshot",
+    "make_snapshot_disk",
     "make_origin",
     "record_attribute",
     "canonical_uuid",
@@ -790,6 +792,10 @@ _D_XML, _D_FACTS, _D_SOURCE = slot_setters(Domain, ("xml", "_facts", "_source"))
     Checkpoint, ("name", "description", "parent", "creation_time", "domain", "origin", "disks", "active")
 )
 _O_PATH, _O_MEMBER, _O_INDEX, _O_OFFSET, _O_END = slot_setters(Origin, ("path", "member", "index", "offset", "end"))
+_S_FIELDS = ("name", "description", "parent", "creation_time", "domain", "origin", "state", "memory", "memory_file", "disks",
+             "inactive_domain", "cookie", "active")
+_S_SETTERS = slot_setters(Snapshot, _S_FIELDS)
+_SD_SETTERS = slot_setters(SnapshotDisk, ("name", "snapshot", "type", "source", "driver", "max_size", "delete_in_progress"))
 #: Sets a record's domain (a reader's own, just made record only).
 set_domain = _C_DOMAIN
 
@@ -815,6 +821,22 @@ def make_checkpoint(
     _C_DISKS(record, disks)
     _C_ACTIVE(record, active)
     return record
+
+
+def make_snapshot(*values: Any) -> Snapshot:
+    """``Snapshot(...)`` with every field given in declaration order, built through the slots."""
+    record = _new(Snapshot)
+    for setter, value in zip(_S_SETTERS, values):
+        setter(record, value)
+    return record
+
+
+def make_snapshot_disk(*values: Any) -> SnapshotDisk:
+    """``SnapshotDisk(...)`` with every field given in declaration order, built through the slots."""
+    disk = _new(SnapshotDisk)
+    for setter, value in zip(_SD_SETTERS, values):
+        setter(disk, value)
+    return disk
 
 
 def make_origin(path: str | None, member: str | None, index: int, offset: int, end: int | None) -> Origin:

@@ -15,7 +15,19 @@ from ..errors import CheckpointError, SemanticError
 from ..grammar.values import LLONG_MAX, ULONG_MAX
 from ..libvirt_schemas import LibvirtSchemas, resolve
 from ..markup.indentation import element_layout
-from ..records import Checkpoint, CheckpointDisk, Domain, Origin, Record, Snapshot, SnapshotDisk, make_checkpoint, source_attributes
+from ..records import (
+    Checkpoint,
+    CheckpointDisk,
+    Domain,
+    Origin,
+    Record,
+    Snapshot,
+    SnapshotDisk,
+    make_checkpoint,
+    make_snapshot,
+    make_snapshot_disk,
+    source_attributes,
+)
 
 __all__ = ["Options", "build_checkpoint", "build_snapshot", "build_record"]
 
@@ -216,7 +228,7 @@ def _snapshot_disk(item: Mapping[str, Any], read_deleting: bool, offset: int | N
     mode = item.get("snapshot")
     if mode is None and (driver is not None or path is not None):
         mode = "external"
-    return SnapshotDisk(item["name"], mode, kind, source, driver, max_size, read_deleting and "deleteInProgress" in item)
+    return make_snapshot_disk(item["name"], mode, kind, source, driver, max_size, read_deleting and "deleteInProgress" in item)
 
 
 def build_snapshot(
@@ -294,6 +306,4 @@ def build_snapshot(
     if offline:
         cookie = None  # libvirt reads a save cookie only for an online snapshot
     disks = tuple(_snapshot_disk(item, not create, offset) for item in items)
-    return Snapshot(
-        name, description, parent, created or None, domain, origin, state, mode, file, disks, inactive, cookie, active
-    )
+    return make_snapshot(name, description, parent, created or None, domain, origin, state, mode, file, disks, inactive, cookie, active)
