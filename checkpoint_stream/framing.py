@@ -70,7 +70,7 @@ from .libvirt_schemas import SchemaFault, root_namespaces
 from .positions import DroppedLines, StreamPosition, locate, utf8_cut
 from .readers import DEFAULT_READER, GeneralDocument, Options, Reader
 from .readers.general import BIG_TOKEN
-from .records import Origin, Record, Snapshot, make_origin
+from .records import Origin, Record, Snapshot, make_origin, renamed
 
 __all__ = ["Framer", "Item", "fast_single"]
 
@@ -890,7 +890,7 @@ class Framer:
             judged = [("domain", record.domain.xml)] if record.domain.type is not None else []
             if isinstance(record, Snapshot) and record.inactive_domain is not None:
                 text = record.inactive_domain.xml
-                judged.append(("inactiveDomain", "<domain" + text[len("<inactiveDomain") : -len("</inactiveDomain>")] + "</domain>"))
+                judged.append(("inactiveDomain", renamed(text, "inactiveDomain")))
             for tag, text in judged:
                 fault = schemas.check(text, declared)
                 if fault is not None:

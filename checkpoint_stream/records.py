@@ -56,14 +56,15 @@ __all__ = [
 _HEX = frozenset("0123456789abcdef")
 
 
-def _renamed(text: str, tag: str) -> str:
-    """The element ``text`` (a ``tag`` element, stripped) under the name ``domain``, so that the
-    domain scanner reads its top (a snapshot's inactiveDomain, a disk source, a cookie)."""
+def renamed(text: str, tag: str, as_tag: str = "domain") -> str:
+    """The element ``text`` (a ``tag`` element, stripped) under the name ``as_tag``: by default
+    ``domain``, so that the domain scanner, the schemas, read its top (a snapshot's
+    inactiveDomain, a disk source, a cookie); or back from ``domain`` to its own name."""
     n = len(tag) + 1
     close = f"</{tag}>"
     if text.endswith(close):
-        return "<domain" + text[n : -len(close)] + "</domain>"
-    return "<domain" + text[n:]
+        return f"<{as_tag}" + text[n : -len(close)] + f"</{as_tag}>"
+    return f"<{as_tag}" + text[n:]
 
 
 def canonical_uuid(text: str | None) -> str | None:
@@ -292,7 +293,7 @@ class Domain:
         if not text.startswith("<" + tag) or text[n : n + 1] not in (" ", "\t", "\r", "\n", ">", "/"):
             raise SchemaError(f"expected a <{tag}> element, not {text[:20]!r}")
         if tag != "domain":
-            text = _renamed(text, tag)
+            text = renamed(text, tag)
         try:
             top = scan_domain_text(text, grammar.domain, DEFAULT_LIMITS)
         except CheckpointError as err:
@@ -636,7 +637,7 @@ class Snapshot(Moment):
             if not (text.startswith("<cookie") and (text.endswith("</cookie>") or text.endswith("/>"))):
                 raise SchemaError("'cookie' must be a <cookie> element")
             try:
-                scan_domain_text(_renamed(text, "cookie"), grammar.domain, DEFAULT_LIMITS)
+                scan_domain_text(renamed(text, "cookie"), grammar.domain, DEFAULT_LIMITS)
             except CheckpointError as err:
                 raise type(err)(f"cookie XML: {err.message}") from None
             values["cookie"] = text
@@ -691,7 +692,7 @@ def source_problem(xml: str, kind: str, rule: ElementRule) -> str | None:
     if not text.startswith("<source") or text[7:8] not in (" ", "\t", "\r", "\n", ">", "/"):
         return f"expected a <source> element, not {text[:20]!r}"
     try:
-        top = scan_domain_text(_renamed(text, "source"), GRAMMAR.domain, DEFAULT_LIMITS)
+        top = scan_domain_text(renamed(text, "source"), GRAMMAR.domain, DEFAULT_LIMITS)
     except CheckpointError as err:
         return f"source XML: {err.message}"
     found = judge_source(top, kind, rule)

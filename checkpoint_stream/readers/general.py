@@ -31,7 +31,7 @@ from ..records import Domain, Origin, Record
 from .machine import CheckpointMachine
 from .modes import Options
 
-__all__ = ["GeneralDocument", "attribute_value_offset"]
+__all__ = ["GeneralDocument", "attribute_value_offset", "column_indent"]
 
 _FEED_PIECE = 1 << 20  # bytes given to expat at a time
 #: An unfinished token longer than this is followed by the framer, not re-fed to expat (see
@@ -284,7 +284,7 @@ class GeneralDocument:
         self._finish_domain(raw, begin, scanner.top(), scanner.offsets)
 
     def _finish_domain(self, raw: str, begin: int, top: DomainTop, offsets: list[int]) -> None:
-        domain = Domain(dedent(raw, base_indent(raw, _column_indent(self.buffer, self.start, begin))))
+        domain = Domain(dedent(raw, base_indent(raw, column_indent(self.buffer, self.start, begin))))
         self.machine.domain(domain, top, begin, offsets)
         self._last_start = None
         self._set_checkpoint_handlers()
@@ -385,7 +385,7 @@ class GeneralDocument:
         return self.machine.finish(origin)
 
 
-def _column_indent(buffer: bytearray | bytes, start: int, begin: int) -> int:
+def column_indent(buffer: bytearray | bytes, start: int, begin: int) -> int:
     """The indentation of the line on which the domain starts, if only spaces precede it."""
     i = start + begin
     j = i

@@ -30,7 +30,8 @@ from ...grammar.elements import ElementRule
 from ...limits import Limits
 from ...markup.indentation import base_indent, dedent
 from ...grammar.snapshot import judge_source
-from ...records import Domain, Origin, Record
+from ...records import Domain, Origin, Record, renamed
+from ..general import column_indent
 from ..modes import Options, build_record
 from .compile import DECL, ROOT_ATTR, WS, piece_of, root_namespaces_reader
 from .domain import DomainReader
@@ -324,16 +325,11 @@ class MomentReader:
         if domain is None or tag == b"domain":
             return domain
         source = domain._source
-        return Domain._from_span(raw, source[1]) if source is not None else Domain(_renamed_back(domain.xml, rule.tag))
+        return Domain._from_span(raw, source[1]) if source is not None else Domain(renamed(domain.xml, "domain", rule.tag))
 
 
 def _column(buf: Any, start: int, begin: int) -> int:
-    """The column an element starts at, when only spaces precede it on its line (else 0)."""
-    line_start = buf.rfind(b"\n", start, begin) + 1
-    if line_start == 0:
-        line_start = start
-    return begin - line_start if buf[line_start:begin].strip(b" ") == b"" else 0
+    """The column an element starts at, when only spaces precede it on its line (else 0): the
+    general reader's measure (:func:`..general.column_indent`)."""
+    return column_indent(buf, start, begin - start)
 
-
-def _renamed_back(xml: str, tag: str) -> str:
-    return f"<{tag}" + xml[len("<domain") : -len("</domain>")] + f"</{tag}>"
