@@ -24,19 +24,20 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "conformance" /
 OWN = HERE / "cases" / "conformance"
 
 
-def rows(root: Path) -> list[dict[str, str]]:
+def rows(root: Path, kind: str = "checkpoint") -> list[dict[str, str]]:
     lines = [line for line in (root / "MANIFEST.tsv").read_text("utf-8").splitlines() if line and not line.startswith("#")]
-    return [row for row in csv.DictReader(lines, delimiter="\t") if row["kind"] == "checkpoint"]
+    return [row for row in csv.DictReader(lines, delimiter="\t") if row["kind"] == kind]
 
 
-def _params(root: Path, label: str) -> list:
+def params(root: Path, label: str, kind: str = "checkpoint") -> list:
+    """One test parameter per ``kind`` row of ``root``'s manifest, or one skipped with the reason."""
     if not (root / "MANIFEST.tsv").is_file():
         reason = f"{label} conformance data not found at {root} (the shared folder is absent in this checkout)"
         return [pytest.param(None, None, id=f"{label}-absent", marks=pytest.mark.skip(reason=reason))]
-    return [pytest.param(root, row, id=f"{label}-{row['case'].replace(' ', '_')}") for row in rows(root)]
+    return [pytest.param(root, row, id=f"{label}-{row['case'].replace(' ', '_')}") for row in rows(root, kind)]
 
 
-PARAMS = _params(SHARED, "shared") + _params(OWN, "own")
+PARAMS = params(SHARED, "shared") + params(OWN, "own")
 
 
 def _harness_time(row: dict[str, str]) -> int | None:

@@ -13,7 +13,6 @@ and against this repository's own copy in ``tests/cases/conformance``.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import re
 from pathlib import Path
@@ -23,26 +22,13 @@ import pytest
 from checkpoint_stream import CheckpointError, SchemaError, Snapshot, parse
 from checkpoint_stream.writer import dumps
 
-HERE = Path(__file__).resolve().parent
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "conformance" / "libvirt"
-OWN = HERE / "cases" / "conformance"
+from test_conformance import OWN, SHARED, params
+
 #: The uuid libvirt's snapshot test program gives the formatter (the manifest abbreviates it).
 TEST_UUID = "9d37b878-a7cc-9f9a-b78f-49b3abad25a8"
 
 
-def rows(root: Path) -> list[dict[str, str]]:
-    lines = [line for line in (root / "MANIFEST.tsv").read_text("utf-8").splitlines() if line and not line.startswith("#")]
-    return [row for row in csv.DictReader(lines, delimiter="\t") if row["kind"] == "snapshot"]
-
-
-def _params(root: Path, label: str) -> list:
-    if not (root / "MANIFEST.tsv").is_file():
-        reason = f"{label} conformance data not found at {root} (the shared folder is absent in this checkout)"
-        return [pytest.param(None, None, id=f"{label}-absent", marks=pytest.mark.skip(reason=reason))]
-    return [pytest.param(root, row, id=f"{label}-{row['case'].replace(' ', '_')}") for row in rows(root)]
-
-
-PARAMS = _params(SHARED, "shared") + _params(OWN, "own")
+PARAMS = params(SHARED, "shared", "snapshot") + params(OWN, "own", "snapshot")
 
 
 def _harness(row: dict[str, str]) -> tuple[dict, str | None]:
