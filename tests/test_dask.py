@@ -597,3 +597,33 @@ def test_marks_with_byte_ranges(client: Any, big_stream: str) -> None:
         key(i) if not isinstance(i, (StreamBegins, UnitEnds)) else i for i in whole
     ]
     assert isinstance(cut[0], StreamBegins) and cut[0].path == big_stream
+
+
+def test_the_program_ends_with_mains_status_and_all_output_after_a_cluster(tmp_path: Path) -> None:
+    """After a run on Dask the program leaves without the interpreter's teardown (os._exit): the
+    output is still whole (more than a pipe's buffer of it) and the status is main's."""
+    pytest.importorskip("distributed", reason=_REASON)
+    log = (EXAMPLES / "checkpoints.log").read_bytes()
+    for i in range(3):
+        (tmp_path / f"{i}.xml").write_bytes(log * 10)
+    (tmp_path / "3.xml").write_bytes(b"<domaincheckpoint><name>x</name>")
+    want = run("parse", "--on-error", "skip", str(tmp_path))
+    got = run("parse", "--on-error", "skip", "--jobs", "1", str(tmp_path))
+    assert want.returncode == got.returncode == 1
+    assert len(got.stdout) > 65536
+    assert (got.stdout, got.stderr) == (want.stdout, want.stderr)
+
+
+def test_command_is_main_then_exit_without_a_cluster() -> None:
+    """Without Dask the program exits the usual way (SystemExit: atexit handlers and the
+    interpreter's teardown run), with main's status."""
+    code = (
+        "import atexit, sys\n"
+        "from checkpoint_stream.cli import command\n"
+        "atexit.register(lambda: print('atexit ran'))\n"
+        f"command(['validate', '-q', {str(EXAMPLES)!r}, '/nonexistent.xml'])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stdout == "atexit ran\n"
+    assert "distributed" not in proc.stderr
