@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Mapping
 
 from .checkpoint import DISK_NAME, CheckpointGrammar
 from .domain import DomainTop
 from .elements import ElementRule, Exclusion, FieldMap, Printing, Requirement
 from .values import ULONG_MAX, ValueRule
 
-__all__ = ["SNAPSHOT", "SNAPSHOT_STATES", "STATE", "ABS_PATH", "SOURCE_RULES", "UUID", "judge_source", "uuid_only_problem"]
+__all__ = ["SNAPSHOT", "SNAPSHOT_STATES", "STATE", "ABS_PATH", "SOURCE_RULES", "UUID", "judge_source", "source_attributes_problem", "uuid_only_problem"]
 
 #: libvirt's ``virDomainSnapshotState`` strings the schema allows (not ``nostate`` nor
 #: ``pmsuspended``, which the parser alone would take).
@@ -179,25 +180,36 @@ def uuid_only_problem(top: DomainTop) -> str | None:
     return UUID.check(child.text)
 
 
-def judge_source(top: DomainTop, kind: str, rule: ElementRule) -> tuple[str, int] | None:
-    """A snapshot disk's ``<source>`` top judged by ``rule.source_rules[kind]``: ``(problem,
-    child index or -1)``, or ``None``."""
+def source_attributes_problem(attrs: Mapping[str, str], kind: str, rule: ElementRule) -> str | None:
+    """What is wrong with the attributes of a snapshot disk's ``<source>`` by
+    ``rule.source_rules[kind]`` (the fast reader's whole verdict on an empty ``<source/>``), or
+    ``None``."""
     shape = rule.source_rules.get(kind)
     if shape is None:
-        return (f"a disk of type {kind!r} has no <source> here", -1)
-    attributes, children, required = shape
-    for name, value in top.attrs.items():
+        return f"a disk of type {kind!r} has no <source> here"
+    attributes, _children, required = shape
+    for name, value in attrs.items():
         vr = attributes.get(name)
         if vr is None:
             if name.startswith("xmlns"):
                 continue
-            return (f"attribute {name!r} is not allowed on the <source> of a {kind} snapshot disk", -1)
+            return f"attribute {name!r} is not allowed on the <source> of a {kind} snapshot disk"
         problem = vr.check(value)
         if problem:
-            return (f"<source>: {problem}", -1)
+            return f"<source>: {problem}"
     for name in required:
-        if name not in top.attrs:
-            return (f"the <source> of a {kind} snapshot disk needs a {name!r} attribute", -1)
+        if name not in attrs:
+            return f"the <source> of a {kind} snapshot disk needs a {name!r} attribute"
+    return None
+
+
+def judge_source(top: DomainTop, kind: str, rule: ElementRule) -> tuple[str, int] | None:
+    """A snapshot disk's ``<source>`` top judged by ``rule.source_rules[kind]``: ``(problem,
+    child index or -1)``, or ``None``."""
+    problem = source_attributes_problem(top.attrs, kind, rule)
+    if problem is not None:
+        return (problem, -1)
+    children = rule.source_rules[kind][1]
     for i, child in enumerate(top.children):
         if child.tag not in children:
             return (f"element <{child.tag}> is not allowed in the <source> of a {kind} snapshot disk", i)

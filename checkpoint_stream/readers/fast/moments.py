@@ -9,7 +9,7 @@ snapshot's ``<memory>``), and a list whose items hold children (a snapshot's ``<
 ``<source>`` only as an empty element, the usual shape, judged by the rule's ``source_rules``).
 
 The values go through the same checks as in the general reader (the rules' ``check``,
-``check_attributes``, ``child_excluded``, :func:`~...grammar.snapshot.judge_source`), each nested domain
+``check_attributes``, ``child_excluded``, :func:`~...grammar.snapshot.source_attributes_problem`), each nested domain
 through the same :class:`.domain.DomainReader` (with its memory: a VM's domain recurs along its
 snapshots), and the same mode rules make the record (:func:`..modes.build_record`). Anything else
 (another layout, a comment, a source with children, a value a rule refuses) returns ``None``: the
@@ -25,23 +25,27 @@ from xml.parsers.expat import ExpatError, ParserCreate
 from ...errors import CheckpointError
 from ...grammar import Grammar
 from ...grammar.checkpoint import CheckpointGrammar
-from ...grammar.domain import DomainTop
 from ...grammar.elements import ElementRule
 from ...limits import Limits
 from ...markup.indentation import base_indent, dedent
-from ...grammar.snapshot import judge_source
+from ...grammar.snapshot import source_attributes_problem
 from ...records import Domain, Origin, Record, renamed
 from ..general import column_indent
 from ..modes import Options, build_record
 from .compile import DECL, ROOT_ATTR, WS, piece_of, root_namespaces_reader
 from .domain import DomainReader
+from .regexgen import RUN
 from .text import unescape, utf8_text, xml_text
 
 __all__ = ["MomentReader"]
 
 # An attribute as the fast reader takes it: an ASCII name, a single-quoted value without markup,
 # control characters (TAB and LF would read as spaces) or references but the five predefined ones.
-_VALUE = rb"(?:[^'<&\x00-\x1f]|&(?:amp|lt|gt|quot|apos);)*"
+# Unrolled (runs of plain characters between references): a third of the time of an
+# alternation tried character by character.
+_VALUE_CHAR = rb"[^'<&\x00-\x1f]"
+_RUN = RUN.encode()  # a single-class run (see regexgen.RUN)
+_VALUE = _VALUE_CHAR + _RUN + rb"(?:&(?:amp|lt|gt|quot|apos);" + _VALUE_CHAR + _RUN + rb")*"
 _ATTR = rb"[ \t\r\n]+[A-Za-z_:][-A-Za-z0-9._:]*[ \t\r\n]*=[ \t\r\n]*'" + _VALUE + rb"'"
 _ATTRS = rb"((?:" + _ATTR + rb")*)[ \t\r\n]*"
 _PAIR = re.compile(rb"([A-Za-z_:][-A-Za-z0-9._:]*)[ \t\r\n]*=[ \t\r\n]*'([^']*)'")
@@ -200,24 +204,32 @@ class MomentReader:
         except CheckpointError:
             return None  # a mode's rule: the general reader words it
 
-    def _judge_attrs(self, key: str, element: ElementRule, raw: bytes, kind: str, own: bool) -> tuple[dict[str, str], tuple[tuple[str, Any], ...]] | None:
-        """The attributes of ``raw`` on ``element`` when its rule accepts them (a source: by the
-        disk's ``kind``), with the fields they fill (every field of the item's own element, those
-        given of another), else None; remembered in the memory by their bytes, bounded (a VM's
-        disks repeat along its chain: the same names, modes, formats)."""
+    def _judge_attrs(self, key: str, element: ElementRule, raw: bytes, own: bool) -> tuple[dict[str, str], tuple[tuple[str, Any], ...], frozenset[str]] | None:
+        """The attributes of ``raw`` on ``element`` when its rule accepts them, with the fields
+        they fill (every field of the item's own element, those given of another) and, for the
+        item's own element, the children its exclusions then forbid; else None. Remembered in
+        the memory by their bytes, bounded (a VM's disks repeat along its chain: the same names,
+        modes, formats)."""
         attrs = _attributes(raw)
-        result: tuple[dict[str, str], tuple[tuple[str, Any], ...]] | None = None
-        if attrs is not None:
-            if element.opaque:
-                if judge_source(DomainTop(attrs, (), None), kind, element) is None:
-                    result = (attrs, ())
-            elif element.check_attributes(attrs) is None:
-                result = (attrs, tuple((f.field, f.value(attrs)) for f in element.fields if own or f.attribute in attrs))
+        result: tuple[dict[str, str], tuple[tuple[str, Any], ...], frozenset[str]] | None = None
+        if attrs is not None and element.check_attributes(attrs) is None:
+            fields = tuple((f.field, f.value(attrs)) for f in element.fields if own or f.attribute in attrs)
+            forbidden = frozenset(child for child in element.children if own and element.child_excluded(attrs, child))
+            result = (attrs, fields, forbidden)
         memo = self.memory.attributes
         if len(memo) >= _MEMO_ENTRIES:
             memo.clear()
-        memo[(key, kind, raw) if element.opaque else (key, raw)] = result
+        memo[(key, raw)] = result
         return result
+
+    @staticmethod
+    def _source_attrs(element: ElementRule, raw: bytes, kind: str) -> dict[str, str] | None:
+        """The attributes of an empty ``<source .../>`` when the disk's ``kind`` of source takes
+        them, else None. Not remembered: a snapshot's files are new ones, named after it."""
+        attrs = _attributes(raw)
+        if attrs is None or source_attributes_problem(attrs, kind, element) is not None:
+            return None
+        return attrs
 
     def _item_reader(self, rule: ElementRule, item_pattern: "re.Pattern[bytes]", slots: list[tuple[str, str]]) -> Any:
         """The list reader for items of ``rule``: straight-line code generated from the slots of
@@ -227,6 +239,7 @@ class MomentReader:
         rules = self.document.rules
         ns: dict[str, Any] = {
             "MATCH": item_pattern.match, "WS": _WS_RUN.match, "UNSEEN": _UNSEEN, "judge": self._judge_attrs,
+            "source_attrs": self._source_attrs, "NOTHING": frozenset(),
             "xml_text": xml_text, "utf8_text": utf8_text,
         }
         groups = [f"g{i}" for i in range(len(slots))]
@@ -244,14 +257,15 @@ class MomentReader:
             f"        {', '.join(groups)}{',' if len(groups) == 1 else ''} = m.groups()",
             "        item = {}",
             "        kind = 'file'",
-            "        own = {}",
+            "        forbidden = NOTHING",
         ]
         for i, (what, key) in enumerate(slots):
             element = rules[key]
             g = groups[i]
             ns[f"K{i}"], ns[f"E{i}"] = key, element
-            excluded = [(ex.attribute, ex.value) for ex in rule.exclusions if element.tag in ex.forbidden_children]
-            guard = " or ".join(f"own.get({a!r}) == {v!r}" for a, v in excluded)
+            # The item's attributes forbid this child (rule.child_excluded, worked out once per
+            # attribute run by _judge_attrs)?
+            guard = f"{element.tag!r} in forbidden" if any(element.tag in ex.forbidden_children for ex in rule.exclusions) else ""
             if what == "open":
                 if element is rule:
                     continue
@@ -262,22 +276,26 @@ class MomentReader:
                     src.append(f"            item.setdefault({element.field!r}, '')")
                 else:
                     src.append("            pass")
-            elif what == "attrs":
-                memo_key = f"(K{i}, kind, {g})" if element.opaque else f"(K{i}, {g})"
+            elif what == "attrs" and element.opaque:  # an empty <source .../>
                 src += [
                     f"        if {g} is not None:",
-                    f"            found = memo.get({memo_key}, UNSEEN)",
+                    f"            found = source_attrs(E{i}, {g}, kind)",
+                    "            if found is None:",
+                    "                return False",
+                    "            item['sourceAttributes'] = found",
+                ]
+            elif what == "attrs":
+                src += [
+                    f"        if {g} is not None:",
+                    f"            found = memo.get((K{i}, {g}), UNSEEN)",
                     "            if found is UNSEEN:",
-                    f"                found = judge(K{i}, E{i}, {g}, kind, {element is rule})",
+                    f"                found = judge(K{i}, E{i}, {g}, {element is rule})",
                     "            if found is None:",
                     "                return False",
                 ]
-                if element.opaque:
-                    src.append("            item['sourceAttributes'] = found[0]")
-                else:
-                    if element is rule:
-                        src += ["            own = found[0]", "            kind = own.get('type') or 'file'"]
-                    src.append("            item.update(found[1])")
+                if element is rule:
+                    src += ["            kind = found[0].get('type') or 'file'", "            forbidden = found[2]"]
+                src.append("            item.update(found[1])")
             elif what == "text":
                 ns[f"R{i}"] = element.text
                 src += [
