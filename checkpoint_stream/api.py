@@ -17,7 +17,7 @@ from .framing import Framer, Item, fast_single
 from .libvirt_schemas import LibvirtSchemas, SchemasSpec
 from .limits import DEFAULT_LIMITS, Limits
 from .positions import StreamPosition
-from .readers import DEFAULT_READER, Options, Reader, reader_for
+from .readers import Options, Reader, reader_for
 from .records import Record
 from .sources import CHUNK_SIZE, XML_NAMES, SourceError, SourceLike, streams
 

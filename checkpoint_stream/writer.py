@@ -410,7 +410,7 @@ class Writer:
         for mask in range(1 << len(texts)):
             present = [k for k in range(len(texts)) if mask >> k & 1]
             cond = " and ".join([f"t{k} is not None" if k in present else f"t{k} is None" for k in range(len(texts))]) or "True"
-            body = f"{{OPEN}}{{name}}'"
+            body = "{OPEN}{name}'"
             for attribute, field in self.tail_keys:
                 if attribute in choice_parts:
                     body += choice_parts[attribute]

@@ -115,7 +115,7 @@ def _summarise(pieces: Iterator[bytes]) -> Summary:
     """Summary of the concatenation of ``pieces`` (cut anywhere: characters are decoded
     incrementally, a CR LF split between two pieces is one break)."""
     size = breaks = tail = 0
-    first_lf = last_cr = False
+    first_lf = False
     decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
     prev_cr = False
     for piece in pieces:

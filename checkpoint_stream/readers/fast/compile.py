@@ -192,7 +192,6 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -
     pieces = plan.pieces
     n = len(pieces)
     groups = [f"g{k}" for k in range(n)]
-    span_group = next((k for k, p in enumerate(pieces) if p.kind == "opaque"), None)
     list_group = next((k for k, p in enumerate(pieces) if p.kind == "list"), None)
     ns: dict[str, Any] = {
         "FULL": plan.full.fullmatch,
