@@ -27,11 +27,12 @@ _NEWLINE_TEXT_REVERSED = re.compile(r"\n[ \t\r]" + RUN + r"[^>\s]")
 _OTHER_MARKUP = re.compile(r"<[!?]")
 
 
-def text_newline(xml: str) -> bool:
+def text_newline(xml: str, markup: bool = True) -> bool:
     """Whether a newline stands in text content, a comment, CDATA section or PI (where
-    :func:`dedent` and :func:`indent` must leave it alone)."""
+    :func:`dedent` and :func:`indent` must leave it alone). ``markup=False``: the caller knows
+    ``xml`` holds no comment, CDATA section or PI."""
     return (
-        _OTHER_MARKUP.search(xml) is not None
+        (markup and _OTHER_MARKUP.search(xml) is not None)
         or _NEWLINE_TEXT.search(xml) is not None
         or _NEWLINE_TEXT_REVERSED.search(xml[::-1]) is not None
     )
@@ -58,12 +59,13 @@ def normalize_newlines(xml: str) -> str:
     return xml
 
 
-def dedent(xml: str, width: int) -> str:
-    """Take ``width`` spaces of indentation off every line break between pieces of markup."""
+def dedent(xml: str, width: int, markup: bool = True) -> str:
+    """Take ``width`` spaces of indentation off every line break between pieces of markup.
+    ``markup=False``: the caller knows ``xml`` holds no comment, CDATA section or PI."""
     if width <= 0 or "\n" not in xml:
         return xml
     pad = "\n" + " " * width
-    if not text_newline(xml):
+    if not text_newline(xml, markup):
         return xml.replace(pad, "\n")
 
     def fix(m: re.Match[str]) -> str:

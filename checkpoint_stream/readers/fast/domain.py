@@ -398,7 +398,8 @@ class DomainReader:
             return None
         # Not Domain._from_span: a domain made so is known to be in libvirt's layout (its identity
         # is then read from its lines), which this one need not be.
-        return Domain(dedent(span, base_indent(span, column)) if "\n" in span else span)
+        # The patterns took no comment, CDATA section or PI (see above).
+        return Domain(dedent(span, base_indent(span, column), markup=False) if "\n" in span else span)
 
     @staticmethod
     def _any_inner(content: str, names: frozenset[str]) -> tuple[tuple[str, str], ...] | None:
