@@ -29,7 +29,7 @@ from ...grammar.elements import ElementRule
 from ...limits import Limits
 from ...markup.indentation import base_indent, dedent
 from ...grammar.snapshot import source_attributes_problem
-from ...records import Domain, Origin, Record, renamed
+from ...records import Domain, renamed
 from ..general import column_indent
 from ..modes import Options, build_record
 from .compile import DECL, ROOT_ATTR, WS, piece_of, root_namespaces_reader
@@ -154,55 +154,79 @@ class MomentReader:
         self.full = re.compile(DECL + rb"<" + root + rb"(?:" + ROOT_ATTR + rb")*[ \t\r\n]*>" + WS + b"".join(parts) + rb"</" + root + rb">", re.S)
         self.root_namespaces = root_namespaces_reader(self.root.encode(), document.root_rule(False), root_rule)
         self.root_length = len(self.root) + 1
+        self.parse_at: Any = self._document_reader()
 
-    def parse_at(self, buf: bytes | bytearray, start: int, end: int, options: Options, limits: Limits, origin: Origin | None) -> Record | None:
-        if end - start > limits.max_text:
-            return None  # a conservative bound: no text of it can be longer
-        m = self.full.fullmatch(buf, start, end)
-        if m is None:
-            return None
-        ns: tuple[tuple[str, str], ...] = ()
-        if buf[start + 1] == 63 or buf[start + self.root_length] != 62:  # '<?', or attributes on the root
-            found = self.root_namespaces(buf, start, end, options)
-            if found is None:
-                return None
-            ns = found
-        fields: dict[str, Any] = {}
-        items: list[dict[str, Any]] = []
-        g = 1
-        for kind, tag, rule, extra in self.pieces:
+    def _document_reader(self) -> Any:
+        """``parse_at(buf, start, end, options, limits, origin)``: the record of the document at
+        ``buf[start:end]``, or None for the general reader. Straight-line code generated from the
+        pieces (tomli style: no loop over pieces, locals bound once), each value checked by its
+        rule as the general reader checks it: a leaf's text by its value rule, an element's
+        attributes by ``check_attributes`` (then its field map), items by their generated reader
+        (:meth:`_item_reader`), an opaque element by :meth:`_opaque`; then the mode rules
+        (:func:`..modes.build_record`)."""
+        ns: dict[str, Any] = {
+            "FULL": self.full.fullmatch, "ROOT_NS": self.root_namespaces, "ROOT_LENGTH": self.root_length, "ROOT": self.root,
+            "MEMORY": self.memory, "xml_text": xml_text, "attributes": _attributes, "opaque": self._opaque,
+            "build_record": build_record, "CheckpointError": CheckpointError,
+        }
+        groups = [f"g{i}" for i in range(len(self.pieces))]
+        src = [
+            "def parse_at(buf, start, end, options, limits, origin):",
+            "    if end - start > limits.max_text:",
+            "        return None  # a conservative bound: no text of it can be longer",
+            "    m = FULL(buf, start, end)",
+            "    if m is None:",
+            "        return None",
+            "    ns = ()",
+            "    if buf[start + 1] == 63 or buf[start + ROOT_LENGTH] != 62:  # '<?', or attributes on the root",
+            "        found = ROOT_NS(buf, start, end, options)",
+            "        if found is None:",
+            "            return None",
+            "        ns = found",
+            f"    {', '.join(groups)}{',' if len(groups) == 1 else ''} = m.groups()",
+            "    fields = {}",
+            "    items = []",
+        ]
+        for i, (kind, tag, rule, extra) in enumerate(self.pieces):
+            g = groups[i]
+            ns[f"R{i}"] = rule
             if kind == "absent":
-                g += 1
                 continue
-            raw = m.group(g)
-            g += 1
-            if raw is None:
-                continue
+            src.append(f"    if {g} is not None:")
             if kind in ("leaf", "wrapper"):
-                value = xml_text(raw)
-                if value is None or (rule.text is not None and rule.text.check(value) is not None):
-                    return None
-                if rule.field is not None:
-                    fields[rule.field] = value
+                src += ["        value = xml_text(" + g + ")", "        if value is None:", "            return None"]
+                if rule.text is not None:
+                    ns[f"T{i}"] = rule.text.check
+                    src += [f"        if T{i}(value) is not None:", "            return None"]
+                src.append(f"        fields[{rule.field!r}] = value" if rule.field is not None else "        pass")
             elif kind == "attrs":
-                attrs = _attributes(raw)
-                if attrs is None or rule.check_attributes(attrs) is not None:
-                    return None
-                for f in rule.fields:
-                    if f.attribute in attrs:
-                        fields[f.field] = f.value(attrs)
+                src += [
+                    f"        attrs = attributes({g})",
+                    f"        if attrs is None or R{i}.check_attributes(attrs) is not None:",
+                    "            return None",
+                ]
+                for k, f in enumerate(rule.fields):
+                    ns[f"F{i}_{k}"] = f.value
+                    src += [f"        if {f.attribute!r} in attrs:", f"            fields[{f.field!r}] = F{i}_{k}(attrs)"]
             elif kind == "items":
-                if not extra(raw, items, limits, self.memory.attributes):
-                    return None
-            elif kind == "opaque":
-                value = self._opaque(buf, start, m.start(g - 1), raw, rule, options, limits, ns)
-                if value is None:
-                    return None
-                fields[rule.field or tag] = value
-        try:
-            return build_record(self.root, fields, items, options, origin, None)
-        except CheckpointError:
-            return None  # a mode's rule: the general reader words it
+                ns[f"ITEMS{i}"] = extra
+                src += [f"        if not ITEMS{i}({g}, items, limits, MEMORY.attributes):", "            return None"]
+            else:  # opaque
+                src += [
+                    f"        value = opaque(buf, start, m.start({i + 1}), {g}, R{i}, options, limits, ns)",
+                    "        if value is None:",
+                    "            return None",
+                    f"        fields[{(rule.field or tag)!r}] = value",
+                ]
+        src += [
+            "    try:",
+            "        return build_record(ROOT, fields, items, options, origin, None)",
+            "    except CheckpointError:",
+            "        return None  # a mode's rule: the general reader words it",
+        ]
+        source = "\n".join(src) + "\n"
+        exec(compile(source, f"<checkpoint_stream fast {self.root} reader>", "exec"), ns)
+        return ns["parse_at"]
 
     def _judge_attrs(self, key: str, element: ElementRule, raw: bytes, own: bool) -> tuple[dict[str, str], tuple[tuple[str, Any], ...], frozenset[str]] | None:
         """The attributes of ``raw`` on ``element`` when its rule accepts them, with the fields
