@@ -317,9 +317,10 @@ def parse(
         # The common call, one document in libvirt's layout: no push parser to set up for it.
         if not kwargs:
             record = fast_single(data, _DEFAULT_OPTIONS, DEFAULT_LIMITS)
-        elif (kwargs.keys() - {"reader"}) <= _FAST_MODES:
-            modes = {k: v for k, v in kwargs.items() if k != "reader"}
-            record = fast_single(data, make_options(**modes) if modes else _DEFAULT_OPTIONS, DEFAULT_LIMITS, kwargs.get("reader"))
+        elif (kwargs.keys() - {"reader", "kinds"}) <= _FAST_MODES:
+            modes = {k: v for k, v in kwargs.items() if k not in ("reader", "kinds")}
+            options = make_options(**modes) if modes else _DEFAULT_OPTIONS
+            record = fast_single(data, options, DEFAULT_LIMITS, _reading(given)[2] if "kinds" in kwargs else kwargs.get("reader"))
         else:
             record = None
         if record is not None:

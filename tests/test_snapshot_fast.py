@@ -96,3 +96,33 @@ def test_a_changed_rule_changes_both_readers() -> None:
     for value in (b"running", b"crashed"):
         assert _read(doc % value, fast) == _read(doc % value, general)
     assert isinstance(_read(doc % b"crashed", fast)[0], tuple)
+
+
+@pytest.mark.parametrize("kinds", ["snapshot", "any"])
+def test_parse_of_one_snapshot_takes_the_fast_reader(kinds: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """parse() of one document in libvirt's layout, with ``kinds``, needs no push parser (as
+    for a checkpoint): the same record as iterparse gives, with no CheckpointParser made."""
+    import checkpoint_stream as cs
+    from checkpoint_stream import api
+
+    docs = [d for d in OUTPUTS if d.lstrip().startswith(b"<domainsnapshot")][:40]
+    assert len(docs) >= 20
+    want = [list(iterparse(d, kinds=kinds))[0] for d in docs]  # type: ignore[arg-type]
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a push parser was set up for one snapshot in libvirt's layout")
+
+    monkeypatch.setattr(api, "CheckpointParser", refused)
+    assert [cs.parse(d, kinds=kinds) for d in docs] == want  # type: ignore[arg-type]
+
+
+def test_parse_of_one_document_of_a_kind_not_asked_for_is_still_refused() -> None:
+    import checkpoint_stream as cs
+
+    doc = next(d for d in OUTPUTS if d.lstrip().startswith(b"<domainsnapshot"))
+    with pytest.raises(CheckpointError, match="domaincheckpoint"):
+        cs.parse(doc)
+    checkpoint = b"<domaincheckpoint>\n  <name>c1</name>\n</domaincheckpoint>\n"
+    with pytest.raises(CheckpointError, match="domainsnapshot"):
+        cs.parse(checkpoint, kinds="snapshot")
+    assert cs.parse(checkpoint, kinds="any").name == "c1"

@@ -87,8 +87,8 @@ class FastReader:
                 reader = DiskReader(child_tag, child, memory, rule.min_children.get(child_tag, 0))
                 self.disks = reader if reader.usable else None
                 break
-        #: The root's end tag: where a document in this layout ends.
-        self.end_tag = re.compile(rb"</" + re.escape(grammar.checkpoint.root.encode()) + rb"[ \t\r\n]*>")
+        #: A root's end tag (of any kind this grammar reads): where a document in this layout ends.
+        self.end_tag = re.compile(rb"</(?:" + b"|".join(re.escape(root.encode()) for root in grammar.roots) + rb")[ \t\r\n]*>")
         plan = self.plan = make_plan(grammar, self.disks.read if self.disks is not None else None, self.domains)
         main: Callable[..., Record | None] = plan.function  # type: ignore[assignment]
         self._parse_at = main if not self.moments else self._dispatcher(main)
