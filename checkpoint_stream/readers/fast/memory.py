@@ -88,7 +88,7 @@ class Memory:
         self.rests: dict[str, Any] = {}
         self.rest_bytes = 0
         self.lines = LineMemory()
-        #: A snapshot disk's attribute runs judged (readers/fast/moments.py), at most 4096.
+        #: Snapshot disks judged, by their bytes with the source cut out (readers/fast/moments.py), at most 4096.
         self.attributes: dict[Any, Any] = {}
 
     def forget(self, domains: bool = True, disks: bool = True) -> None:

@@ -228,23 +228,17 @@ class MomentReader:
         exec(compile(source, f"<checkpoint_stream fast {self.root} reader>", "exec"), ns)
         return ns["parse_at"]
 
-    def _judge_attrs(self, key: str, element: ElementRule, raw: bytes, own: bool) -> tuple[dict[str, str], tuple[tuple[str, Any], ...], frozenset[str]] | None:
+    @staticmethod
+    def _judge_attrs(element: ElementRule, raw: bytes, own: bool) -> tuple[dict[str, str], tuple[tuple[str, Any], ...], frozenset[str]] | None:
         """The attributes of ``raw`` on ``element`` when its rule accepts them, with the fields
         they fill (every field of the item's own element, those given of another) and, for the
-        item's own element, the children its exclusions then forbid; else None. Remembered in
-        the memory by their bytes, bounded (a VM's disks repeat along its chain: the same names,
-        modes, formats)."""
+        item's own element, the children its exclusions then forbid; else None."""
         attrs = _attributes(raw)
-        result: tuple[dict[str, str], tuple[tuple[str, Any], ...], frozenset[str]] | None = None
-        if attrs is not None and element.check_attributes(attrs) is None:
-            fields = tuple((f.field, f.value(attrs)) for f in element.fields if own or f.attribute in attrs)
-            forbidden = frozenset(child for child in element.children if own and element.child_excluded(attrs, child))
-            result = (attrs, fields, forbidden)
-        memo = self.memory.attributes
-        if len(memo) >= _MEMO_ENTRIES:
-            memo.clear()
-        memo[(key, raw)] = result
-        return result
+        if attrs is None or element.check_attributes(attrs) is not None:
+            return None
+        fields = tuple((f.field, f.value(attrs)) for f in element.fields if own or f.attribute in attrs)
+        forbidden = frozenset(child for child in element.children if own and element.child_excluded(attrs, child))
+        return (attrs, fields, forbidden)
 
     @staticmethod
     def _source_attrs(element: ElementRule, raw: bytes, kind: str) -> dict[str, str] | None:
@@ -259,91 +253,167 @@ class MomentReader:
         """The list reader for items of ``rule``: straight-line code generated from the slots of
         its pattern (tomli style: no loop over slots, locals bound once), each slot checked by
         its rule as the general reader checks it. ``read(block, items, limits, memo)`` appends
-        each item's fields to ``items``; False: not for this reader."""
+        each item's fields to ``items``; False: not for this reader.
+
+        An item's verdict and fields but its empty ``<source .../>`` depend on its bytes alone,
+        and they repeat along a VM's snapshots (the same names, modes, formats) where the source
+        names a new file each time: so they are remembered in ``memo`` by the item's bytes with
+        the source cut out (:meth:`_item_fields`, bounded), and the source is judged on its own."""
         rules = self.document.rules
+        span = next((i for i, (what, _key) in enumerate(slots) if what == "span"), None)
         ns: dict[str, Any] = {
-            "MATCH": item_pattern.match, "WS": _WS_RUN.match, "UNSEEN": _UNSEEN, "judge": self._judge_attrs,
-            "source_attrs": self._source_attrs, "NOTHING": frozenset(),
-            "xml_text": xml_text, "utf8_text": utf8_text,
+            "MATCH": item_pattern.match, "WS": _WS_RUN.match, "fields_of": self._item_fields(rule, slots),
+            "source_attrs": self._source_attrs, "utf8_text": utf8_text, "KEY": rule.tag, "MEMO_ENTRIES": _MEMO_ENTRIES,
         }
-        groups = [f"g{i}" for i in range(len(slots))]
-        src = [
-            "def read(block, items, limits, memo):",
-            "    pos = WS(block).end()",
-            "    n = len(block)",
-            "    while pos < n:",
-            "        m = MATCH(block, pos)",
-            "        if m is None:",
+        remember = [
+            "            found = fields_of(m)",
+            "            if len(memo) >= MEMO_ENTRIES:",
+            "                memo.clear()",
+            "            memo[key] = found",
+            "        if found is False:",
             "            return False",
-            "        pos = m.end()",
             "        if len(items) >= limits.max_disks:",
             "            return False",
-            f"        {', '.join(groups)}{',' if len(groups) == 1 else ''} = m.groups()",
-            "        item = {}",
-            "        kind = 'file'",
-            "        forbidden = NOTHING",
+            "        item = found[0].copy()",
+        ]
+        if span is None:
+            src = [
+                "def read(block, items, limits, memo):",
+                "    pos = WS(block).end()",
+                "    n = len(block)",
+                "    while pos < n:",
+                "        m = MATCH(block, pos)",
+                "        if m is None:",
+                "            return False",
+                "        key = (KEY, block[pos:m.end()])",
+                "        pos = m.end()",
+                "        found = memo.get(key)",
+                "        if found is None:",
+                *remember,
+            ]
+        else:
+            # The item is cut without its pattern: its start tag ends at the first '>' (self-closed
+            # when '/' precedes it), else it ends at the first end tag, and its source is the
+            # first '<source' inside, matched alone. Remembered cuts were proven by the pattern
+            # (a new item is matched, and must be cut at the same places), and bytes equal to a
+            # proven item's around a source its pattern takes make an item the pattern takes.
+            source = slots[span][1]
+            assert slots[span + 1] == ("attrs", source)
+            element = rules[source]
+            tag, stag = rule.tag.encode(), element.tag.encode()
+            ns.update(
+                S=element, SOURCE=re.compile(rb"<" + re.escape(stag) + _ATTRS + rb"/>").match,
+                OPEN_SOURCE=b"<" + stag, CLOSE=b"</" + tag + b">", CLOSE_LENGTH=len(tag) + 3,
+            )
+            g = span + 1  # the source's group in the item's pattern
+            src = [
+                "def read(block, items, limits, memo):",
+                "    pos = WS(block).end()",
+                "    n = len(block)",
+                "    while pos < n:",
+                "        gt = block.find(b'>', pos)",
+                "        if gt < 0:",
+                "            return False",
+                "        if block[gt - 1] == 47:  # '/>'",
+                "            end = gt + 1",
+                "            cut = -1",
+                "        else:",
+                "            close = block.find(CLOSE, gt)",
+                "            if close < 0:",
+                "                return False",
+                "            end = close + CLOSE_LENGTH",
+                "            cut = block.find(OPEN_SOURCE, gt, close)",
+                "        after = WS(block, end).end()",
+                "        if cut < 0:",
+                "            key = (KEY, block[pos:after])",
+                "        else:",
+                "            s = SOURCE(block, cut)",
+                "            if s is None:",
+                "                return False",
+                "            key = (KEY, block[pos:cut], block[s.end():after])",
+                "        found = memo.get(key)",
+                "        if found is None:",
+                "            m = MATCH(block, pos)",
+                f"            if m is None or m.end() != after or m.start({g}) != cut or (cut >= 0 and m.end({g}) != s.end()):",
+                "                return False",
+                *remember,
+                "        pos = after",
+                "        if cut >= 0:",
+                f"            if {element.tag!r} in found[2]:",
+                "                return False",
+                "            text = utf8_text(s.group())",
+                "            if text is None:",
+                "                return False",
+                "            attrs = source_attrs(S, s.group(1), found[1])",
+                "            if attrs is None:",
+                "                return False",
+                f"            item[{(element.field or element.tag)!r}] = text",
+                "            item['sourceAttributes'] = attrs",
+            ]
+        src += ["        items.append(item)", "    return True"]
+        source_code = "\n".join(src) + "\n"
+        exec(compile(source_code, f"<checkpoint_stream fast {rule.tag} reader>", "exec"), ns)
+        return ns["read"]
+
+    def _item_fields(self, rule: ElementRule, slots: list[tuple[str, str]]) -> Any:
+        """``fields_of(m)`` for a match of an item's pattern: ``(fields, source kind, forbidden
+        children)`` from everything but its ``<source .../>`` (which :meth:`_item_reader` judges
+        apart), or False when a rule refuses it: generated straight-line code, each slot checked
+        as the general reader checks it."""
+        rules = self.document.rules
+        ns: dict[str, Any] = {"judge": self._judge_attrs, "xml_text": xml_text, "NOTHING": frozenset()}
+        groups = [f"g{i}" for i in range(len(slots))]
+        src = [
+            "def fields_of(m):",
+            f"    {', '.join(groups)}{',' if len(groups) == 1 else ''} = m.groups()",
+            "    item = {}",
+            "    kind = 'file'",
+            "    forbidden = NOTHING",
         ]
         for i, (what, key) in enumerate(slots):
             element = rules[key]
             g = groups[i]
-            ns[f"K{i}"], ns[f"E{i}"] = key, element
+            ns[f"E{i}"] = element
             # The item's attributes forbid this child (rule.child_excluded, worked out once per
             # attribute run by _judge_attrs)?
             guard = f"{element.tag!r} in forbidden" if any(element.tag in ex.forbidden_children for ex in rule.exclusions) else ""
             if what == "open":
                 if element is rule:
                     continue
-                src.append(f"        if {g} is not None:")
+                src.append(f"    if {g} is not None:")
                 if guard:
-                    src += [f"            if {guard}:", "                return False"]
+                    src += [f"        if {guard}:", "            return False"]
                 if element.text is not None and element.field is not None:
-                    src.append(f"            item.setdefault({element.field!r}, '')")
+                    src.append(f"        item.setdefault({element.field!r}, '')")
                 else:
-                    src.append("            pass")
-            elif what == "attrs" and element.opaque:  # an empty <source .../>
-                src += [
-                    f"        if {g} is not None:",
-                    f"            found = source_attrs(E{i}, {g}, kind)",
-                    "            if found is None:",
-                    "                return False",
-                    "            item['sourceAttributes'] = found",
-                ]
+                    src.append("        pass")
+            elif what == "attrs" and element.opaque:  # the source's: judged by _item_reader
+                continue
             elif what == "attrs":
                 src += [
-                    f"        if {g} is not None:",
-                    f"            found = memo.get((K{i}, {g}), UNSEEN)",
-                    "            if found is UNSEEN:",
-                    f"                found = judge(K{i}, E{i}, {g}, {element is rule})",
-                    "            if found is None:",
-                    "                return False",
+                    f"    if {g} is not None:",
+                    f"        found = judge(E{i}, {g}, {element is rule})",
+                    "        if found is None:",
+                    "            return False",
                 ]
                 if element is rule:
-                    src += ["            kind = found[0].get('type') or 'file'", "            forbidden = found[2]"]
-                src.append("            item.update(found[1])")
+                    src += ["        kind = found[0].get('type') or 'file'", "        forbidden = found[2]"]
+                src.append("        item.update(found[1])")
             elif what == "text":
                 ns[f"R{i}"] = element.text
                 src += [
-                    f"        if {g} is not None:",
-                    f"            text = xml_text({g})",
-                    f"            if text is None or R{i}.check(text) is not None:",
-                    "                return False",
+                    f"    if {g} is not None:",
+                    f"        text = xml_text({g})",
+                    f"        if text is None or R{i}.check(text) is not None:",
+                    "            return False",
                 ]
                 if element.field is not None:
-                    src.append(f"            item[{element.field!r}] = text")
-            else:  # span: an empty <source .../>
-                src.append(f"        if {g} is not None:")
-                if guard:
-                    src += [f"            if {guard}:", "                return False"]
-                src += [
-                    f"            text = utf8_text({g})",
-                    "            if text is None:",
-                    "                return False",
-                    f"            item[{(element.field or element.tag)!r}] = text",
-                ]
-        src += ["        if 'name' not in item:", "            return False", "        items.append(item)", "    return True"]
-        source = "\n".join(src) + "\n"
-        exec(compile(source, f"<checkpoint_stream fast {rule.tag} reader>", "exec"), ns)
-        return ns["read"]
+                    src.append(f"        item[{element.field!r}] = text")
+            # a span (an empty <source .../>): judged by _item_reader
+        src += ["    if 'name' not in item:", "        return False", "    return (item, kind, forbidden)"]
+        source_code = "\n".join(src) + "\n"
+        exec(compile(source_code, f"<checkpoint_stream fast {rule.tag} fields>", "exec"), ns)
+        return ns["fields_of"]
 
     def _opaque(
         self, buf: Any, start: int, begin: int, raw: bytes, rule: ElementRule, options: Options, limits: Limits, ns: tuple[tuple[str, str], ...]
