@@ -797,6 +797,7 @@ _S_FIELDS = ("name", "description", "parent", "creation_time", "domain", "origin
              "inactive_domain", "cookie", "active")
 _S_SETTERS = slot_setters(Snapshot, _S_FIELDS)
 _SD_SETTERS = slot_setters(SnapshotDisk, ("name", "snapshot", "type", "source", "driver", "max_size", "delete_in_progress"))
+_SD_NAME, _SD_SNAPSHOT, _SD_TYPE, _SD_SOURCE, _SD_DRIVER, _SD_MAX_SIZE, _SD_DELETING = _SD_SETTERS
 #: Sets a record's domain (a reader's own, just made record only).
 set_domain = _C_DOMAIN
 
@@ -832,11 +833,19 @@ def make_snapshot(*values: Any) -> Snapshot:
     return record
 
 
-def make_snapshot_disk(*values: Any) -> SnapshotDisk:
-    """``SnapshotDisk(...)`` with every field given in declaration order, built through the slots."""
+def make_snapshot_disk(
+    name: str, snapshot: str | None, type: str, source: str | None, driver: str | None, max_size: int | None, delete_in_progress: bool
+) -> SnapshotDisk:
+    """``SnapshotDisk(...)`` with every field given in declaration order, built through the slots
+    (one call a field: a snapshot has a few disks, each made anew)."""
     disk = _new(SnapshotDisk)
-    for setter, value in zip(_SD_SETTERS, values):
-        setter(disk, value)
+    _SD_NAME(disk, name)
+    _SD_SNAPSHOT(disk, snapshot)
+    _SD_TYPE(disk, type)
+    _SD_SOURCE(disk, source)
+    _SD_DRIVER(disk, driver)
+    _SD_MAX_SIZE(disk, max_size)
+    _SD_DELETING(disk, delete_in_progress)
     return disk
 
 

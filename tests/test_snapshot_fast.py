@@ -166,3 +166,23 @@ def test_disks_read_again_with_other_sources_read_alike(mode: int) -> None:
         assert sum(1 for r in got if not isinstance(r, tuple)) == 4
         refused = [r[0] for r in got if isinstance(r, tuple)]
         assert sum("relative/s" in m for m in refused) == 4 and sum("'img/g.qcow2'" in m for m in refused) == 1
+
+
+def test_a_one_attribute_source_is_judged_as_the_grammar_judges_any_source() -> None:
+    """The fast reader judges a ``<source>`` of one attribute by source_attribute_rule: the same
+    verdict as source_attributes_problem for every disk type, attribute and kind of value."""
+    from checkpoint_stream.grammar.snapshot import source_attribute_rule, source_attributes_problem
+
+    rule = SNAPSHOT.rules["disk/source"]
+    kinds = [*rule.source_rules, "bogus"]
+    names = sorted({name for shape in rule.source_rules.values() for name in shape[0]} | {"bogus", "type"})
+    values = ["/var/lib/a.qcow2", "relative.qcow2", "", "C:\\x", "nbd", "gluster", "vol/img", "10809", "/dev/sdb", "a\nb"]
+    checked = 0
+    for kind in kinds:
+        for name in names:
+            vr = source_attribute_rule(rule, kind, name)
+            for value in values:
+                fast = vr is not None and vr.check(value) is None
+                assert fast == (source_attributes_problem({name: value}, kind, rule) is None), (kind, name, value)
+                checked += fast
+    assert checked > 5  # some sources are taken

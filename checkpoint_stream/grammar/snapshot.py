@@ -20,7 +20,7 @@ from .domain import DomainTop
 from .elements import ElementRule, Exclusion, FieldMap, Printing, Requirement
 from .values import ULONG_MAX, ValueRule
 
-__all__ = ["SNAPSHOT", "SNAPSHOT_STATES", "STATE", "ABS_PATH", "SOURCE_RULES", "UUID", "judge_source", "source_attributes_problem", "uuid_only_problem"]
+__all__ = ["SNAPSHOT", "SNAPSHOT_STATES", "STATE", "ABS_PATH", "SOURCE_RULES", "UUID", "judge_source", "source_attribute_rule", "source_attributes_problem", "uuid_only_problem"]
 
 #: libvirt's ``virDomainSnapshotState`` strings the schema allows (not ``nostate`` nor
 #: ``pmsuspended``, which the parser alone would take).
@@ -201,6 +201,21 @@ def source_attributes_problem(attrs: Mapping[str, str], kind: str, rule: Element
         if name not in attrs:
             return f"the <source> of a {kind} snapshot disk needs a {name!r} attribute"
     return None
+
+
+def source_attribute_rule(rule: ElementRule, kind: str, name: str) -> ValueRule | None:
+    """The rule a ``<source>`` holding only the attribute ``name`` (no namespace declaration), on
+    a disk of type ``kind``, has its value judged by (:func:`source_attributes_problem`'s verdict
+    is then that rule's on the value), or None when such a source is refused whatever the value:
+    a type without a source, an attribute not allowed, another attribute required."""
+    shape = rule.source_rules.get(kind)
+    if shape is None:
+        return None
+    attributes, _children, required = shape
+    vr = attributes.get(name)
+    if vr is None or any(r != name for r in required):
+        return None
+    return vr
 
 
 def judge_source(top: DomainTop, kind: str, rule: ElementRule) -> tuple[str, int] | None:

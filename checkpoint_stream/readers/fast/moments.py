@@ -28,7 +28,7 @@ from ...grammar.checkpoint import CheckpointGrammar
 from ...grammar.elements import ElementRule
 from ...limits import Limits
 from ...markup.indentation import base_indent, dedent
-from ...grammar.snapshot import source_attributes_problem
+from ...grammar.snapshot import source_attribute_rule, source_attributes_problem
 from ...records import Domain, renamed
 from ..general import column_indent
 from ..modes import Options, build_record
@@ -49,6 +49,7 @@ _VALUE = _VALUE_CHAR + _RUN + rb"(?:&(?:amp|lt|gt|quot|apos);" + _VALUE_CHAR + _
 _ATTR = rb"[ \t\r\n]+[A-Za-z_:][-A-Za-z0-9._:]*[ \t\r\n]*=[ \t\r\n]*'" + _VALUE + rb"'"
 _ATTRS = rb"((?:" + _ATTR + rb")*)[ \t\r\n]*"
 _PAIR = re.compile(rb"([A-Za-z_:][-A-Za-z0-9._:]*)[ \t\r\n]*=[ \t\r\n]*'([^']*)'")
+_ONE_PAIR = re.compile(rb"[ \t\r\n]+([A-Za-z_:][-A-Za-z0-9._:]*)[ \t\r\n]*=[ \t\r\n]*'([^']*)'[ \t\r\n]*")  # a run of one attribute
 _WS_RUN = re.compile(rb"[ \t\r\n]*")
 _UNSEEN: Any = object()
 _MEMO_ENTRIES = 4096
@@ -110,7 +111,8 @@ class MomentReader:
     def __init__(self, grammar: Grammar, document: CheckpointGrammar, domains: DomainReader, roots: tuple[str, ...]) -> None:
         self.document = document
         self.domains = domains
-        self.memory = domains.memory  # its ``attributes``: attribute runs judged (see _judge_attrs)
+        self.memory = domains.memory  # its ``attributes``: list items judged (see _item_reader)
+        self.source_rules: dict[tuple[str, bytes], Any] = {}  # see _source_attrs
         self.root = document.root
         # A root start tag inside an opaque element means a document cut short (the general
         # reader says so, or that it stands where any content may).
@@ -240,10 +242,26 @@ class MomentReader:
         forbidden = frozenset(child for child in element.children if own and element.child_excluded(attrs, child))
         return (attrs, fields, forbidden)
 
-    @staticmethod
-    def _source_attrs(element: ElementRule, raw: bytes, kind: str) -> dict[str, str] | None:
+    def _source_attrs(self, element: ElementRule, raw: bytes, kind: str) -> dict[str, str] | None:
         """The attributes of an empty ``<source .../>`` when the disk's ``kind`` of source takes
-        them, else None. Not remembered: a snapshot's files are new ones, named after it."""
+        them, else None. Not remembered: a snapshot's files are new ones, named after it. The
+        usual source holds one attribute (``file``, ``dev``): its value is judged straight by
+        the rule :func:`~...grammar.snapshot.source_attribute_rule` gives (remembered by type
+        and name)."""
+        one = _ONE_PAIR.fullmatch(raw)
+        if one is not None and not one.group(1).startswith(b"xmlns"):
+            key = (kind, one.group(1))
+            rule = self.source_rules.get(key, _UNSEEN)
+            if rule is _UNSEEN:
+                if len(self.source_rules) >= _MEMO_ENTRIES:  # names come from documents: bounded
+                    self.source_rules.clear()
+                rule = self.source_rules[key] = source_attribute_rule(element, kind, one.group(1).decode("ascii"))
+            value = utf8_text(one.group(2))
+            if rule is None or value is None:
+                return None
+            if "&" in value:
+                value = unescape(value)
+            return {key[1].decode("ascii"): value} if rule.check(value) is None else None
         attrs = _attributes(raw)
         if attrs is None or source_attributes_problem(attrs, kind, element) is not None:
             return None
