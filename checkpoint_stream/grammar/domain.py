@@ -360,6 +360,8 @@ class DomainGrammar:
     _inner: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
     _text_readers: dict[str, tuple[ValueRule, ...]] = field(init=False, repr=False, compare=False)
     _text_tests: dict[str, tuple[Callable[[str], Any], ...]] = field(init=False, repr=False, compare=False)
+    _plain_readers: dict[str, tuple[ValueRule, ...]] = field(init=False, repr=False, compare=False)
+    _plain_tests: dict[str, tuple[Callable[[str], Any], ...]] = field(init=False, repr=False, compare=False)
     _plain: dict[str, int | None] = field(init=False, repr=False, compare=False)
     _any_content: frozenset[str] = field(init=False, repr=False, compare=False)
     _ext_text: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -387,6 +389,11 @@ class DomainGrammar:
         # The same judgements as fast as they come: a rule that is a pattern alone is that
         # pattern's fullmatch (None when it fails), any other rule is asked in full.
         object.__setattr__(self, "_text_tests", {tag: tuple(_passes(rule) for rule in rules) for tag, rules in readers.items() if rules})
+        # Outside REDEFINE libvirt's domain parser does not run: a child's own value rule is then
+        # all that reads its text (memory sizes, vCPU counts included).
+        plain = {tag: (rule.text,) for tag, rule in self.children.items() if rule.text is not None}
+        object.__setattr__(self, "_plain_readers", plain)
+        object.__setattr__(self, "_plain_tests", {tag: (_passes(rules[0]),) for tag, rules in plain.items()})
         # Children judged only by how often they occur: tag -> their maximum.
         object.__setattr__(
             self,
@@ -440,17 +447,20 @@ class DomainGrammar:
             out.update(tags)
         return frozenset(out)
 
-    def text_readers(self, tag: str) -> tuple[ValueRule, ...] | None:
+    def text_readers(self, tag: str, redefine: bool = True) -> tuple[ValueRule, ...] | None:
         """The value rules that alone read a child's text, in :meth:`text_class` order (None:
-        its text is not classed)."""
-        return self._text_readers.get(tag)
+        its text is not classed). ``redefine=False``: in the other modes, where libvirt's domain
+        parser (:meth:`check_redefine`) does not run."""
+        return (self._text_readers if redefine else self._plain_readers).get(tag)
 
-    def text_class(self, tag: str, text: str) -> tuple[bool, ...] | None:
+    def text_class(self, tag: str, text: str, redefine: bool = True) -> tuple[bool, ...] | None:
         """What every rule reading a child's text makes of ``text``, when value rules are its only
         readers: two texts of the same class give every verdict alike (the fast reader's memory
         keys domains by it, so that another VM's name or uuid is not a new domain). ``None`` when a
-        rule reads the text together with other things, or nothing reads it."""
-        tests = self._text_tests.get(tag)
+        rule reads the text together with other things, or nothing reads it. ``redefine=False``:
+        in the other modes, where only the child's own rule reads it (so another VM's memory size
+        is no new domain either)."""
+        tests = (self._text_tests if redefine else self._plain_tests).get(tag)
         if tests is None:
             return None
         if len(tests) == 1:

@@ -144,21 +144,26 @@ class DomainReader:
         self.restart = b"<" + root.encode()
         self.lines = LinePath(grammar, memory)
         self.collects = frozenset(tag for tag in grammar.children if grammar.collects_text(tag))
-        self.classed = frozenset(tag for tag in grammar.children if grammar.text_readers(tag))
         self.inner_tags = {tag: grammar.inner_tags(tag) for tag in grammar.children if grammar.inner_tags(tag)}
         # What is read of each child, by tag (_COLLECT, _CLASSED, _INNER, _BLANK bits). _BLANK:
         # its text only has to be whitespace, and nested, in the layout, it is (every line inside
         # is a tag), so it need not be worked out. A tag the grammar does not name (an extension
-        # element, by its local name) is asked of the grammar when first met (_kind).
-        self.kinds: dict[str, int] = {
-            tag: (_COLLECT if tag in self.collects else 0)
-            | (_CLASSED if tag in self.classed else 0)
-            | (_INNER if tag in self.inner_tags else 0)
-            | (_BLANK if grammar.blank_text(tag) else 0)
-            for tag in grammar.children
+        # element, by its local name) is asked of the grammar when first met (_kind). By mode
+        # (REDEFINE or not): which texts are classed depends on it (text_class).
+        self.kinds: dict[bool, dict[str, int]] = {
+            redefine: {
+                tag: (_COLLECT if tag in self.collects else 0)
+                | (_CLASSED if grammar.text_readers(tag, redefine) else 0)
+                | (_INNER if tag in self.inner_tags else 0)
+                | (_BLANK if grammar.blank_text(tag) else 0)
+                for tag in grammar.children
+            }
+            for redefine in (False, True)
         }
-        self.blank_class = {tag: grammar.text_class(tag, "\n") for tag in grammar.children if grammar.blank_text(tag)}
-        self.classes: dict[tuple[str, str], Any] = {}
+        self.blank_class = {
+            redefine: {tag: grammar.text_class(tag, "\n", redefine) for tag in grammar.children if grammar.blank_text(tag)} for redefine in (False, True)
+        }
+        self.classes: dict[bool, dict[tuple[str, str], Any]] = {False: {}, True: {}}
         self.inner_leaf = {
             name: re.compile(rf"<{re.escape(name)}(?: [^<>\n]*)?>([^<\n]*)</{re.escape(name)}>").fullmatch
             for name in grammar.all_inner_tags()
@@ -260,7 +265,7 @@ class DomainReader:
         head = _HEAD.match(xml)
         if head is None:
             return _OTHER_LAYOUT
-        found = self._children(xml, column)
+        found = self._children(xml, column, redefine)
         if found is None:
             return _OTHER_LAYOUT
         texts, parts = found
@@ -279,7 +284,7 @@ class DomainReader:
             self.memory.remember_top(key, ok, size)
         return bool(ok)
 
-    def _children(self, xml: str, column: int) -> tuple[dict[int, str], tuple[Any, ...]] | None:
+    def _children(self, xml: str, column: int, redefine: bool) -> tuple[dict[int, str], tuple[Any, ...]] | None:
         """(tag, raw attributes, nested, direct text as the grammar reads it, inner texts) of each
         child of the domain, or None for a form the general reader must read; and what the
         verdict on the top depends on, with every text that value rules alone read replaced by
@@ -290,10 +295,10 @@ class DomainReader:
         # _CHILD must have read every start tag ('\n  <' not followed by '/').
         if len(found) != xml.count("\n  <") - xml.count("\n  </"):
             return None  # some child's attributes are not in the simple form: general path
-        kinds = self.kinds
+        kinds = self.kinds[redefine]
         inner_tags = self.inner_tags
-        blank_class = self.blank_class
-        classes = self.classes
+        blank_class = self.blank_class[redefine]
+        classes = self.classes[redefine]
         # One entry a child: what the verdict depends on (tag, attributes, nested, text or its
         # class[, inner texts]); the texts the classes stand for are kept apart, by position.
         parts: list[Any] = []
@@ -321,7 +326,7 @@ class DomainReader:
                 key_text = text
                 if text and kind & _CLASSED:
                     texts[len(parts)] = text
-                    key_text = classes.get((tag, text)) or self._class(tag, text)  # a class is a non-empty tuple
+                    key_text = classes.get((tag, text)) or self._class(tag, text, redefine)  # a class is a non-empty tuple
             if nested and kind & _INNER:
                 start = at[tag] if tag in at else _child_at(xml, tag, at)
                 block = xml[start : xml.find("\n  </", start + 1)]
@@ -351,9 +356,9 @@ class DomainReader:
         head = _ANY_HEAD.match(span)
         if head is None:
             return None
-        kinds = self.kinds
-        blank_class = self.blank_class
-        classes = self.classes
+        kinds = self.kinds[redefine]
+        blank_class = self.blank_class[redefine]
+        classes = self.classes[redefine]
         parts: list[Any] = []
         texts: dict[int, str] = {}
         for tag, raw, _empty, text, referring, blank, other, stray in _ANY_CHILD.findall(span, head.end(), len(span) - _DOMAIN_END):
@@ -379,12 +384,12 @@ class DomainReader:
                     key_text = _ANY_ELEMENT_2.sub("", blank)
                     if key_text and kind & _CLASSED:
                         texts[len(parts)] = key_text
-                        key_text = self._class(tag, key_text)
+                        key_text = self._class(tag, key_text, redefine)
             elif kind & _COLLECT:
                 key_text = text
                 if text and kind & _CLASSED:
                     texts[len(parts)] = text
-                    key_text = classes.get((tag, text)) or self._class(tag, text)  # a class is a non-empty tuple
+                    key_text = classes.get((tag, text)) or self._class(tag, text, redefine)  # a class is a non-empty tuple
             if nested and kind & _INNER:
                 inner = self._any_inner(blank or other, self.inner_tags[tag])
                 if inner is None:
@@ -420,20 +425,22 @@ class DomainReader:
         """What is read of a child the grammar does not name (an extension element, by its local
         name): its text or nothing (remembered, in a bounded table)."""
         kind = _COLLECT if self.grammar.collects_text(tag) else 0
-        if len(self.kinds) < _KINDS_MAX:
-            self.kinds[tag] = kind
+        for kinds in self.kinds.values():
+            if len(kinds) < _KINDS_MAX:
+                kinds[tag] = kind
         return kind
 
-    def _class(self, tag: str, text: str) -> Any:
-        """The text's class (:meth:`~...grammar.domain.DomainGrammar.text_class`), remembered:
-        the same few values (lifecycle actions, units) recur in every domain."""
+    def _class(self, tag: str, text: str, redefine: bool) -> Any:
+        """The text's class in the mode (:meth:`~...grammar.domain.DomainGrammar.text_class`),
+        remembered: the same few values (lifecycle actions, units) recur in every domain."""
         key = (tag, text)
-        found = self.classes.get(key)
+        classes = self.classes[redefine]
+        found = classes.get(key)
         if found is None:
-            found = self.grammar.text_class(tag, text)
-            if len(self.classes) >= _KINDS_MAX:
-                self.classes.clear()
-            self.classes[key] = found
+            found = self.grammar.text_class(tag, text, redefine)
+            if len(classes) >= _KINDS_MAX:
+                classes.clear()
+            classes[key] = found
         return found
 
     def _inner(self, block: str, name: str) -> Any:
