@@ -1005,3 +1005,39 @@ def test_root_attributes(name, mode):
     assert took == (taken and isinstance(general(doc, _options(mode)), Checkpoint)), name
     if not took:
         assert fast_parse(doc, _options(mode), DEFAULT_LIMITS) is None
+
+
+def test_memory_sizes_are_classed_outside_redefine_only():
+    """Outside REDEFINE only a child's value rule reads its text, so another VM's memory size or
+    vCPU count reads as the same domain top (one verdict remembered); in REDEFINE libvirt's parser
+    compares them (memory and maximum, vCPUs), so they stay in the key. Either way a size that a
+    rule refuses is refused after a good one was remembered, and both paths agree."""
+    from checkpoint_stream.grammar import GRAMMAR
+
+    g = GRAMMAR.domain
+    assert g.text_class("memory", "1048576", False) == g.text_class("memory", "2097152", False) == (True,)
+    assert g.text_class("memory", "12x", False) == (False,)
+    assert g.text_class("memory", "1048576") is None and g.text_class("vcpu", "2") is None
+    assert g.text_readers("memory", False) and not g.text_readers("memory")
+    base = _cut(BASE.encode())
+    assert re.search(rb"<memory[^>]*>\d+</memory>", base) and re.search(rb"<vcpu[^>]*>\d+</vcpu>", base)
+
+    def sized(memory: str, vcpus: str) -> bytes:
+        doc = re.sub(rb"(<memory[^>]*>)\d+(</memory>)", rb"\g<1>" + memory.encode() + rb"\g<2>", base)
+        return re.sub(rb"(<vcpu[^>]*>)\d+(</vcpu>)", rb"\g<1>" + vcpus.encode() + rb"\g<2>", doc)
+
+    domains = READER.fast.domains
+    for mode in ("default", "redefine"):
+        redefine = mode == "redefine"
+        forget()
+        tops = READER.fast.memory.tops
+        for i, (memory, vcpus) in enumerate([("1048576", "2"), ("2097152", "4"), ("4096", "1")]):
+            doc = sized(memory, vcpus)
+            domain = doc[doc.index(b"<domain ") : doc.rindex(b"</domain>") + 9].decode()
+            assert domains.any_layout(domain, 2, redefine, DEFAULT_LIMITS.max_attributes) is not None
+            assert len(tops) == (1 if mode == "default" else i + 1), (mode, i)
+        for memory, vcpus in [("1048576", "2"), ("2097152", "4"), ("4096", "1")]:
+            assert check_same(sized(memory, vcpus), mode)
+        for bad in (sized("12x", "2"), sized("1048576", "0"), sized("99999999999999999999", "2")):
+            assert fast_parse(bad, _options(mode), DEFAULT_LIMITS) is None
+            check_same(bad, mode)
