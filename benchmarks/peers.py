@@ -148,7 +148,7 @@ class _NeverSeen(dict):  # type: ignore[type-arg]
 
 
 class NullMemory(Memory):
-    """A fast reader's memory that keeps nothing: no domain by its bytes, no verdict on a top, no
+    """A fast reader's memory that keeps nothing: no domain by its bytes, no verdict on a top or a child, no
     disk tag tail, no line, layout or structure (so nothing is ever learnt, and every domain is
     checked by expat and judged from its text as at first sight). ``Reader(memory=NullMemory())``
     is the fast reader with its memory disabled (``Reader(fast=False)`` is another thing: the
@@ -157,10 +157,12 @@ class NullMemory(Memory):
     def __init__(self) -> None:
         super().__init__()
         self.lines.shapes = _NeverSeen()
+        self.children = _NeverSeen()
 
     def forget(self, domains: bool = True, disks: bool = True) -> None:
         super().forget(domains, disks)
         self.lines.shapes = _NeverSeen()
+        self.children = _NeverSeen()
 
     def remember_domain(self, key: Any, domain: Any) -> None:
         pass

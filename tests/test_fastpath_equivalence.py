@@ -1041,3 +1041,45 @@ def test_memory_sizes_are_classed_outside_redefine_only():
         for bad in (sized("12x", "2"), sized("1048576", "0"), sized("99999999999999999999", "2")):
             assert fast_parse(bad, _options(mode), DEFAULT_LIMITS) is None
             check_same(bad, mode)
+
+
+def test_child_verdicts_remembered_by_key_judge_as_the_grammar_does():
+    """DomainGrammar.judge with keys and a verdict table (the fast reader's memory of single
+    children) says what check says, for tops whose children recur in other tops, refused children
+    included (a remembered refusal is still a refusal), and the table stays bounded."""
+    from checkpoint_stream.grammar import GRAMMAR
+    from checkpoint_stream.grammar.domain import DomainChild, DomainTop
+
+    g = GRAMMAR.domain
+    good = [
+        DomainChild("name", {}, "vm1"),
+        DomainChild("uuid", {}, "9d37b878-a7cc-9f9a-b78f-49b3abad25a8"),
+        DomainChild("memory", {"unit": "KiB"}, "1048576"),
+        DomainChild("vcpu", {"placement": "static"}, "2"),
+        DomainChild("os", {}, "\n", True, {"type": "hvm"}),
+        DomainChild("clock", {"offset": "utc"}, ""),
+        DomainChild("devices", {}, "\n", True),
+    ]
+    bad = {
+        2: DomainChild("memory", {"unit": "parsecs"}, "1048576"),
+        3: DomainChild("vcpu", {"placement": "sometimes"}, "2"),
+        5: DomainChild("clock", {"offset": "whenever"}, ""),
+        6: DomainChild("devices", {"bogus": "1"}, "\n", True),
+    }
+
+    def key(c):
+        return (c.tag, tuple(sorted(c.attrs.items())), c.nested, c.text if c.tag not in ("name", "uuid") else "", tuple(sorted(c.inner.items())))
+
+    verdicts: dict = {}
+    tops = []
+    for i, child in [(None, None), *bad.items(), (None, None), *reversed(bad.items())]:
+        children = list(good)
+        if i is not None:
+            children[i] = child
+        tops.append(DomainTop({"type": "kvm"}, tuple(children)))
+    for top in tops * 2:
+        keys = [key(c) for c in top.children]
+        for redefine in (False, True):
+            assert g.judge(top, {}, redefine, keys, verdicts) == g.judge(top, {}, redefine)
+    assert [g.judge(t, {}, False) for t in tops[:6]] == [True, False, False, False, False, True]
+    assert 0 < len(verdicts) <= 4096 and False in verdicts.values()

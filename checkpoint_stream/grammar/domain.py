@@ -474,6 +474,14 @@ class DomainGrammar:
 
         These rules apply in every mode, since libvirt validates the nested domain even when it
         then ignores it; :meth:`check_redefine` adds its parser's."""
+        return self._check(top, namespaces, None, None)
+
+    def _check(
+        self, top: DomainTop, namespaces: Mapping[str, str] | None, keys: Sequence[Any] | None, verdicts: dict[Any, bool] | None
+    ) -> Problem | None:
+        """:meth:`check`; with ``keys`` and ``verdicts`` (see :meth:`judge`) a child's own rule
+        (:meth:`_check_rule`) is asked once per key, and a refusal it remembered is worded
+        ``_REMEMBERED``."""
         attrs = top.attrs
         ns = dict(namespaces or {})
         for name, value in attrs.items():
@@ -504,7 +512,7 @@ class DomainGrammar:
                 if count > 1 and limit is not None and count > limit:
                     return (f"element <{tag}> appears more than once in <{self.tag}>", i)
                 continue
-            problem = self._check_child(child, ns, seen)
+            problem = self._check_child(child, ns, seen, keys[i] if keys is not None else None, verdicts)
             if problem:
                 return (problem, i)
         for tag in self.required_children:
@@ -512,7 +520,7 @@ class DomainGrammar:
                 return (f"<{self.tag}> needs a <{tag}> element", -1)
         return None
 
-    def _check_child(self, child: DomainChild, ns: Mapping[str, str], seen: dict[str, int]) -> str | None:
+    def _check_child(self, child: DomainChild, ns: Mapping[str, str], seen: dict[str, int], key: Any = None, verdicts: dict[Any, bool] | None = None) -> str | None:
         tag, cattrs = child.tag, child.attrs
         prefix, colon, local = tag.rpartition(":")
         default_ns = cattrs.get("xmlns")
@@ -533,7 +541,18 @@ class DomainGrammar:
             rule = self.children.get(tag)
             if rule is None:
                 return f"element <{tag}> is not allowed in <{self.tag}>"
-            key = tag
+            count = seen[tag] = seen.get(tag, 0) + 1
+            if rule.max is not None and count > rule.max:
+                return f"element <{tag}> appears more than once in <{self.tag}>"
+            if verdicts is None or key is None:
+                return self._check_rule(tag, rule, child)
+            ok = verdicts.get(key)
+            if ok is None:
+                ok = self._check_rule(tag, rule, child) is None
+                if len(verdicts) >= _VERDICTS_MAX:
+                    verdicts.clear()
+                verdicts[key] = ok
+            return None if ok else _REMEMBERED
         count = seen.get(key, 0) + 1
         seen[key] = count
         if rule.max is not None and count > rule.max:
@@ -630,9 +649,17 @@ class DomainGrammar:
                 return (problem, -1)
         return None
 
-    def judge(self, top: DomainTop, namespaces: Mapping[str, str] | None, redefine: bool) -> bool:
-        """Whether the domain's top passes (the verdict alone, for the fast reader)."""
-        return self.check(top, namespaces) is None and not (redefine and self.check_redefine(top) is not None)
+    def judge(
+        self, top: DomainTop, namespaces: Mapping[str, str] | None, redefine: bool, keys: Sequence[Any] | None = None, verdicts: dict[Any, bool] | None = None
+    ) -> bool:
+        """Whether the domain's top passes (the verdict alone, for the fast reader).
+
+        ``keys`` (one per child, hashable; None: not remembered) and ``verdicts`` (a dict the
+        caller keeps, at most 4,096 entries here): a reader
+        that names each child by what its own rule reads of it (its tag, attributes as written,
+        nesting, its text or the text's :meth:`text_class`, the inner texts read) has that rule
+        asked once per name; children recur from VM to VM far more than whole tops do."""
+        return self._check(top, namespaces, keys, verdicts) is None and not (redefine and self.check_redefine(top) is not None)
 
     def with_child(self, tag: str, rule: ChildRule | None) -> "DomainGrammar":
         """A copy with one child's rule replaced (``None``: the child no longer allowed)."""
@@ -645,6 +672,9 @@ class DomainGrammar:
 
 
 _NONE: Mapping[str, ValueRule] = {}
+#: What :meth:`DomainGrammar.judge` makes of a child refusal it remembered (it says only whether).
+_REMEMBERED = "refused (remembered)"
+_VERDICTS_MAX = 4096
 _DIGITS = re.compile(r"[0-9]+")
 
 

@@ -31,7 +31,7 @@ from ...markup import domain_tags
 from ...markup.indentation import base_indent, dedent, normalize_newlines
 from ...records import Domain
 from .lines import DEPTH, MAX_ATTRS, PROBE_EVERY, RATE_KEEP, RATE_TRUSTED, TAG, LinePath
-from .memory import SHAPES_MAX, Memory
+from .memory import CHILD_KEY_MAX, SHAPES_MAX, Memory
 from .regexgen import RUN
 
 __all__ = ["DomainReader", "MAX_FAST_DEPTH", "MAX_ATTRS"]
@@ -278,9 +278,12 @@ class DomainReader:
         if ok is None:
             head, parts, redefine = key[:3]
             built = top(head, texts, parts)
-            ok = built is not None and self.grammar.judge(built, namespaces, redefine)
-            # What the key holds, about: its texts (the raw attributes and the texts kept).
-            size = len(head) + sum([len(p[1]) + (len(p[3]) if p[3].__class__ is str else 0) + 16 for p in parts])
+            # What each child's key holds, about: its texts (the raw attributes, the text kept, the
+            # inner texts). A child is judged by the grammar once per key, unless its key is long.
+            sizes = [len(p[1]) + (len(p[3]) if p[3].__class__ is str else 0) + (sum([len(t) for _, t in p[4]]) if len(p) > 4 else 0) for p in parts]
+            keys = [p if size <= CHILD_KEY_MAX else None for p, size in zip(parts, sizes)]
+            ok = built is not None and self.grammar.judge(built, namespaces, redefine, keys, self.memory.children)
+            size = len(head) + sum(sizes) + 16 * len(parts)
             self.memory.remember_top(key, ok, size)
         return bool(ok)
 

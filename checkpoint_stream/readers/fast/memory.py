@@ -12,6 +12,8 @@ it: about 16 MiB in all, counting each entry's key and value.
 
 * domains by their bytes: 64 entries and 3 MiB of text (a domain over 768 KiB is not kept);
 * verdicts on a domain's top: 4,096 and 1 MiB of keys (a key over 64 KiB is not kept);
+* verdicts on a single child of a domain's top: 4,096 (kept by the domain grammar's judge), of
+  keys of at most 512 characters of text;
 * disk tag tails read: 4,096 and 1 MiB (a tail over 64 KiB is not kept);
 * lines of domains and their tokens: 16,384 each and 2 MiB of lines (twice that with their
   tokens; a domain over 256 KiB is not learnt), 4,096 verdicts on token sequences, 4 layouts per
@@ -40,6 +42,7 @@ LINES_MAX = 1 << 14
 LINE_BYTES_MAX = 2 * 1024 * 1024
 VERDICTS_MAX = 4096
 SHAPES_MAX = 4096
+CHILD_KEY_MAX = 512  # characters of a domain child's key for its verdict to be remembered
 
 
 class LineMemory:
@@ -78,13 +81,16 @@ class LineMemory:
 class Memory:
     """Everything a fast reader remembers; see the module docstring for the bounds."""
 
-    __slots__ = ("domains", "domain_chars", "tops", "top_bytes", "rests", "rest_bytes", "lines", "attributes")
+    __slots__ = ("domains", "domain_chars", "tops", "top_bytes", "children", "rests", "rest_bytes", "lines", "attributes")
 
     def __init__(self) -> None:
         self.domains: dict[tuple[Any, ...], Any] = {}
         self.domain_chars = 0
         self.tops: dict[tuple[Any, ...], bool] = {}
         self.top_bytes = 0
+        #: The verdicts of the domain grammar on single children of a domain's top, by the
+        #: readers' key of a child (see DomainGrammar.judge; bounded there).
+        self.children: dict[Any, bool] = {}
         self.rests: dict[str, Any] = {}
         self.rest_bytes = 0
         self.lines = LineMemory()
@@ -99,6 +105,7 @@ class Memory:
             self.domain_chars = 0
             self.tops = {}
             self.top_bytes = 0
+            self.children = {}
         if disks:
             self.rests = {}
             self.rest_bytes = 0
