@@ -158,11 +158,13 @@ class NullMemory(Memory):
         super().__init__()
         self.lines.shapes = _NeverSeen()
         self.children = _NeverSeen()
+        self.child_tops = _NeverSeen()
 
     def forget(self, domains: bool = True, disks: bool = True) -> None:
         super().forget(domains, disks)
         self.lines.shapes = _NeverSeen()
         self.children = _NeverSeen()
+        self.child_tops = _NeverSeen()
 
     def remember_domain(self, key: Any, domain: Any) -> None:
         pass

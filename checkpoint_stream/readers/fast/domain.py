@@ -31,7 +31,7 @@ from ...markup import domain_tags
 from ...markup.indentation import base_indent, dedent, normalize_newlines
 from ...records import Domain
 from .lines import DEPTH, MAX_ATTRS, PROBE_EVERY, RATE_KEEP, RATE_TRUSTED, TAG, LinePath
-from .memory import CHILD_KEY_MAX, SHAPES_MAX, Memory
+from .memory import CHILD_KEY_MAX, CHILDREN_MAX, SHAPES_MAX, Memory
 from .regexgen import RUN
 
 __all__ = ["DomainReader", "MAX_FAST_DEPTH", "MAX_ATTRS"]
@@ -105,6 +105,7 @@ def _attrs(raw: str) -> dict[str, str] | None:
 
 
 _NO_INNER: dict[str, str] = {}
+_NO_ATTRS: dict[str, str] = {}  # shared: what a top is judged from is never changed
 _COLLECT, _CLASSED, _INNER, _BLANK = 1, 2, 4, 8
 _KINDS_MAX = 4096
 
@@ -415,14 +416,38 @@ class DomainReader:
         found = domain_tags.inner_texts(content, names)
         return None if found is None else tuple(sorted(found.items()))
 
-    @staticmethod
-    def any_top(head: str, texts: dict[int, str], parts: tuple[Any, ...]) -> DomainTop:
-        """The DomainTop the general reader's scanner would collect (see :meth:`top`)."""
-        kids = tuple(
-            DomainChild(part[0], _any_attrs(part[1]), texts.get(i, part[3]), part[2], dict(part[4]) if len(part) > 4 else _NO_INNER)
-            for i, part in enumerate(parts)
-        )
-        return DomainTop(_any_attrs(head), kids, None)
+    def any_top(self, head: str, texts: dict[int, str], parts: tuple[Any, ...]) -> DomainTop:
+        """The DomainTop the general reader's scanner would collect (see :meth:`top`). A child
+        whose text is its part's own (not one a class stands for), or the line break a blank text
+        stands as, is a function of its part: made once, kept in the memory (bounded; what a top
+        is judged from is never changed)."""
+        made = self.memory.child_tops
+        kids = []
+        for i, part in enumerate(parts):
+            text = texts.get(i)
+            own = text is None or text == "\n"
+            kid = made.get((part, text)) if own else None
+            if kid is None:
+                raw = part[1]
+                attrs = (made.get(raw) or self._attributes(raw)) if raw else _NO_ATTRS
+                kid = DomainChild(part[0], attrs, part[3] if text is None else text, part[2], dict(part[4]) if len(part) > 4 else _NO_INNER)
+                if own and len(part[1]) + (len(part[3]) if part[3].__class__ is str else 0) <= CHILD_KEY_MAX:
+                    if len(made) >= CHILDREN_MAX:
+                        made.clear()
+                    made[(part, text)] = kid
+            kids.append(kid)
+        return DomainTop(_any_attrs(head), tuple(kids), None)
+
+    def _attributes(self, raw: str) -> dict[str, str]:
+        """A child's attributes (:func:`...markup.domain_tags.attributes`), kept in the memory
+        beside the children read (by their raw text: a string, where a child's key is a tuple)."""
+        attrs = _any_attrs(raw)
+        made = self.memory.child_tops
+        if len(raw) <= CHILD_KEY_MAX:
+            if len(made) >= CHILDREN_MAX:
+                made.clear()
+            made[raw] = attrs
+        return attrs
 
     def _kind(self, tag: str) -> int:
         """What is read of a child the grammar does not name (an extension element, by its local

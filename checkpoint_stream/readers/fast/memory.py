@@ -13,7 +13,7 @@ it: about 16 MiB in all, counting each entry's key and value.
 * domains by their bytes: 64 entries and 3 MiB of text (a domain over 768 KiB is not kept);
 * verdicts on a domain's top: 4,096 and 1 MiB of keys (a key over 64 KiB is not kept);
 * verdicts on a single child of a domain's top: 4,096 (kept by the domain grammar's judge), of
-  keys of at most 512 characters of text;
+  keys of at most 512 characters of text; as many children read, by the same keys;
 * disk tag tails read: 4,096 and 1 MiB (a tail over 64 KiB is not kept);
 * lines of domains and their tokens: 16,384 each and 2 MiB of lines (twice that with their
   tokens; a domain over 256 KiB is not learnt), 4,096 verdicts on token sequences, 4 layouts per
@@ -43,6 +43,7 @@ LINE_BYTES_MAX = 2 * 1024 * 1024
 VERDICTS_MAX = 4096
 SHAPES_MAX = 4096
 CHILD_KEY_MAX = 512  # characters of a domain child's key for its verdict to be remembered
+CHILDREN_MAX = 4096
 
 
 class LineMemory:
@@ -81,7 +82,7 @@ class LineMemory:
 class Memory:
     """Everything a fast reader remembers; see the module docstring for the bounds."""
 
-    __slots__ = ("domains", "domain_chars", "tops", "top_bytes", "children", "rests", "rest_bytes", "lines", "attributes")
+    __slots__ = ("domains", "domain_chars", "tops", "top_bytes", "children", "child_tops", "rests", "rest_bytes", "lines", "attributes")
 
     def __init__(self) -> None:
         self.domains: dict[tuple[Any, ...], Any] = {}
@@ -91,6 +92,10 @@ class Memory:
         #: The verdicts of the domain grammar on single children of a domain's top, by the
         #: readers' key of a child (see DomainGrammar.judge; bounded there).
         self.children: dict[Any, bool] = {}
+        #: Children of a domain's top as read (DomainChild), by the same key, when their text is
+        #: their own, and their attributes by their raw text (a string key): at most
+        #: CHILDREN_MAX entries, of keys of at most CHILD_KEY_MAX characters.
+        self.child_tops: dict[Any, Any] = {}
         self.rests: dict[str, Any] = {}
         self.rest_bytes = 0
         self.lines = LineMemory()
@@ -106,6 +111,7 @@ class Memory:
             self.tops = {}
             self.top_bytes = 0
             self.children = {}
+            self.child_tops = {}
         if disks:
             self.rests = {}
             self.rest_bytes = 0
