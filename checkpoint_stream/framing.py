@@ -886,8 +886,10 @@ class Framer:
             tag_at = root.start(1) - 1 if root is not None and root.group(1) is not None else -1
             declared = root_namespaces(buf, tag_at, end) if tag_at >= 0 else ()
             # A snapshot: its domain when full (an old-style <domain><uuid> is no domain to the
-            # schemas), and its inactive domain, which libvirt's grammar judges as a domain.
-            judged = [("domain", record.domain.xml)] if record.domain.type is not None else []
+            # schemas), and its inactive domain, which libvirt's grammar judges as a domain. A
+            # checkpoint's domain is always full (asking a domain's type parses its facts).
+            full = not isinstance(record, Snapshot) or record.domain.type is not None
+            judged = [("domain", record.domain.xml)] if full else []
             if isinstance(record, Snapshot) and record.inactive_domain is not None:
                 text = record.inactive_domain.xml
                 judged.append(("inactiveDomain", renamed(text, "inactiveDomain")))

@@ -246,6 +246,17 @@ def test_a_chain_costs_one_validation() -> None:
 
 
 @needs_schemas
+def test_validating_a_checkpoint_reads_no_facts_of_its_domain(schemas: ls.LibvirtSchemas) -> None:
+    """A domain's facts (type, name, disks) are parsed only when asked for: validating checkpoints
+    with the schemas asks for none of them (a snapshot's domain may be an old-style uuid alone,
+    which the schemas do not judge: only snapshots ask for its type)."""
+    stream = "".join(_doc(DOMAIN.replace("vm1.img", f"facts-{i}.img"), name=f"c{i}") for i in range(5)).encode()
+    records = list(cs.iterparse(stream, libvirt_schemas=schemas))
+    assert len(records) == 5
+    assert all(r.domain is not None and r.domain._facts is None for r in records)
+
+
+@needs_schemas
 def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     schemas = cs.load_libvirt_schemas("auto")
     assert schemas is not None
