@@ -536,28 +536,24 @@ class DomainGrammar:
             rule = allowed.get(local)
             if rule is None:
                 return f"element <{tag}> is not allowed in <{self.tag}>: that namespace has only <{'>, <'.join(sorted(allowed))}>"
-            key = f"{{{uri}}}{local}"  # one element, however its namespace is declared
+            counted = f"{{{uri}}}{local}"  # one element, however its namespace is declared
         else:
             rule = self.children.get(tag)
             if rule is None:
                 return f"element <{tag}> is not allowed in <{self.tag}>"
-            count = seen[tag] = seen.get(tag, 0) + 1
-            if rule.max is not None and count > rule.max:
-                return f"element <{tag}> appears more than once in <{self.tag}>"
-            if verdicts is None or key is None:
-                return self._check_rule(tag, rule, child)
-            ok = verdicts.get(key)
-            if ok is None:
-                ok = self._check_rule(tag, rule, child) is None
-                if len(verdicts) >= _VERDICTS_MAX:
-                    verdicts.clear()
-                verdicts[key] = ok
-            return None if ok else _REMEMBERED
-        count = seen.get(key, 0) + 1
-        seen[key] = count
+            counted = tag
+        count = seen[counted] = seen.get(counted, 0) + 1
         if rule.max is not None and count > rule.max:
             return f"element <{tag}> appears more than once in <{self.tag}>"
-        return self._check_rule(tag, rule, child)
+        if verdicts is None or key is None or colon or default_ns:  # a namespaced child: not remembered
+            return self._check_rule(tag, rule, child)
+        ok = verdicts.get(key)
+        if ok is None:
+            ok = self._check_rule(tag, rule, child) is None
+            if len(verdicts) >= _VERDICTS_MAX:
+                verdicts.clear()
+            verdicts[key] = ok
+        return None if ok else _REMEMBERED
 
     def _check_rule(self, tag: str, rule: ChildRule, child: DomainChild) -> str | None:
         """What a child's own rule says of it: content, attributes, text, grandchildren."""
@@ -655,10 +651,10 @@ class DomainGrammar:
         """Whether the domain's top passes (the verdict alone, for the fast reader).
 
         ``keys`` (one per child, hashable; None: not remembered) and ``verdicts`` (a dict the
-        caller keeps, at most 4,096 entries here): a reader
-        that names each child by what its own rule reads of it (its tag, attributes as written,
-        nesting, its text or the text's :meth:`text_class`, the inner texts read) has that rule
-        asked once per name; children recur from VM to VM far more than whole tops do."""
+        caller keeps, at most 4,096 entries here): a reader that names each child by what its own
+        rule reads of it (its tag, attributes as written, nesting, its text or the text's
+        :meth:`text_class`, the inner texts read) has that rule asked once per name; children
+        recur from VM to VM far more than whole tops do."""
         return self._check(top, namespaces, keys, verdicts) is None and not (redefine and self.check_redefine(top) is not None)
 
     def with_child(self, tag: str, rule: ChildRule | None) -> "DomainGrammar":
