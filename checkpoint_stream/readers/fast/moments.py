@@ -7,11 +7,15 @@ checkpoints). Two shapes are added here, both from the rules: an element with at
 snapshot's ``<memory>``), and a list whose items hold children (a snapshot's ``<disks>``: each
 ``<disk>`` matched by a pattern generated from its rule, down to its driver's ``<max_size>``; a
 ``<source>`` only as an empty element, the usual shape, judged by the rule's ``source_rules``).
+A disk's verdict and fields but its source repeat along a VM's snapshots while the source names a
+new file each time: they are remembered by the disk's bytes with the source cut out, and only the
+source is judged anew (:meth:`MomentReader._item_reader`). The per-document reader is straight-line
+code generated from the pieces, as the checkpoint reader's is.
 
 The values go through the same checks as in the general reader (the rules' ``check``,
-``check_attributes``, ``child_excluded``, :func:`~...grammar.snapshot.source_attributes_problem`), each nested domain
-through the same :class:`.domain.DomainReader` (with its memory: a VM's domain recurs along its
-snapshots), and the same mode rules make the record (:func:`..modes.build_record`). Anything else
+``check_attributes``, ``child_excluded``, :func:`~...grammar.snapshot.source_attributes_problem`),
+each nested domain through the same :class:`.domain.DomainReader` (with its memory: a VM's domain
+recurs along its snapshots), and the same mode rules make the record (:func:`..modes.build_record`). Anything else
 (another layout, a comment, a source with children, a value a rule refuses) returns ``None``: the
 general reader then reads the document and words the error.
 """
