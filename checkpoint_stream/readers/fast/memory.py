@@ -8,7 +8,7 @@ same records (the tests run both ways). It changes nothing outside itself.
 
 Bounds (each part is dropped whole when full, never grown past them), in entries and in bytes,
 so that long values (a 70 KB line, a 100 KB bitmap name or title in every document) cannot grow
-it: about 16 MiB in all, counting each entry's key and value.
+it: about 24 MiB in all, counting each entry's key and value (8 of them the children's tables).
 
 * domains by their bytes: 64 entries and 3 MiB of text (a domain over 768 KiB is not kept);
 * verdicts on a domain's top: 4,096 and 1 MiB of keys (a key over 64 KiB is not kept);
