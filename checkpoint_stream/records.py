@@ -31,6 +31,7 @@ from .limits import DEFAULT_LIMITS
 from .markup.domain_scan import scan_domain_text
 from .markup.facts import RawFacts, libvirt_disks, read_facts
 from .markup.identity import layout_identity
+from .markup.indentation import dedent
 from .markup.secrets import strip_secrets
 from .grammar.snapshot import SNAPSHOT, judge_source, uuid_only_problem
 
@@ -196,9 +197,11 @@ class Domain:
     xml: str
     _facts: Any = field(default=None, compare=False, hash=False, repr=False)
     _source: Any = field(default=None, compare=False, hash=False, repr=False)
+    _text: Any = field(default=None, compare=False, hash=False, repr=False)
 
     def __getattr__(self, name: str) -> Any:
-        # Reached only when a slot is not set: the xml of a domain made by :meth:`_from_span`.
+        # Reached only when a slot is not set: the xml of a domain made by :meth:`_from_span` or
+        # :meth:`_from_text`.
         if name == "xml":
             source = object.__getattribute__(self, "_source")
             if source is not None:
@@ -206,6 +209,11 @@ class Domain:
                 text = span.decode("utf-8")
                 if width:
                     text = text.replace("\n" + " " * width, "\n")
+                object.__setattr__(self, "xml", text)
+                return text
+            held = object.__getattribute__(self, "_text")
+            if held is not None:
+                text = dedent(held[0], held[1], markup=False)
                 object.__setattr__(self, "xml", text)
                 return text
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
@@ -218,8 +226,21 @@ class Domain:
         domain = _new(cls)
         _D_FACTS(domain, None)
         _D_SOURCE(domain, (span, width))
+        _D_TEXT(domain, None)
         if xml is not None:
             _D_XML(domain, xml)
+        return domain
+
+    @classmethod
+    def _from_text(cls, text: str, width: int) -> "Domain":
+        """The domain whose xml is ``text`` (well formed, LF line ends, no comment, CDATA section
+        or PI: what the fast reader reads tag by tag, in any layout) with ``width`` spaces of
+        indentation taken off its structural line breaks (:func:`~.markup.indentation.dedent`):
+        made when first read (a validation never reads it)."""
+        domain = _new(cls)
+        _D_FACTS(domain, None)
+        _D_SOURCE(domain, None)
+        _D_TEXT(domain, (text, width))
         return domain
 
     def __repr__(self) -> str:
@@ -788,7 +809,7 @@ def slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Any, ...]:
 
 
 _new = object.__new__
-_D_XML, _D_FACTS, _D_SOURCE = slot_setters(Domain, ("xml", "_facts", "_source"))
+_D_XML, _D_FACTS, _D_SOURCE, _D_TEXT = slot_setters(Domain, ("xml", "_facts", "_source", "_text"))
 (_C_NAME, _C_DESCRIPTION, _C_PARENT, _C_TIME, _C_DOMAIN, _C_ORIGIN, _C_DISKS, _C_ACTIVE) = slot_setters(
     Checkpoint, ("name", "description", "parent", "creation_time", "domain", "origin", "disks", "active")
 )

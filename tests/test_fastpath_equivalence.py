@@ -1083,3 +1083,30 @@ def test_child_verdicts_remembered_by_key_judge_as_the_grammar_does():
             assert g.judge(top, {}, redefine, keys, verdicts) == g.judge(top, {}, redefine)
     assert [g.judge(t, {}, False) for t in tops[:6]] == [True, False, False, False, False, True]
     assert 0 < len(verdicts) <= 4096 and False in verdicts.values()
+
+
+def test_a_domain_read_tag_by_tag_makes_its_text_when_first_read():
+    """A domain the fast reader reads tag by tag (not in libvirt's layout) keeps its text to be
+    dedented when ``xml`` is first read (a validation never reads it); the value, equality, hash
+    and a pickle round trip are those of the domain the general reader makes."""
+    import pickle
+
+    from checkpoint_stream.markup.indentation import dedent
+
+    docs = mutations()
+    for name in ("domain-odd-indent", "domain-tab", "domain-two-on-line"):
+        doc = _cut(docs[name])
+        forget()
+        fast = fast_parse(doc, _options("default"), DEFAULT_LIMITS)
+        assert fast is not None and fast.domain is not None, name
+        held = object.__getattribute__(fast.domain, "_text")
+        assert held is not None, name
+        with pytest.raises(AttributeError):
+            object.__getattribute__(fast.domain, "xml")  # not made yet
+        pickled = pickle.dumps(fast)  # pickling makes it
+        slow = general(doc, _options("default"))
+        assert pickle.loads(pickled) == slow
+        assert fast.domain.xml == slow.domain.xml == dedent(held[0], held[1]), name
+        assert fast == slow and hash(fast.domain) == hash(slow.domain)
+        again = pickle.loads(pickle.dumps(fast))
+        assert again == slow and again.domain.xml == slow.domain.xml

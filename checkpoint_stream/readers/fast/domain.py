@@ -28,7 +28,7 @@ from xml.parsers.expat import ParserCreate
 
 from ...grammar.domain import DomainChild, DomainGrammar, DomainTop
 from ...markup import domain_tags
-from ...markup.indentation import base_indent, dedent, normalize_newlines
+from ...markup.indentation import base_indent, normalize_newlines
 from ...records import Domain
 from .lines import DEPTH, MAX_ATTRS, PROBE_EVERY, RATE_KEEP, RATE_TRUSTED, TAG, LinePath
 from .memory import CHILD_KEY_MAX, CHILDREN_MAX, SHAPES_MAX, Memory
@@ -407,8 +407,9 @@ class DomainReader:
             return None
         # Not Domain._from_span: a domain made so is known to be in libvirt's layout (its identity
         # is then read from its lines), which this one need not be.
-        # The patterns took no comment, CDATA section or PI (see above).
-        return Domain(dedent(span, base_indent(span, column), markup=False) if "\n" in span else span)
+        # The patterns took no comment, CDATA section or PI (see above); the text is made when
+        # first read.
+        return Domain._from_text(span, base_indent(span, column)) if "\n" in span else Domain(span)
 
     @staticmethod
     def _any_inner(content: str, names: frozenset[str]) -> tuple[tuple[str, str], ...] | None:
