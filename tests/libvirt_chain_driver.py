@@ -30,57 +30,72 @@ from xml.dom import minidom
 PROBE = "chain-driver-current-probe"
 
 
-def builtin_domain(number):
+def builtin_domain(number, prefix="chain-driver"):
     disks = "".join(
-        "<disk type='file' device='disk'><source file='/tmp/chain-driver/%s.img'/>"
-        "<target dev='%s' bus='virtio'/></disk>" % (t, t)
+        "<disk type='file' device='disk'><source file='/tmp/%s/%s.img'/>"
+        "<target dev='%s' bus='virtio'/></disk>" % (prefix, t, t)
         for t in ("vda", "vdb")
     )
     return (
-        "<domain type='test'><name>chain-driver-%d</name><uuid>c7a5fdbd-edaf-9455-926a-%012d</uuid>"
+        "<domain type='test'><name>%s-%d</name><uuid>c7a5fdbd-edaf-9455-926a-%012d</uuid>"
         "<memory unit='KiB'>1048576</memory><os><type arch='x86_64'>hvm</type></os><devices>%s</devices></domain>"
-        % (number, number, disks)
+        % (prefix, number, number, disks)
     )
 
 
-def nested_domain(xml):
+def nested_domain(xml, full_only=False):
+    """The document's ``<domain>`` as text (``full_only``: only one with a type, not a snapshot's
+    old-style ``<domain><uuid>``), or None."""
     try:
         root = minidom.parseString(xml.encode("utf-8")).documentElement
     except Exception:  # noqa: BLE001 - libvirt judges the document itself
         return None
     for node in root.childNodes:
-        if node.nodeType == node.ELEMENT_NODE and node.tagName == "domain":
+        if node.nodeType == node.ELEMENT_NODE and node.tagName == "domain" and (node.getAttribute("type") or not full_only):
             return node.toxml()
     return None
 
 
-def main():
+def connect():
+    """(libvirt, a connection to a fresh test driver without its default VM), or None without
+    libvirt."""
     os.environ.setdefault("LIBVIRT_LOG_OUTPUTS", "1:file:/dev/null")
     try:
         import libvirt
     except ImportError:
-        return 3
+        return None
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
-    request = json.load(sys.stdin)
     conn = libvirt.open("test:///default")
     old = conn.lookupByName("test")
     if old.isActive():
         old.destroy()
     old.undefine()
+    return libvirt, conn
+
+
+def define_vm(libvirt, conn, xml, number, prefix="chain-driver", full_only=False):
+    """The VM of a document: its ``<domain>`` defined, else a built-in one."""
+    text = nested_domain(xml, full_only)
+    if text is not None:
+        try:
+            return conn.defineXML(text)
+        except libvirt.libvirtError:
+            pass
+    return conn.defineXML(builtin_domain(number, prefix))
+
+
+def main():
+    found = connect()
+    if found is None:
+        return 3
+    libvirt, conn = found
+    request = json.load(sys.stdin)
     vms = {}
     answers = []
     for doc in request["documents"]:
         key = doc["vm"]
         if key not in vms:
-            text = nested_domain(doc["xml"])
-            dom = None
-            if text is not None:
-                try:
-                    dom = conn.defineXML(text)
-                except libvirt.libvirtError:
-                    dom = None
-            if dom is None:
-                dom = conn.defineXML(builtin_domain(len(vms) + 1))
+            dom = define_vm(libvirt, conn, doc["xml"], len(vms) + 1)
             dom.create()
             vms[key] = dom
         try:

@@ -3,7 +3,7 @@
 what libvirt did: for the snapshot chain tests' differential part.
 
 Run under the system Python that has python3-libvirt (``/usr/bin/python3``), as a subprocess:
-standalone on purpose (stdlib + libvirt only), like ``libvirt_chain_driver.py``. One process is one
+stdlib + libvirt only, sharing ``libvirt_chain_driver.py``'s setup. One process is one
 fresh driver state. Reads one JSON object on stdin::
 
     {"documents": [{"vm": KEY, "xml": DOC, "current": BOOL}, ...]}
@@ -24,63 +24,23 @@ stdout) when libvirt cannot be imported.
 """
 
 import json
-import os
 import sys
-from xml.dom import minidom
 
-
-def builtin_domain(number):
-    disks = "".join(
-        "<disk type='file' device='disk'><source file='/tmp/snapshot-chain-driver/%s.img'/>"
-        "<target dev='%s' bus='virtio'/></disk>" % (t, t)
-        for t in ("vda", "vdb")
-    )
-    return (
-        "<domain type='test'><name>snapshot-chain-driver-%d</name><uuid>c7a5fdbd-edaf-9455-926a-%012d</uuid>"
-        "<memory unit='KiB'>1048576</memory><os><type arch='x86_64'>hvm</type></os><devices>%s</devices></domain>"
-        % (number, number, disks)
-    )
-
-
-def nested_domain(xml):
-    try:
-        root = minidom.parseString(xml.encode("utf-8")).documentElement
-    except Exception:  # noqa: BLE001 - libvirt judges the document itself
-        return None
-    for node in root.childNodes:
-        if node.nodeType == node.ELEMENT_NODE and node.tagName == "domain" and node.getAttribute("type"):
-            return node.toxml()
-    return None
+from libvirt_chain_driver import connect, define_vm  # the same setup (this folder is on the path)
 
 
 def main():
-    os.environ.setdefault("LIBVIRT_LOG_OUTPUTS", "1:file:/dev/null")
-    try:
-        import libvirt
-    except ImportError:
+    found = connect()
+    if found is None:
         return 3
-    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+    libvirt, conn = found
     request = json.load(sys.stdin)
-    conn = libvirt.open("test:///default")
-    old = conn.lookupByName("test")
-    if old.isActive():
-        old.destroy()
-    old.undefine()
     vms = {}
     answers = []
     for doc in request["documents"]:
         key = doc["vm"]
         if key not in vms:
-            text = nested_domain(doc["xml"])
-            dom = None
-            if text is not None:
-                try:
-                    dom = conn.defineXML(text)
-                except libvirt.libvirtError:
-                    dom = None
-            if dom is None:
-                dom = conn.defineXML(builtin_domain(len(vms) + 1))
-            vms[key] = dom
+            vms[key] = define_vm(libvirt, conn, doc["xml"], len(vms) + 1, "snapshot-chain-driver", full_only=True)
         flags = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE
         if doc.get("current"):
             flags |= libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT
