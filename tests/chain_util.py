@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tarfile
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
@@ -151,3 +152,17 @@ def write_stream(root: str, docs: Iterable[Doc]) -> Archive:
 
 
 WRITERS = {"folder": write_folder, "tar": write_tar, "stream": write_stream}
+
+
+def comparable(found: Iterable[object]) -> list[dict]:
+    """Chains as dicts with what depends on where the documents came from left out (a problem's
+    source, the document index in its message): for comparing analyses of the same archive
+    read in other orders or forms."""
+    out = []
+    for ch in found:
+        d = ch.to_dict()  # type: ignore[attr-defined]
+        for p in d["problems"]:
+            p.pop("source")
+            p["message"] = re.sub(r"<input>( document \d+)?", "<input>", p["message"])
+        out.append(d)
+    return out

@@ -26,7 +26,7 @@ from checkpoint_stream.cli import main as cli_main
 from libvirt_util import SYSTEM_PYTHON, libvirt_unavailable as _libvirt_reason
 
 sys.path.insert(0, str(Path(__file__).parent))
-from chain_util import UUIDS, WRITERS, Doc, chain_docs  # noqa: E402
+from chain_util import UUIDS, WRITERS, Doc, chain_docs, comparable as _comparable  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -192,17 +192,6 @@ def test_order_ties_by_creation_time_then_name() -> None:
 
 def _docs_text(docs) -> bytes:
     return "".join(d.xml() for d in docs).encode()
-
-
-def _comparable(found) -> list[dict]:
-    out = []
-    for ch in found:
-        d = ch.to_dict()
-        for p in d["problems"]:
-            p.pop("source")
-            p["message"] = re.sub(r"<input>( document \d+)?", "<input>", p["message"])
-        out.append(d)
-    return out
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -29,7 +29,7 @@ from checkpoint_stream.cli import main as cli_main
 from libvirt_util import SYSTEM_PYTHON, libvirt_unavailable as _libvirt_reason
 
 sys.path.insert(0, str(Path(__file__).parent))
-from chain_util import UUIDS, WRITERS, Doc, chain_docs, domain  # noqa: E402
+from chain_util import UUIDS, WRITERS, Doc, chain_docs, comparable as _comparable, domain  # noqa: E402
 from cli_util import run  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -460,17 +460,6 @@ def test_rejected_documents_go_to_the_side_of_their_kind(tmp_path: Path) -> None
     assert {ch.kind for ch in found} == {"checkpoint"} and sum(p.kind == "invalid" for ch in found for p in ch.problems) == 4
     found = read(str(tmp_path), internal=False)  # snapshots only
     assert {ch.kind for ch in found} == {"snapshot"} and sum(p.kind == "invalid" for ch in found for p in ch.problems) == 4
-
-
-def _comparable(found) -> list[dict]:
-    out = []
-    for ch in found:
-        d = ch.to_dict()
-        for p in d["problems"]:
-            p.pop("source")
-            p["message"] = re.sub(r"<input>( document \d+)?", "<input>", p["message"])
-        out.append(d)
-    return out
 
 
 @pytest.mark.parametrize("seed", range(4))
