@@ -131,7 +131,9 @@ def test_parse_of_one_document_of_a_kind_not_asked_for_is_still_refused() -> Non
 def _snapshot_with_disks(name: str, disks: str) -> bytes:
     return (
         f"<domainsnapshot>\n  <name>{name}</name>\n  <state>disk-snapshot</state>\n  <disks>\n{disks}  </disks>\n"
-        "  <domain>\n    <uuid>9d37b878-a7cc-9f9a-b78f-49b3abad25a8</uuid>\n  </domain>\n</domainsnapshot>\n"
+        "  <domain type='kvm'>\n    <name>vm1</name>\n    <uuid>9d37b878-a7cc-9f9a-b78f-49b3abad25a8</uuid>\n"
+        "    <memory unit='KiB'>1048576</memory>\n    <vcpu placement='static'>1</vcpu>\n    <os>\n      <type arch='x86_64'>hvm</type>\n    </os>\n"
+        "  </domain>\n</domainsnapshot>\n"
     ).encode()
 
 
@@ -160,6 +162,7 @@ def test_disks_read_again_with_other_sources_read_alike(mode: int) -> None:
         docs.append(_snapshot_with_disks(f"s{s}", disks + "    <disk name='vdy' snapshot='internal'/>\n"))
     good = _snapshot_with_disks("g", _DISK.format(name="vda", file="/img/g.qcow2"))
     data = b"".join(docs + [good, good.replace(b"/img/g", b"img/g"), good])
+    assert fast.fast is not None and fast.fast.parse(good.strip(), Options(), DEFAULT_LIMITS) is not None  # the fast reader's layout
     got = _read(data, fast, **MODES[mode])
     assert got == _read(data, general, **MODES[mode])
     if mode == 0:  # some are read, not all refused, and the bad paths are refused where they stand
@@ -186,3 +189,85 @@ def test_a_one_attribute_source_is_judged_as_the_grammar_judges_any_source() -> 
                 assert fast == (source_attributes_problem({name: value}, kind, rule) is None), (kind, name, value)
                 checked += fast
     assert checked > 5  # some sources are taken
+
+
+# Values a learnt disk list may meet in place of a good path: each must be read as the general
+# reader reads it (refused where it refuses, taken with the same record where it takes).
+_VALUES = [
+    "/img/{s}.qcow2",
+    "",  # empty: the rule refuses it
+    "relative/{s}",  # the rule refuses it
+    "/img/a&amp;b/{s}",  # a reference: unescaped in the attribute, kept in the source's text
+    "/img/&lt;{s}&gt;",
+    "/img/&bogus;{s}",  # an undefined entity: not well formed
+    "/img/a&b{s}",  # a bare '&': not well formed
+    "/img/a<b{s}",  # '<' in a value: not well formed
+    "/img/a\x01{s}",  # a control character: not well formed
+    "/img/a\tb{s}",  # a TAB: read as a space by expat
+    "/img/\u00e9t\u00e9/{s}",  # UTF-8
+    "/img/a\ufffe{s}",  # not a character XML allows
+    "/img/{s}' bogus='x",  # a second attribute the source does not take
+    "/img/{s}'/><source file='/b",  # a second source
+    "/img/{s}\"x",
+    "/img/" + "x" * 5000 + "{s}",  # longer than any list the reader learns
+]
+
+
+@pytest.mark.parametrize("mode", range(len(MODES)), ids=["document", "redefine", "redefine-relaxed", "create", "internal"])
+def test_a_learnt_disk_list_reads_other_values_alike(mode: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A VM's disk list, met again, is learnt whole (readers/fast/moments.py _Template) and read
+    next time by comparing its bytes outside the sources' values and judging each value. In
+    place of a value: every kind of good and bad value, and lists that differ elsewhere (another
+    format, a disk more or less, a self-closed disk, a different attribute name, a byte more
+    around a value). The same records and errors as the general reader, with the list taken by
+    the template where only its values changed."""
+    from checkpoint_stream.readers.fast.moments import MomentReader
+
+    taken = []
+    original = MomentReader._from_template
+
+    def counted(*args: object) -> bool:
+        ok: bool = original(*args)  # type: ignore[arg-type]
+        taken.append(ok)
+        return ok
+
+    monkeypatch.setattr(MomentReader, "_from_template", staticmethod(counted))
+    fast, general = _both(SNAPSHOT_GRAMMAR)
+
+    def disks(a: str, b: str, extra: str = "") -> str:
+        return "    <disk name='vdz' snapshot='no'/>\n" + _DISK.format(name="vda", file=a) + _DISK.format(name="vdb", file=b) + extra
+
+    docs = [_snapshot_with_disks(f"s{s}", disks(f"/img/a{s}", f"/img/b{s}")) for s in range(3)]  # learnt by the third
+    for k, value in enumerate(_VALUES):
+        docs.append(_snapshot_with_disks(f"v{k}", disks(value.format(s=k), f"/img/b{k}")))
+        docs.append(_snapshot_with_disks(f"w{k}", disks(f"/img/a{k}", value.format(s=k))))
+    others = [
+        disks("/img/a", "/img/b").replace("qcow2", "raw", 1),
+        disks("/img/a", "/img/b", "    <disk name='vdc' snapshot='internal'/>\n"),
+        _DISK.format(name="vda", file="/img/a") + _DISK.format(name="vdb", file="/img/b"),
+        disks("/img/a", "/img/b").replace("<source file=", "<source dev=", 1),
+        disks("/img/a", "/img/b").replace("'/img/b'", "'/img/b' ", 1),
+        disks("/img/a", "/img/b").replace("type='file'", "type='block'"),
+    ]
+    docs += [_snapshot_with_disks(f"o{k}", d) for k, d in enumerate(others)]
+    data = b"".join(docs)
+    assert fast.fast is not None and fast.fast.parse(docs[0].strip(), Options(), DEFAULT_LIMITS) is not None
+    got = _read(data, fast, **MODES[mode])
+    assert got == _read(data, general, **MODES[mode])
+    assert fast.memory.blocks  # the list was learnt...
+    assert sum(taken) >= 2 * 3  # ...and read by its template where only values changed
+    if mode == 0:
+        refused = sum(1 for r in got if isinstance(r, tuple))
+        assert 10 < refused < len(docs) - 10
+
+
+def test_a_learnt_disk_list_respects_the_disk_limit() -> None:
+    """The template's items count against ``max_disks`` as the items read one by one do."""
+    from checkpoint_stream.limits import Limits
+
+    fast, general = _both(SNAPSHOT_GRAMMAR)
+    disks = "".join(_DISK.format(name=f"vd{c}", file=f"/img/{c}") for c in "abc")
+    data = b"".join(_snapshot_with_disks(f"s{s}", disks.replace("/img/", f"/img/{s}-")) for s in range(4))
+    for limit in (3, 2):  # learnt under the first, then met under a lower limit
+        limits = Limits(max_disks=limit)
+        assert _read(data, fast, limits=limits) == _read(data, general, limits=limits)

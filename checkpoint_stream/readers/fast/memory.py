@@ -8,13 +8,16 @@ same records (the tests run both ways). It changes nothing outside itself.
 
 Bounds (each part is dropped whole when full, never grown past them), in entries and in bytes,
 so that long values (a 70 KB line, a 100 KB bitmap name or title in every document) cannot grow
-it: about 24 MiB in all, counting each entry's key and value (8 of them the children's tables).
+it: about 32 MiB in all, counting each entry's key and value (8 of them the children's tables).
 
 * domains by their bytes: 64 entries and 3 MiB of text (a domain over 768 KiB is not kept);
 * verdicts on a domain's top: 4,096 and 1 MiB of keys (a key over 64 KiB is not kept);
 * verdicts on a single child of a domain's top: 4,096 (kept by the domain grammar's judge), of
   keys of at most 512 characters of text; as many children read, by the same keys;
 * disk tag tails read: 4,096 and 1 MiB (a tail over 64 KiB is not kept);
+* snapshot disks judged, by their bytes with the source cut out: 4,096 of at most 1 KiB each;
+  snapshot disk lists learnt whole: 1,024 and 2 MiB (a list over 16 KiB is not learnt), about
+  as much again as their templates' text;
 * lines of domains and their tokens: 16,384 each and 2 MiB of lines (twice that with their
   tokens; a domain over 256 KiB is not learnt), 4,096 verdicts on token sequences, 4 layouts per
   indentation and number of lines, 256 layouts built per epoch (see :mod:`.lines`), and the
@@ -44,6 +47,10 @@ VERDICTS_MAX = 4096
 SHAPES_MAX = 4096
 CHILD_KEY_MAX = 512  # characters of a domain child's key for its verdict to be remembered
 CHILDREN_MAX = 4096
+ITEM_BYTES_MAX = 1024  # bytes of a snapshot disk, its source cut out, for its verdict to be remembered
+BLOCKS_MAX = 1024
+BLOCK_BYTES_MAX = 16 * 1024  # bytes of a snapshot's disk list for it to be learnt whole
+BLOCKS_BYTES_MAX = 2 * 1024 * 1024
 
 
 class LineMemory:
@@ -82,7 +89,7 @@ class LineMemory:
 class Memory:
     """Everything a fast reader remembers; see the module docstring for the bounds."""
 
-    __slots__ = ("domains", "domain_chars", "tops", "top_bytes", "children", "child_tops", "rests", "rest_bytes", "lines", "attributes")
+    __slots__ = ("domains", "domain_chars", "tops", "top_bytes", "children", "child_tops", "rests", "rest_bytes", "lines", "attributes", "blocks", "block_bytes")
 
     def __init__(self) -> None:
         self.domains: dict[tuple[Any, ...], Any] = {}
@@ -101,6 +108,10 @@ class Memory:
         self.lines = LineMemory()
         #: Snapshot disks judged, by their bytes with the source cut out (readers/fast/moments.py), at most 4096.
         self.attributes: dict[Any, Any] = {}
+        #: Snapshot disk lists learnt whole, by their bytes up to the first source's value
+        #: (readers/fast/moments.py): BLOCKS_MAX entries, BLOCKS_BYTES_MAX bytes.
+        self.blocks: dict[Any, Any] = {}
+        self.block_bytes = 0
 
     def forget(self, domains: bool = True, disks: bool = True) -> None:
         """Drop what is remembered (as in a new reader)."""
@@ -116,6 +127,16 @@ class Memory:
             self.rests = {}
             self.rest_bytes = 0
             self.attributes = {}
+            self.blocks = {}
+            self.block_bytes = 0
+
+    def remember_block(self, key: tuple[Any, ...], template: Any, size: int) -> None:
+        """``size``: the list's bytes (its template holds about as much again, as text)."""
+        if len(self.blocks) >= BLOCKS_MAX or self.block_bytes + size > BLOCKS_BYTES_MAX:
+            self.blocks = {}
+            self.block_bytes = 0
+        self.blocks[key] = template
+        self.block_bytes += size
 
     def remember_domain(self, key: tuple[Any, ...], domain: Any) -> None:
         size = len(key[0])

@@ -38,6 +38,7 @@ from ..general import column_indent
 from ..modes import Options, build_record
 from .compile import DECL, ROOT_ATTR, WS, piece_of, root_namespaces_reader
 from .domain import DomainReader
+from .memory import BLOCK_BYTES_MAX, ITEM_BYTES_MAX, Memory
 from .regexgen import RUN
 from .text import unescape, utf8_text, xml_text
 
@@ -54,9 +55,26 @@ _ATTR = rb"[ \t\r\n]+[A-Za-z_:][-A-Za-z0-9._:]*[ \t\r\n]*=[ \t\r\n]*'" + _VALUE 
 _ATTRS = rb"((?:" + _ATTR + rb")*)[ \t\r\n]*"
 _PAIR = re.compile(rb"([A-Za-z_:][-A-Za-z0-9._:]*)[ \t\r\n]*=[ \t\r\n]*'([^']*)'")
 _ONE_PAIR = re.compile(rb"[ \t\r\n]+([A-Za-z_:][-A-Za-z0-9._:]*)[ \t\r\n]*=[ \t\r\n]*'([^']*)'[ \t\r\n]*")  # a run of one attribute
+_VALUE_FULL = re.compile(_VALUE).fullmatch
 _WS_RUN = re.compile(rb"[ \t\r\n]*")
 _UNSEEN: Any = object()
 _MEMO_ENTRIES = 4096
+
+
+class _Template:
+    """A list of items (a snapshot's ``<disks>``) as proven once, remembered by its bytes with
+    its sources' values cut out (:meth:`MomentReader._item_reader`): ``items``, per item, its
+    fields but the source's, and the source's field name (None: no source); ``values``, per
+    source in order, ``(pre, post, name, rule)``: the source's text before and after its value,
+    its one attribute's name and the rule that judges its value. A list with the same bytes
+    outside those values, each value one the attribute pattern and its rule take, is one the
+    list's pattern takes, with the same items."""
+
+    __slots__ = ("items", "values")
+
+    def __init__(self, items: tuple[tuple[dict[str, Any], str | None], ...], values: tuple[tuple[str, str, str, Any], ...]) -> None:
+        self.items = items
+        self.values = values
 
 
 def _attributes(raw: bytes | None) -> dict[str, str] | None:
@@ -216,7 +234,7 @@ class MomentReader:
                     src += [f"        if {f.attribute!r} in attrs:", f"            fields[{f.field!r}] = F{i}_{k}(attrs)"]
             elif kind == "items":
                 ns[f"ITEMS{i}"] = extra
-                src += [f"        if not ITEMS{i}({g}, items, limits, MEMORY.attributes):", "            return None"]
+                src += [f"        if not ITEMS{i}({g}, items, limits, MEMORY):", "            return None"]
             else:  # opaque
                 src += [
                     f"        value = opaque(buf, start, m.start({i + 1}), {g}, R{i}, options, limits, ns)",
@@ -254,44 +272,117 @@ class MomentReader:
         and name)."""
         one = _ONE_PAIR.fullmatch(raw)
         if one is not None and not one.group(1).startswith(b"xmlns"):
-            key = (kind, one.group(1))
-            rule = self.source_rules.get(key, _UNSEEN)
-            if rule is _UNSEEN:
-                if len(self.source_rules) >= _MEMO_ENTRIES:  # names come from documents: bounded
-                    self.source_rules.clear()
-                rule = self.source_rules[key] = source_attribute_rule(element, kind, one.group(1).decode("ascii"))
+            name = one.group(1)
+            rule = self._source_rule(element, kind, name)
             value = utf8_text(one.group(2))
             if rule is None or value is None:
                 return None
             if "&" in value:
                 value = unescape(value)
-            return {key[1].decode("ascii"): value} if rule.check(value) is None else None
+            return {name.decode("ascii"): value} if rule.check(value) is None else None
         attrs = _attributes(raw)
         if attrs is None or source_attributes_problem(attrs, kind, element) is not None:
             return None
         return attrs
 
+    def _source_rule(self, element: ElementRule, kind: str, name: bytes) -> Any:
+        """:func:`~...grammar.snapshot.source_attribute_rule`, remembered by type and name."""
+        key = (kind, name)
+        rule = self.source_rules.get(key, _UNSEEN)
+        if rule is _UNSEEN:
+            if len(self.source_rules) >= _MEMO_ENTRIES:  # names come from documents: bounded
+                self.source_rules.clear()
+            rule = self.source_rules[key] = source_attribute_rule(element, kind, name.decode("ascii"))
+        return rule
+
+    def _learn_template(
+        self,
+        key: tuple[Any, bytes],
+        block: bytes,
+        sources: list[tuple[Any, str]],
+        items: list[dict[str, Any]],
+        memory: Memory,
+        field: str,
+        element: ElementRule,
+        pattern: "re.Pattern[bytes]",
+    ) -> None:
+        """Remember ``block``, a list just read whose items were all remembered (it recurs), as a
+        :class:`_Template` under ``key``, when each of its sources holds one attribute whose value
+        is where the key's cut found it (``sources``: their matches and the types of their
+        disks, in order; ``items``: the list's items; ``field``: the source's; ``pattern``: what
+        the key cuts out, a source's value in group 2)."""
+        values = []
+        cuts = [m.span(2) for m in pattern.finditer(block)]
+        if len(cuts) != len(sources):
+            return
+        for (s, disk_type), cut in zip(sources, cuts):
+            one = _ONE_PAIR.fullmatch(block, s.start(1), s.end(1))
+            if one is None or one.span(2) != cut or one.group(1).startswith(b"xmlns"):
+                return
+            rule = self._source_rule(element, disk_type, one.group(1))
+            pre, post = utf8_text(block[s.start() : cut[0]]), utf8_text(block[cut[1] : s.end()])
+            if rule is None or pre is None or post is None:
+                return
+            values.append((pre, post, one.group(1).decode("ascii"), rule))
+        shapes = tuple(
+            ({k: v for k, v in item.items() if k != field and k != "sourceAttributes"}, field) if "sourceAttributes" in item else (item, None)
+            for item in items
+        )
+        memory.remember_block(key, _Template(shapes, tuple(values)), len(block))
+
+    @staticmethod
+    def _from_template(template: _Template, values: list[bytes], items: list[dict[str, Any]], limits: Limits) -> bool:
+        """Append the items of the list ``template`` was found for, its sources' values being
+        ``values``; False, appending nothing, when a value is not one the attribute pattern and
+        the value's rule take."""
+        if len(items) + len(template.items) > limits.max_disks or len(values) != len(template.values):
+            return False  # (as many values: the key's NULs are all separators, its parts the template's)
+        read = []
+        value_ok = _VALUE_FULL
+        for (pre, post, name, rule), raw in zip(template.values, values):
+            if value_ok(raw) is None:
+                return False
+            text = utf8_text(raw)
+            if text is None:
+                return False
+            value = unescape(text) if "&" in text else text
+            if rule.check(value) is not None:
+                return False
+            read.append((pre + text + post, {name: value}))
+        given = iter(read)
+        for fields, field in template.items:
+            item = fields.copy()
+            if field is not None:
+                item[field], item["sourceAttributes"] = next(given)
+            items.append(item)
+        return True
+
     def _item_reader(self, rule: ElementRule, item_pattern: "re.Pattern[bytes]", slots: list[tuple[str, str]]) -> Any:
         """The list reader for items of ``rule``: straight-line code generated from the slots of
         its pattern (tomli style: no loop over slots, locals bound once), each slot checked by
-        its rule as the general reader checks it. ``read(block, items, limits, memo)`` appends
+        its rule as the general reader checks it. ``read(block, items, limits, memory)`` appends
         each item's fields to ``items``; False: not for this reader.
 
         An item's verdict and fields but its empty ``<source .../>`` depend on its bytes alone,
         and they repeat along a VM's snapshots (the same names, modes, formats) where the source
-        names a new file each time: so they are remembered in ``memo`` by the item's bytes with
-        the source cut out (:meth:`_item_fields`, bounded), and the source is judged on its own."""
+        names a new file each time: so they are remembered in ``memory.attributes`` by the
+        item's bytes with the source cut out (:meth:`_item_fields`, bounded), and the source is
+        judged on its own. A whole list whose items were all remembered is learnt as a
+        :class:`_Template` (its bytes around the sources' values, in ``memory.blocks``): the
+        next list of that VM is then read by comparing bytes and judging each value."""
         rules = self.document.rules
         span = next((i for i, (what, _key) in enumerate(slots) if what == "span"), None)
         ns: dict[str, Any] = {
             "MATCH": item_pattern.match, "WS": _WS_RUN.match, "fields_of": self._item_fields(rule, slots),
             "source_attrs": self._source_attrs, "utf8_text": utf8_text, "KEY": rule.tag, "MEMO_ENTRIES": _MEMO_ENTRIES,
+            "ITEM_BYTES": ITEM_BYTES_MAX, "BLOCK_BYTES": BLOCK_BYTES_MAX,
         }
         remember = [
             "            found = fields_of(m)",
             "            if len(memo) >= MEMO_ENTRIES:",
             "                memo.clear()",
-            "            memo[key] = found",
+            "            if {size} <= ITEM_BYTES:  # a long item is judged anew each time: the memory stays small",
+            "                memo[key] = found",
             "        if found is False:",
             "            return False",
             "        if len(items) >= limits.max_disks:",
@@ -300,7 +391,8 @@ class MomentReader:
         ]
         if span is None:
             src = [
-                "def read(block, items, limits, memo):",
+                "def read(block, items, limits, memory):",
+                "    memo = memory.attributes",
                 "    pos = WS(block).end()",
                 "    n = len(block)",
                 "    while pos < n:",
@@ -311,7 +403,7 @@ class MomentReader:
                 "        pos = m.end()",
                 "        found = memo.get(key)",
                 "        if found is None:",
-                *remember,
+                *[line.format(size="len(key[1])") for line in remember],
             ]
         else:
             # The item is cut without its pattern: its start tag ends at the first '>' (self-closed
@@ -323,13 +415,30 @@ class MomentReader:
             assert slots[span + 1] == ("attrs", source)
             element = rules[source]
             tag, stag = rule.tag.encode(), element.tag.encode()
+            # A source's one attribute, up to its value (group 1), and the value (group 2): what a
+            # list's key cuts out. Only a value the attribute pattern takes is read from it.
+            values = re.compile(rb"(<" + re.escape(stag) + rb"[ \t\r\n]+[A-Za-z_:][-A-Za-z0-9._:]*[ \t\r\n]*=[ \t\r\n]*')([^']*)(?=')")
             ns.update(
                 S=element, SOURCE=re.compile(rb"<" + re.escape(stag) + _ATTRS + rb"/>").match,
                 OPEN_SOURCE=b"<" + stag, CLOSE=b"</" + tag + b">", CLOSE_LENGTH=len(tag) + 3,
+                BLOCK=(rule.tag, "block"), from_template=self._from_template, learn=self._learn_template,
+                VALUES=values, SPLIT=values.split, NUL=b"\0",  # in no XML document
             )
             g = span + 1  # the source's group in the item's pattern
             src = [
-                "def read(block, items, limits, memo):",
+                "def read(block, items, limits, memory):",
+                "    # A list learnt before (_Template): found by its bytes with its sources' values cut out.",
+                "    parts = SPLIT(block)",
+                "    values = parts[2::3]",
+                "    del parts[2::3]",
+                "    block_key = (BLOCK, NUL.join(parts))",
+                "    template = memory.blocks.get(block_key)",
+                "    if template is not None and from_template(template, values, items, limits):",
+                "        return True",
+                "    memo = memory.attributes",
+                "    count = len(items)",
+                "    remembered = True  # every item of the list found in memo: the list is learnt",
+                "    sources = []",
                 "    pos = WS(block).end()",
                 "    n = len(block)",
                 "    while pos < n:",
@@ -355,10 +464,11 @@ class MomentReader:
                 "            key = (KEY, block[pos:cut], block[s.end():after])",
                 "        found = memo.get(key)",
                 "        if found is None:",
+                "            remembered = False",
                 "            m = MATCH(block, pos)",
                 f"            if m is None or m.end() != after or m.start({g}) != cut or (cut >= 0 and m.end({g}) != s.end()):",
                 "                return False",
-                *remember,
+                *[line.format(size="after - pos") for line in remember],
                 "        pos = after",
                 "        if cut >= 0:",
                 f"            if {element.tag!r} in found[2]:",
@@ -371,8 +481,14 @@ class MomentReader:
                 "                return False",
                 f"            item[{(element.field or element.tag)!r}] = text",
                 "            item['sourceAttributes'] = attrs",
+                "            sources.append((s, found[1]))",
+                "        items.append(item)",
+                "    if remembered and len(block) <= BLOCK_BYTES:",
+                f"        learn(block_key, block, sources, items[count:], memory, {(element.field or element.tag)!r}, S, VALUES)",
+                "    return True",
             ]
-        src += ["        items.append(item)", "    return True"]
+        if span is None:
+            src += ["        items.append(item)", "    return True"]
         source_code = "\n".join(src) + "\n"
         exec(compile(source_code, f"<checkpoint_stream fast {rule.tag} reader>", "exec"), ns)
         return ns["read"]
