@@ -9,8 +9,10 @@ snapshot's ``<memory>``), and a list whose items hold children (a snapshot's ``<
 ``<source>`` only as an empty element, the usual shape, judged by the rule's ``source_rules``).
 A disk's verdict and fields but its source repeat along a VM's snapshots while the source names a
 new file each time: they are remembered by the disk's bytes with the source cut out, and only the
-source is judged anew (:meth:`MomentReader._item_reader`). The per-document reader is straight-line
-code generated from the pieces, as the checkpoint reader's is.
+source is judged anew (:meth:`MomentReader._item_reader`); a whole list of disks, met again, is
+remembered by its bytes with the sources' values cut out, and the next list of that VM is read by
+comparing bytes and judging each value by its attribute's rule (:class:`_Template`). The
+per-document reader is straight-line code generated from the pieces, as the checkpoint reader's is.
 
 The values go through the same checks as in the general reader (the rules' ``check``,
 ``check_attributes``, ``child_excluded``, :func:`~...grammar.snapshot.source_attributes_problem`),
