@@ -59,7 +59,7 @@ from __future__ import annotations
 import codecs
 import functools
 import re
-from typing import Union
+from typing import Union, cast
 
 from .align import align_disks, align_snapshot_disks
 from .errors import CheckpointError, LimitError, NotWellFormedError, SchemaError, SemanticError
@@ -76,6 +76,8 @@ __all__ = ["Framer", "Item", "fast_single"]
 
 #: What the framer produces: records, and (in skip mode) the errors between them, in order.
 Item = Union[Record, CheckpointError]
+#: What the loop collects: items, and records whose judgement waits for the end of the feed.
+_Out = list[Union[Record, CheckpointError, "_Pending"]]
 
 # Comments and PIs are spelled as unrolled loops ("normal* (special normal*)*"), which match in
 # linear time without possessive quantifiers (Python 3.10 has none, and Debian's 3.11.2 matches
@@ -336,6 +338,19 @@ class _Token:
         return m.group(1).decode("utf-8", "replace") if m is not None else "?"
 
 
+class _Pending:
+    """A record read whose domain and disks are still to be judged (:meth:`Framer._settle`), with
+    where its document stands: ``buf[start:end]``, document ``index`` of the stream."""
+
+    __slots__ = ("record", "start", "end", "index")
+
+    def __init__(self, record: Record, start: int, end: int, index: int) -> None:
+        self.record = record
+        self.start = start
+        self.end = end
+        self.index = index
+
+
 class Framer:
     """The push core: ``feed(bytes)`` and ``close()`` return the items completed so far.
 
@@ -409,23 +424,27 @@ class Framer:
         if data:
             self.buf += data
             self.bytes_seen += len(data)
-        out: list[Item] = []
+        out: _Out = []
         self._run(out, final=False)
+        if self.options.after_record:
+            self._settle(out)
         self._compact()
-        return out
+        return cast(list[Item], out)  # settled: no _Pending left
 
     def close(self) -> list[Item]:
         if self.closed:
             return []
         self.closed = True
-        out: list[Item] = []
+        out: _Out = []
         self._run(out, final=True)
+        if self.options.after_record:
+            self._settle(out)
         self.buf = bytearray()
-        return out
+        return cast(list[Item], out)  # settled: no _Pending left
 
     # -- the loop ---------------------------------------------------------------------------------
 
-    def _run(self, out: list[Item], final: bool) -> None:
+    def _run(self, out: _Out, final: bool) -> None:
         buf = self.buf
         while True:
             if self.doc_start is None and self.prolog_from is None and not self.resyncing:
@@ -449,7 +468,7 @@ class Framer:
             if not self._document(out, final):
                 return
 
-    def _fast_run(self, out: list[Item]) -> None:
+    def _fast_run(self, out: _Out) -> None:
         """The hot loop: consecutive documents in libvirt's layout, separated by whitespace only.
 
         Exactly what :meth:`_between` and :meth:`_document` do for such a document (same start,
@@ -467,8 +486,9 @@ class Framer:
         path, member, base = self.path, self.member, self.base
         skip, search = _WHITESPACE.match, self.end_tag.search
         parse = self.fast
-        if parse is None or options.after_record:  # judged and aligned one by one, by _document
+        if parse is None:
             return
+        after = options.after_record  # judged and aligned once the run is over (_settle)
         if self.gap_bom is not None:
             return  # what may follow a byte order mark is _between's to judge
         if self.opening:
@@ -494,7 +514,7 @@ class Framer:
                     record = variant(buf, start, end, options, limits, origin)
                     if record is None:
                         return
-                out.append(record)
+                out.append(_Pending(record, start, end, index) if after else record)
                 self.opening = False
                 index += 1
                 pos = end
@@ -549,7 +569,7 @@ class Framer:
         self.prolog_from = None
         return True
 
-    def _between(self, out: list[Item], final: bool) -> bool:
+    def _between(self, out: _Out, final: bool) -> bool:
         """Skip what may stand between documents. True when a document starts at ``pos``.
 
         What may stand there is what libxml2 allows around one document, its prolog and epilog:
@@ -611,7 +631,7 @@ class Framer:
         self._garbage(out, pos, final)
         return False
 
-    def _misplaced_declaration(self, out: list[Item], pos: int, why: str) -> bool:
+    def _misplaced_declaration(self, out: _Out, pos: int, why: str) -> bool:
         """An XML declaration not at its document's first byte: that document is broken (libxml2
         refuses it), and skipped as any broken document is."""
         self._begin(pos)
@@ -619,7 +639,7 @@ class Framer:
         self._after_error(pos + 1)
         return False
 
-    def _lone_bom(self, out: list[Item]) -> None:
+    def _lone_bom(self, out: _Out) -> None:
         """The stream ends after a byte order mark that began no document: garbage, as libxml2
         finds a byte order mark after one document's root."""
         at = self.gap_bom
@@ -655,7 +675,7 @@ class Framer:
             self.buf[pos + 1] != 0x3F or _DECLARATION.search(self.buf, pos + 1) is None  # '?': a PI, as _SKIP_PI
         )
 
-    def _garbage(self, out: list[Item], pos: int, final: bool, reason: str | None = None) -> None:
+    def _garbage(self, out: _Out, pos: int, final: bool, reason: str | None = None) -> None:
         buf = self.buf
         m = self.resync.search(buf, pos + 1)
         if m is None and not final:
@@ -744,7 +764,7 @@ class Framer:
             )
         return "utf-8"
 
-    def _document(self, out: list[Item], final: bool) -> bool:
+    def _document(self, out: _Out, final: bool) -> bool:
         """Work on the document in progress. True when it is finished (a new one may follow)."""
         buf = self.buf
         start = self.doc_start
@@ -797,16 +817,13 @@ class Framer:
                 origin = Origin(self.path, self.member, self.index, self.base + start, self.base + end)
                 record = self.fast_reader.parse_span(buf, start, end, self.options, limits, origin)
                 if record is not None:
-                    if self.options.after_record:
-                        self._after_record(out, record, start, end)
-                    else:
-                        out.append(record)
+                    out.append(_Pending(record, start, end, self.index) if self.options.after_record else record)
                     self._done(end)
                     return True
             if self._feed_general(out, final, end, may_wait=True):
                 return True
 
-    def _too_large(self, out: list[Item], start: int) -> bool:
+    def _too_large(self, out: _Out, start: int) -> bool:
         """The document runs past ``max_document_bytes``: an error found by the parser in its first
         ``max_document_bytes`` wins; else the size is reported. Either way the framer resumes
         where the limit was crossed, however the bytes were chunked."""
@@ -820,7 +837,7 @@ class Framer:
         self._after_error(start + limit + 1)
         return True
 
-    def _feed_general(self, out: list[Item], final: bool, end: int, may_wait: bool = False) -> bool:
+    def _feed_general(self, out: _Out, final: bool, end: int, may_wait: bool = False) -> bool:
         """Feed the general parser up to ``end``; True when the document is finished.
 
         With ``may_wait``, bytes are held back while they cannot finish the big token expat is
@@ -867,18 +884,32 @@ class Framer:
             self._emit_error(out, err, start, relative=True)
             self._after_error(max(where, start + 1))
             return True
-        if self.options.after_record:
-            self._after_record(out, record, start, start + root_end)
-        else:
-            out.append(record)
+        out.append(_Pending(record, start, start + root_end, self.index) if self.options.after_record else record)
         self._done(start + root_end)
         return True
 
-    def _after_record(self, out: list[Item], record: Record, start: int, end: int) -> None:
+    def _settle(self, out: _Out) -> None:
+        """Replace each :class:`_Pending` record of ``out`` by what :meth:`_after_record` makes of
+        it, in order, before the bytes are dropped. Done for all the documents a call to
+        :meth:`feed` completed at once, not one by one as each is read: validating domains one
+        after another by libvirt's schemas keeps libxml2's validator in the processor's caches
+        (interleaved with the reading, the same validations cost about a fifth more)."""
+        index = self.index
+        try:
+            for i, item in enumerate(out):
+                if type(item) is _Pending:
+                    self.index = item.index  # what an error's document index says
+                    settled: _Out = []
+                    self._after_record(settled, item.record, item.start, item.end)
+                    out[i] = settled[0]
+        finally:
+            self.index = index
+
+    def _after_record(self, out: _Out, record: Record, start: int, end: int) -> None:
         """The steps a finished document goes through while its bytes are at hand: its domain judged
         by libvirt's schemas (``options.libvirt_schemas``), then its disks aligned
         (``options.align``). An error is placed at the element it names, found by a scan done only
-        then, so the documents that pass cost no scan."""
+        then, so the documents that pass cost no scan. Appends one item: the record, or the error."""
         schemas = self.options.libvirt_schemas
         if schemas is not None and record.domain is not None:
             buf = self.buf
@@ -1016,7 +1047,7 @@ class Framer:
         self.token = None
         self.resyncing = True
 
-    def _emit_error(self, out: list[Item], err: CheckpointError, start: int, relative: bool = True) -> None:
+    def _emit_error(self, out: _Out, err: CheckpointError, start: int, relative: bool = True) -> None:
         """Report an error found in the document (or garbage) starting at buffer index ``start``,
         its ``offset`` relative to that start: the one place where lines and columns are worked
         out (:func:`.positions.locate`), from the bytes, once."""

@@ -181,3 +181,45 @@ def test_libvirt_redefine_file_is_already_aligned() -> None:
     # without <disks>, every writable disk gets a bitmap (hda is writable; the file lists it as 'no')
     stripped = Checkpoint(record.name, record.description, record.parent, record.creation_time, record.domain)
     assert summary(align_disks(stripped)) == [("hda", "bitmap", "c1"), ("hdc", "no", None), ("vda", "bitmap", "c1"), ("vdb", "bitmap", "c1")]
+
+
+def _stream_items(data: bytes, chunk: int, **kwargs: object) -> list[object]:
+    from checkpoint_stream import CheckpointParser
+
+    parser = CheckpointParser(on_error="skip", **kwargs)  # type: ignore[arg-type]
+    items: list[object] = []
+    for i in range(0, len(data), chunk):
+        items += parser.feed(data[i : i + chunk])
+    items += parser.close()
+    items += parser.errors
+    return [
+        (e.message, e.document, e.line, e.column, e.source_line, e.offset, e.path, e.checkpoint) if isinstance(e, Exception) else e
+        for e in items
+    ]
+
+
+def test_alignment_errors_in_a_stream_keep_their_place_however_it_is_cut() -> None:
+    """The framer judges a feed's documents once that feed's reading is done (framing._settle):
+    several aligned documents and alignment errors in one feed, in any layout, give the same
+    records and the same errors (document index, lines, offsets) as one byte at a time."""
+    domain = (
+        "  <domain type='kvm'>\n    <name>vm1</name>\n    <uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>\n"
+        "    <devices>\n      <disk type='file' device='disk'>\n        <source file='/a.img'/>\n"
+        "        <target dev='vda' bus='virtio'/>\n      </disk>\n    </devices>\n  </domain>\n"
+    )
+
+    def doc(name: str, disk: str) -> str:
+        return (
+            f"<domaincheckpoint>\n  <name>{name}</name>\n  <disks>\n    <disk name='{disk}' checkpoint='bitmap'/>\n"
+            f"  </disks>\n{domain}</domaincheckpoint>\n"
+        )
+
+    docs = [doc("c0", "vda"), doc("c1", "vdz"), doc("c2", "/a.img"), doc("c3", "vdy"), doc("c4", "vda")]
+    for variant in (lambda d: d, lambda d: d.replace("'", '"'), lambda d: d.replace("\n", "\r\n")):
+        data = "".join(variant(d) for d in docs).encode()
+        whole = _stream_items(data, len(data), align=True)
+        assert [type(i).__name__ for i in whole] == ["Checkpoint", "Checkpoint", "Checkpoint", "tuple", "tuple"]
+        assert [(i[0], i[1]) for i in whole[3:]] == [("no disk named 'vdz'", 1), ("no disk named 'vdy'", 3)]
+        assert [r.disks[0].name for r in whole[:3]] == ["vda", "vda", "vda"]  # '/a.img' aligned to its target
+        for chunk in (1, 7, 300):
+            assert _stream_items(data, chunk, align=True) == whole

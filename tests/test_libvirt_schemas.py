@@ -229,6 +229,37 @@ def test_positions_in_a_stream_and_in_every_layout(schemas: ls.LibvirtSchemas) -
 
 
 @needs_schemas
+def test_several_rejected_domains_in_one_feed_keep_their_places(schemas: ls.LibvirtSchemas) -> None:
+    """The framer validates a feed's domains together once that feed's reading is done
+    (framing._settle): rejected domains among good ones, in one feed or cut into small ones,
+    give the same errors, each with its own document index, lines and offset."""
+    docs = [
+        _doc(name="c0"),
+        _doc(DOMAIN.replace("csum='on'", "csum='maybe'"), name="c1"),
+        _doc(name="c2"),
+        _doc(DOMAIN.replace("bus='virtio'", "bus='nonsense'"), name="c3"),
+        _doc(DOMAIN.replace("<devices>", "<devices>\n    <bogus/>", 1), name="c4"),
+        _doc(name="c5"),
+    ]
+    data = "".join(docs).encode()
+
+    def read(chunk: int) -> list[object]:
+        parser = cs.CheckpointParser(libvirt_schemas=schemas, on_error="skip", align=True)
+        names = []
+        for i in range(0, len(data), chunk):
+            names += [r.name for r in parser.feed(data[i : i + chunk])]
+        names += [r.name for r in parser.close()]
+        return names + [(e.message, e.document, e.line, e.column, e.source_line, e.offset, e.checkpoint) for e in parser.errors]
+
+    whole = read(len(data))
+    assert whole[:3] == ["c0", "c2", "c5"]
+    assert [(e[1], e[6]) for e in whole[3:]] == [(1, "c1"), (3, "c3"), (4, "c4")]  # type: ignore[index]
+    assert whole[3][5] == len(docs[0]) + docs[1].index("<host")  # type: ignore[index]
+    for chunk in (1, 97, 4096):
+        assert read(chunk) == whole
+
+
+@needs_schemas
 def test_a_chain_costs_one_validation() -> None:
     schemas = cs.load_libvirt_schemas("auto")
     assert schemas is not None
