@@ -327,7 +327,7 @@ class MomentReader:
                 return
             values.append((pre, post, one.group(1).decode("ascii"), rule))
         shapes = tuple(
-            ({k: v for k, v in item.items() if k != field and k != "sourceAttributes"}, field) if "sourceAttributes" in item else (item, None)
+            ({k: v for k, v in item.items() if k != field and k != "sourceAttributes"}, field) if "sourceAttributes" in item else (dict(item), None)
             for item in items
         )
         memory.remember_block(key, _Template(shapes, tuple(values)), len(block))
