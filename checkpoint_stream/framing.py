@@ -57,6 +57,7 @@ bytes can differ too.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import functools
 import re
 from typing import Union, cast
@@ -64,12 +65,13 @@ from typing import Union, cast
 from .align import align_disks, align_snapshot_disks
 from .errors import CheckpointError, LimitError, NotWellFormedError, SchemaError, SemanticError
 from .limits import DEFAULT_LIMITS, Limits, attribute_value_message, attributes_message, markup_message
-from .markup.elements import find_element, open_elements, tag_name
+from .markup.elements import element_end, find_element, open_elements, tag_name
 from .markup.identity import identify
 from .libvirt_schemas import SchemaFault, root_namespaces
 from .positions import DroppedLines, StreamPosition, locate, utf8_cut
 from .readers import DEFAULT_READER, GeneralDocument, Options, Reader
-from .readers.general import BIG_TOKEN
+from .readers.general import BIG_TOKEN, column_indent
+from .markup.indentation import base_indent, dedent, normalize_newlines
 from .records import Origin, Record, Snapshot, make_origin, renamed
 
 __all__ = ["Framer", "Item", "fast_single"]
@@ -911,23 +913,33 @@ class Framer:
         (``options.align``). An error is placed at the element it names, found by a scan done only
         then, so the documents that pass cost no scan. Appends one item: the record, or the error."""
         schemas = self.options.libvirt_schemas
-        if schemas is not None and record.domain is not None:
+        checkpoint = not isinstance(record, Snapshot)
+        if schemas is not None and (record.domain is not None or (checkpoint and self.options.create)):
             buf = self.buf
             root = _ROOT.match(buf, start, end)
             tag_at = root.start(1) - 1 if root is not None and root.group(1) is not None else -1
             declared = root_namespaces(buf, tag_at, end) if tag_at >= 0 else ()
             # A snapshot: its domain when full (an old-style <domain><uuid> is no domain to the
             # schemas), and its inactive domain, which libvirt's grammar judges as a domain. A
-            # checkpoint's domain is always full (asking a domain's type parses its facts).
-            full = not isinstance(record, Snapshot) or record.domain.type is not None
-            judged = [("domain", record.domain.xml)] if full else []
+            # checkpoint's domain is always full (asking a domain's type parses its facts); a
+            # plain create keeps none in its record, and libvirt still validates it.
+            judged: list[tuple[str, str]] = []
+            if record.domain is None:
+                text = self._dropped_domain(start, end)
+                if text is not None:
+                    judged.append(("domain", text))
+            elif checkpoint or record.domain.type is not None:
+                judged.append(("domain", record.domain.xml))
             if isinstance(record, Snapshot) and record.inactive_domain is not None:
                 text = record.inactive_domain.xml
                 judged.append(("inactiveDomain", renamed(text, "inactiveDomain")))
             for tag, text in judged:
                 fault = schemas.check(text, declared)
                 if fault is not None:
-                    self._emit_error(out, self._schema_error(fault, start, end, tag), start)
+                    # A domain the fast reader left to the schemas: an error of this library's own
+                    # (not well formed, a rule of its grammar) comes first, as when it is read.
+                    own = self._own_error(start, end) if self.options.schemas_judge_domain else None
+                    self._emit_error(out, own if own is not None else self._schema_error(fault, start, end, tag), start)
                     return
         if not self.options.align:
             out.append(record)
@@ -941,6 +953,38 @@ class Framer:
                 at = find_element(buf, start, end, "/" + self._root_at(start))
             err.offset = (at if at is not None else start) - start
             self._emit_error(out, err, start)
+
+    def _dropped_domain(self, start: int, end: int) -> str | None:
+        """The text of the ``<domain>`` of the checkpoint ``buf[start:end]``, which a plain create
+        keeps no record of, as a record would hold it (:attr:`~.records.Domain.xml`: LF line
+        ends, the checkpoint's indentation taken off); None when it has none. Read from the
+        bytes (a scan, only for a plain create with the schemas on)."""
+        buf = self.buf
+        at = find_element(buf, start, end, "/" + self._root_at(start) + "/domain")
+        close = element_end(buf, at, end) if at is not None else None
+        if at is None or close is None:
+            return None
+        text = bytes(buf[at:close]).decode("utf-8")
+        if "\r" in text:
+            text = normalize_newlines(text)
+        return dedent(text, base_indent(text, column_indent(buf, start, at - start)))
+
+    def _own_error(self, start: int, end: int) -> CheckpointError | None:
+        """The first error a full reading of the document ``buf[start:end]`` finds without the
+        schemas (its offset relative to ``start``), or None. Run only for a document the schemas
+        refuse."""
+        options = dataclasses.replace(self.options, libvirt_schemas=None, align=False)
+        framer = Framer(options, self.limits, reader=self.reader, path=self.path, member=self.member)
+        before = DroppedLines()  # the stream's lines up to the document: its words name lines of the stream
+        before.lines, before.tail, before.cr = self.dropped.lines, self.dropped.tail, self.dropped.cr
+        before.drop(self.buf, start)
+        framer.resume_at(StreamPosition(self.base + start, before.lines, before.tail, before.cr, self.index))
+        framer.opening = self.base + start == 0 or self.opening
+        for item in framer.feed(bytes(self.buf[start:end])) + framer.close():
+            if isinstance(item, CheckpointError):
+                item.offset = (item.offset or 0) - self.base - start  # relative to start again, for _emit_error
+                return item
+        return None
 
     def _schema_error(self, fault: SchemaFault, start: int, end: int, element: str = "domain") -> SchemaError:
         """The error of a domain the schemas reject, placed at the element it names: on the

@@ -351,9 +351,13 @@ class _Engine:
         try:
             root = etree.fromstring(data, self.parser)
         except etree.XMLSyntaxError as err:
-            # The text is well-formed XML (the readers checked it), so this is a namespace error:
-            # a prefix nobody declares. libxml2 reads on (libvirt too): the element keeps its
-            # prefixed name in no namespace, which only "any element" content (<metadata>) admits.
+            # A domain the fast reader left unread (Options.schemas_judge_domain) may be no XML at
+            # all: then a fault, and the framer reads the document in full for its own words.
+            if not _well_formed(data):
+                return SchemaFault(f"the domain is not well-formed XML: {err.msg}", str(err.msg), None, "/domain", "domain")
+            # Well-formed XML, so this is a namespace error: a prefix nobody declares. libxml2
+            # reads on (libvirt too): the element keeps its prefixed name in no namespace, which
+            # only "any element" content (<metadata>) admits.
             root = etree.fromstring(data, self.lenient)
             if root is None:
                 line = getattr(err, "lineno", None)
@@ -371,6 +375,17 @@ class _Engine:
         if self._names is None:
             self._names = _Names(self.etree, self.directory)
         return self._names
+
+
+def _well_formed(data: bytes) -> bool:
+    """Whether expat, as the readers run it, takes ``data`` as one well-formed element."""
+    from xml.parsers.expat import ExpatError, ParserCreate
+
+    try:
+        ParserCreate("UTF-8").Parse(data, True)
+    except ExpatError:
+        return False
+    return True
 
 
 def _raw(log: Any) -> str:

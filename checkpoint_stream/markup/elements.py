@@ -100,6 +100,21 @@ def find_element(data: bytes | bytearray, start: int, end: int, path: str) -> in
     return None
 
 
+def element_end(data: bytes | bytearray, at: int, end: int) -> int | None:
+    """Where the element whose start tag begins at ``data[at]`` ends (just after its end tag, or
+    after its empty-element tag) within ``data[:end]``; None when it does not end there."""
+    depth = 0
+    for _name, where, opening in _tags(data, at, end):
+        if opening:
+            depth += 1
+            continue
+        depth -= 1
+        if depth == 0:
+            m = (_END_TAG if data[where + 1] == 0x2F else _START_TAG).match(data, where, end)  # '</', or '<x/>'
+            return m.end() if m is not None else None
+    return None
+
+
 def tag_name(data: bytes | bytearray, at: int, limit: int = 64) -> str:
     """The name at ``data[at]`` (a tag's name, just after its ``<`` or ``</``), shortened to
     ``limit`` characters, for a message."""

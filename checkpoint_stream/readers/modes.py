@@ -71,6 +71,15 @@ class Options:
         hand (the framer's): its domain judged by the schemas, its disks aligned."""
         return self.align or self.libvirt_schemas is not None
 
+    @property
+    def schemas_judge_domain(self) -> bool:
+        """Whether libvirt's schemas alone give libvirt's verdict on a checkpoint's domain: they
+        are asked for, and the mode is the default one (REDEFINE has libvirt's domain parser read
+        the domain; a plain create keeps no domain in its record, so the schemas never see it). The fast reader then leaves a domain in libvirt's layout unread, for the
+        schemas to judge (:meth:`.fast.domain.DomainReader.unread`); a domain they refuse is read
+        again in full, so that an error this library words itself comes first, as before."""
+        return self.libvirt_schemas is not None and not self.redefine and not self.create
+
 
 def _error(message: str, offset: int | None, root: str) -> CheckpointError:
     return SemanticError(message, offset=offset, path=f"/{root}")

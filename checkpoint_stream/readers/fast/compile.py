@@ -203,6 +203,8 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -
         "read_disks": read_disks,
         "memory": domains.memory,
         "new_domain": domains.new_domain,
+        "unread": domains.unread,
+        "UNREAD": "unread",  # in a key where the others hold redefine (a bool): never equal
         "MISSING": _MISSING,
         "split_match": _splitter(plan),
         "SPLIT_AT": SPLIT_AT,
@@ -299,11 +301,19 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -
             src.append("        if line_start == 0:")
             src.append("            line_start = start")
             src.append("        column = begin - line_start if buf[line_start:begin].strip(b' ') == b'' else 0")
-            src.append(f"        key = ({g}, column, options.redefine, limits.max_attributes, ns)")
-            src.append(f"        {v} = memory.domains.get(key, MISSING)")
-            src.append(f"        if {v} is MISSING:")
-            src.append(f"            {v} = new_domain({g}, column, options.redefine, limits.max_attributes, ns)")
-            src.append(f"            memory.remember_domain(key, {v})")
+            src.append(f"        {v} = None")
+            src.append("        if options.schemas_judge_domain:  # left unread for the schemas (DomainReader.unread)")
+            src.append(f"            key = ({g}, column, UNREAD, limits.max_attributes, limits.max_depth)")
+            src.append(f"            {v} = memory.domains.get(key, MISSING)")
+            src.append(f"            if {v} is MISSING:")
+            src.append(f"                {v} = unread({g}, column, limits.max_attributes, limits.max_depth)")
+            src.append(f"                memory.remember_domain(key, {v})")
+            src.append(f"        if {v} is None:")
+            src.append(f"            key = ({g}, column, options.redefine, limits.max_attributes, ns)")
+            src.append(f"            {v} = memory.domains.get(key, MISSING)")
+            src.append(f"            if {v} is MISSING:")
+            src.append(f"                {v} = new_domain({g}, column, options.redefine, limits.max_attributes, ns)")
+            src.append(f"                memory.remember_domain(key, {v})")
             src.append(f"        if {v} is None:")
             src.append("            return None")
             values["domain"] = v

@@ -184,6 +184,26 @@ class DomainReader:
         memory.remember_domain(key, domain)
         return domain
 
+    def unread(self, raw_span: bytes, column: int, max_attributes: int, max_depth: int) -> Domain | None:
+        """The Domain of ``raw_span`` left unread for libvirt's schemas to judge
+        (:attr:`..modes.Options.schemas_judge_domain`), when nothing but the schemas could refuse
+        it: no root start tag inside (a document cut short), no comment, CDATA section, PI or CR
+        (the text is then exactly what :meth:`any_layout` would keep), too few '<' to nest deeper
+        than ``max_depth`` and no element with more than ``max_attributes`` attributes (the
+        limits). Its well-formedness is libxml2's to check, and a refusal sends the document to
+        a full reading. None: read it as usual."""
+        if self.restart in raw_span or b"<!" in raw_span or b"<?" in raw_span or b"\r" in raw_span:
+            return None
+        if raw_span.count(b"<") >= max_depth - 2:
+            return None
+        try:
+            span = raw_span.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if _may_pass(span, max_attributes):
+            return None
+        return Domain._from_text(span, base_indent(span, column)) if "\n" in span else Domain(span)
+
     def new_domain(self, raw_span: bytes, column: int, redefine: bool, max_attributes: int, namespaces: Namespaces = ()) -> Domain | None:
         """A domain not in the cache: judged from its lines when their layout is known, else expat
         checks it is well formed and :meth:`full` judges it (and its lines are remembered)."""
