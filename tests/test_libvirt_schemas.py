@@ -319,6 +319,28 @@ def test_a_domain_left_to_the_schemas_reads_as_one_read_in_full(schemas: ls.Libv
         assert sum(taken) >= 10 and not all(taken)
 
 
+@needs_schemas
+def test_every_checkpoint_file_reads_alike_with_the_schemas(schemas: ls.LibvirtSchemas) -> None:
+    """Every checkpoint file of the test cases (libvirt's own among them), in libvirt's layout
+    and with double quotes (the general reader), in the default mode (where the fast reader
+    leaves domains to the schemas) and in REDEFINE: the same records and errors from both
+    readers."""
+    from checkpoint_stream.readers import Reader
+
+    here = Path(__file__).resolve().parent / "cases"
+    files = sorted(p for p in here.rglob("*.xml") if b"<domaincheckpoint" in p.read_bytes()[:200])
+    assert len(files) >= 15
+    for mode in ({}, {"redefine": True}):
+        for path in files:
+            data = path.read_bytes()
+            for variant in (data, data.replace(b"'", b'"')):
+                stream = variant + variant
+                fast, general = Reader(), Reader(fast=False)
+                got = [_item(i) for i in cs.iterparse(stream, reader=fast, libvirt_schemas=schemas, on_error="skip", yield_errors=True, **mode)]
+                want = [_item(i) for i in cs.iterparse(stream, reader=general, libvirt_schemas=schemas, on_error="skip", yield_errors=True, **mode)]
+                assert got == want, (path.name, mode)
+
+
 def _item(item: Any) -> Any:
     if isinstance(item, Exception):
         return (type(item).__name__, item.message, item.document, item.line, item.column, item.offset, item.path, item.checkpoint)
