@@ -84,7 +84,13 @@ def define_vm(libvirt, conn, xml, number, prefix="chain-driver", full_only=False
     return conn.defineXML(builtin_domain(number, prefix))
 
 
-def main():
+def serve(open_vm, redefine, listed, current_of):
+    """The driver's run, for checkpoints or snapshots: each document of the request on stdin
+    redefined in order into its VM (``open_vm(libvirt, conn, xml, number)`` makes a VM from its
+    key's first document, ``redefine(libvirt, dom, doc)`` returns the moment made), then each
+    VM's tree: ``listed(libvirt, dom, which)`` lists its moments (``which``: None, "roots" or
+    "leaves"), ``current_of(libvirt, dom)`` names its current one. The answer on stdout; 3 when
+    libvirt cannot be imported."""
     found = connect()
     if found is None:
         return 3
@@ -95,32 +101,51 @@ def main():
     for doc in request["documents"]:
         key = doc["vm"]
         if key not in vms:
-            dom = define_vm(libvirt, conn, doc["xml"], len(vms) + 1)
-            dom.create()
-            vms[key] = dom
+            vms[key] = open_vm(libvirt, conn, doc["xml"], len(vms) + 1)
         try:
-            cp = vms[key].checkpointCreateXML(doc["xml"], libvirt.VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE)
-            answers.append({"ok": True, "name": cp.getName()})
+            answers.append({"ok": True, "name": redefine(libvirt, vms[key], doc).getName()})
         except libvirt.libvirtError as err:
             answers.append({"ok": False, "error": err.get_error_message()})
     out = {}
     for key, dom in vms.items():
         parents = {}
-        for cp in dom.listAllCheckpoints(0):
+        for moment in listed(libvirt, dom, None):
             try:
-                parents[cp.getName()] = cp.getParent().getName()
+                parents[moment.getName()] = moment.getParent().getName()
             except libvirt.libvirtError:
-                parents[cp.getName()] = None
-        roots = sorted(c.getName() for c in dom.listAllCheckpoints(libvirt.VIR_DOMAIN_CHECKPOINT_LIST_ROOTS))
-        leaves = sorted(c.getName() for c in dom.listAllCheckpoints(libvirt.VIR_DOMAIN_CHECKPOINT_LIST_LEAVES))
-        probe = dom.checkpointCreateXML("<domaincheckpoint><name>%s</name></domaincheckpoint>" % PROBE, 0)
-        try:
-            current = probe.getParent().getName()
-        except libvirt.libvirtError:
-            current = None
-        out[key] = {"parents": parents, "roots": roots, "leaves": leaves, "current": current}
+                parents[moment.getName()] = None
+        roots = sorted(m.getName() for m in listed(libvirt, dom, "roots"))
+        leaves = sorted(m.getName() for m in listed(libvirt, dom, "leaves"))
+        out[key] = {"parents": parents, "roots": roots, "leaves": leaves, "current": current_of(libvirt, dom)}
     json.dump({"documents": answers, "vms": out}, sys.stdout)
     return 0
+
+
+def _running_vm(libvirt, conn, xml, number):
+    dom = define_vm(libvirt, conn, xml, number)
+    dom.create()  # the test driver only takes checkpoints on running domains
+    return dom
+
+
+def _redefine(libvirt, dom, doc):
+    return dom.checkpointCreateXML(doc["xml"], libvirt.VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE)
+
+
+def _listed(libvirt, dom, which):
+    flags = {None: 0, "roots": libvirt.VIR_DOMAIN_CHECKPOINT_LIST_ROOTS, "leaves": libvirt.VIR_DOMAIN_CHECKPOINT_LIST_LEAVES}[which]
+    return dom.listAllCheckpoints(flags)
+
+
+def _current(libvirt, dom):
+    probe = dom.checkpointCreateXML("<domaincheckpoint><name>%s</name></domaincheckpoint>" % PROBE, 0)
+    try:
+        return probe.getParent().getName()
+    except libvirt.libvirtError:
+        return None
+
+
+def main():
+    return serve(_running_vm, _redefine, _listed, _current)
 
 
 if __name__ == "__main__":

@@ -23,46 +23,33 @@ with ``CURRENT`` added when its ``current`` is true (how a restore carries over 
 stdout) when libvirt cannot be imported.
 """
 
-import json
 import sys
 
-from libvirt_chain_driver import connect, define_vm  # the same setup (this folder is on the path)
+from libvirt_chain_driver import define_vm, serve  # the same setup and run (this folder is on the path)
+
+
+def _inactive_vm(libvirt, conn, xml, number):
+    return define_vm(libvirt, conn, xml, number, "snapshot-chain-driver", full_only=True)
+
+
+def _redefine(libvirt, dom, doc):
+    flags = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE
+    if doc.get("current"):
+        flags |= libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT
+    return dom.snapshotCreateXML(doc["xml"], flags)
+
+
+def _listed(libvirt, dom, which):
+    flags = {None: 0, "roots": libvirt.VIR_DOMAIN_SNAPSHOT_LIST_ROOTS, "leaves": libvirt.VIR_DOMAIN_SNAPSHOT_LIST_LEAVES}[which]
+    return dom.listAllSnapshots(flags)
+
+
+def _current(libvirt, dom):
+    return dom.snapshotCurrent().getName() if dom.hasCurrentSnapshot() else None
 
 
 def main():
-    found = connect()
-    if found is None:
-        return 3
-    libvirt, conn = found
-    request = json.load(sys.stdin)
-    vms = {}
-    answers = []
-    for doc in request["documents"]:
-        key = doc["vm"]
-        if key not in vms:
-            vms[key] = define_vm(libvirt, conn, doc["xml"], len(vms) + 1, "snapshot-chain-driver", full_only=True)
-        flags = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE
-        if doc.get("current"):
-            flags |= libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT
-        try:
-            snap = vms[key].snapshotCreateXML(doc["xml"], flags)
-            answers.append({"ok": True, "name": snap.getName()})
-        except libvirt.libvirtError as err:
-            answers.append({"ok": False, "error": err.get_error_message()})
-    out = {}
-    for key, dom in vms.items():
-        parents = {}
-        for snap in dom.listAllSnapshots(0):
-            try:
-                parents[snap.getName()] = snap.getParent().getName()
-            except libvirt.libvirtError:
-                parents[snap.getName()] = None
-        roots = sorted(s.getName() for s in dom.listAllSnapshots(libvirt.VIR_DOMAIN_SNAPSHOT_LIST_ROOTS))
-        leaves = sorted(s.getName() for s in dom.listAllSnapshots(libvirt.VIR_DOMAIN_SNAPSHOT_LIST_LEAVES))
-        current = dom.snapshotCurrent().getName() if dom.hasCurrentSnapshot() else None
-        out[key] = {"parents": parents, "roots": roots, "leaves": leaves, "current": current}
-    json.dump({"documents": answers, "vms": out}, sys.stdout)
-    return 0
+    return serve(_inactive_vm, _redefine, _listed, _current)
 
 
 if __name__ == "__main__":
