@@ -70,9 +70,8 @@ from .markup.identity import identify
 from .libvirt_schemas import SchemaFault, root_namespaces
 from .positions import DroppedLines, StreamPosition, locate, utf8_cut
 from .readers import DEFAULT_READER, GeneralDocument, Options, Reader
-from .readers.general import BIG_TOKEN, column_indent
-from .markup.indentation import base_indent, dedent, normalize_newlines
-from .records import Origin, Record, Snapshot, make_origin, renamed
+from .readers.general import BIG_TOKEN
+from .records import Origin, Record, Snapshot, as_written, make_origin, renamed
 
 __all__ = ["Framer", "Item", "fast_single"]
 
@@ -919,20 +918,23 @@ class Framer:
             root = _ROOT.match(buf, start, end)
             tag_at = root.start(1) - 1 if root is not None and root.group(1) is not None else -1
             declared = root_namespaces(buf, tag_at, end) if tag_at >= 0 else ()
-            # A snapshot: its domain when full (an old-style <domain><uuid> is no domain to the
-            # schemas), and its inactive domain, which libvirt's grammar judges as a domain. A
-            # checkpoint's domain is always full (asking a domain's type parses its facts); a
-            # plain create keeps none in its record, and libvirt still validates it.
-            judged: list[tuple[str, str]] = []
-            if record.domain is None:
-                text = self._dropped_domain(start, end)
-                if text is not None:
-                    judged.append(("domain", text))
-            elif checkpoint or record.domain.type is not None:
-                judged.append(("domain", record.domain.xml))
+            # The schemas are shown each domain as the document wrote it (libvirt validates the
+            # document as given; records.as_written). A snapshot: its domain when full (an
+            # old-style <domain><uuid> is no domain to the schemas), and its inactive domain, which
+            # libvirt's grammar judges as a domain. A checkpoint's domain is always full (asking a
+            # domain's type parses its facts); a plain create keeps none in its record, and
+            # libvirt still validates it.
+            judged: list[tuple[str, str | bytes]] = []
+            domain = record.domain
+            if domain is None:
+                dropped = self._dropped_domain(start, end)
+                if dropped is not None:
+                    judged.append(("domain", dropped))
+            elif checkpoint or domain.type is not None:
+                judged.append(("domain", as_written(domain)))
             if isinstance(record, Snapshot) and record.inactive_domain is not None:
-                text = record.inactive_domain.xml
-                judged.append(("inactiveDomain", renamed(text, "inactiveDomain")))
+                text = as_written(record.inactive_domain)
+                judged.append(("inactiveDomain", renamed(text.decode("utf-8") if isinstance(text, bytes) else text, "inactiveDomain")))
             for tag, text in judged:
                 fault = schemas.check(text, declared)
                 if fault is not None:
@@ -954,20 +956,16 @@ class Framer:
             err.offset = (at if at is not None else start) - start
             self._emit_error(out, err, start)
 
-    def _dropped_domain(self, start: int, end: int) -> str | None:
-        """The text of the ``<domain>`` of the checkpoint ``buf[start:end]``, which a plain create
-        keeps no record of, as a record would hold it (:attr:`~.records.Domain.xml`: LF line
-        ends, the checkpoint's indentation taken off); None when it has none. Read from the
-        bytes (a scan, only for a plain create with the schemas on)."""
+    def _dropped_domain(self, start: int, end: int) -> bytes | None:
+        """The ``<domain>`` of the checkpoint ``buf[start:end]``, which a plain create keeps no
+        record of, as the document wrote it; None when it has none. Read from the bytes (a scan,
+        only for a plain create with the schemas on)."""
         buf = self.buf
         at = find_element(buf, start, end, "/" + self._root_at(start) + "/domain")
         close = element_end(buf, at, end) if at is not None else None
         if at is None or close is None:
             return None
-        text = bytes(buf[at:close]).decode("utf-8")
-        if "\r" in text:
-            text = normalize_newlines(text)
-        return dedent(text, base_indent(text, column_indent(buf, start, at - start)))
+        return bytes(buf[at:close])
 
     def _own_error(self, start: int, end: int) -> CheckpointError | None:
         """The first error a full reading of the document ``buf[start:end]`` finds without the

@@ -109,10 +109,10 @@ class LibvirtSchemas:
         """``DIR (libvirt VERSION)``, or ``DIR`` when the version is unknown: for reports."""
         return f"{self.directory} (libvirt {self.version})" if self.version else self.directory
 
-    def check(self, xml: str, namespaces: tuple[str, ...] = ()) -> SchemaFault | None:
-        """None when the domain ``xml`` (``<domain ...>`` to ``</domain>``) is valid with the root's
-        namespace declarations ``namespaces`` (raw ``xmlns:p='uri'`` texts) carried onto it, else
-        why not. The verdict is cached by (text, declarations)."""
+    def check(self, xml: str | bytes, namespaces: tuple[str, ...] = ()) -> SchemaFault | None:
+        """None when the domain ``xml`` (``<domain ...>`` to ``</domain>``, text or UTF-8 bytes) is
+        valid with the root's namespace declarations ``namespaces`` (raw ``xmlns:p='uri'`` texts)
+        carried onto it, else why not. The verdict is cached by (text, declarations)."""
         return self._engine.check(xml, namespaces)
 
     def cache_info(self) -> tuple[int, int, int]:
@@ -291,10 +291,14 @@ def root_namespaces(data: bytes | bytearray, at: int, end: int | None = None) ->
     )
 
 
-def _carried(xml: str, namespaces: tuple[str, ...]) -> str:
+def _carried(xml: str | bytes, namespaces: tuple[str, ...]) -> str | bytes:
     """``xml`` with the root's declarations its own start tag does not make added to it (on its
     first line: no line moves)."""
-    if not namespaces or not xml.startswith("<domain"):
+    if not namespaces:
+        return xml
+    if isinstance(xml, bytes):
+        xml = xml.decode("utf-8")
+    if not xml.startswith("<domain"):
         return xml
     head_end = xml.find(">")
     own = set(_XMLNS_TEXT.findall(xml, 0, head_end if head_end > 0 else len(xml)))
@@ -320,12 +324,12 @@ class _Engine:
         self.parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
         self.lenient = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=True)
         self.lock = threading.Lock()
-        self.cache: OrderedDict[tuple[str, tuple[str, ...]], SchemaFault | None] = OrderedDict()
+        self.cache: OrderedDict[tuple[str | bytes, tuple[str, ...]], SchemaFault | None] = OrderedDict()
         self.hits = 0
         self.misses = 0
         self._names: _Names | None = None
 
-    def check(self, xml: str, namespaces: tuple[str, ...]) -> SchemaFault | None:
+    def check(self, xml: str | bytes, namespaces: tuple[str, ...]) -> SchemaFault | None:
         key = (xml, namespaces)
         cache = self.cache
         with self.lock:
@@ -345,9 +349,9 @@ class _Engine:
                 cache.popitem(last=False)
             return verdict
 
-    def _judge(self, xml: str) -> SchemaFault | None:
+    def _judge(self, xml: str | bytes) -> SchemaFault | None:
         etree = self.etree
-        data = xml.encode("utf-8")
+        data = xml.encode("utf-8") if isinstance(xml, str) else xml
         try:
             root = etree.fromstring(data, self.parser)
         except etree.XMLSyntaxError as err:

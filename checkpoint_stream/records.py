@@ -49,6 +49,7 @@ __all__ = [
     "make_snapshot",
     "make_snapshot_disk",
     "make_origin",
+    "as_written",
     "record_attribute",
     "canonical_uuid",
     "output_schema",
@@ -213,7 +214,8 @@ class Domain:
                 return text
             held = object.__getattribute__(self, "_text")
             if held is not None:
-                text = dedent(held[0], held[1], markup=False)
+                written, width, markup = held
+                text = dedent(written if type(written) is str else written.decode("utf-8"), width, markup)
                 object.__setattr__(self, "xml", text)
                 return text
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
@@ -232,15 +234,16 @@ class Domain:
         return domain
 
     @classmethod
-    def _from_text(cls, text: str, width: int) -> "Domain":
-        """The domain whose xml is ``text`` (well formed, LF line ends, no comment, CDATA section
-        or PI: what the fast reader reads tag by tag, in any layout) with ``width`` spaces of
-        indentation taken off its structural line breaks (:func:`~.markup.indentation.dedent`):
-        made when first read (a validation never reads it)."""
+    def _from_text(cls, text: str | bytes, width: int, markup: bool = False) -> "Domain":
+        """The domain whose xml is ``text`` as its document wrote it (well formed, LF line ends;
+        bytes: UTF-8, already checked) with ``width`` spaces of indentation taken off its
+        structural line breaks (:func:`~.markup.indentation.dedent`): made when first read (a
+        validation never reads it, see :func:`as_written`). ``markup``: the text may hold a
+        comment, CDATA section or PI (the general reader's domain; the fast reader reads none)."""
         domain = _new(cls)
         _D_FACTS(domain, None)
         _D_SOURCE(domain, None)
-        _D_TEXT(domain, (text, width))
+        _D_TEXT(domain, (text, width, markup))
         return domain
 
     def __repr__(self) -> str:
@@ -809,6 +812,25 @@ def slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Any, ...]:
 
 
 _new = object.__new__
+
+
+def as_written(domain: Domain) -> str | bytes:
+    """The text of ``domain`` as its document wrote it, where the reader kept it (the span or
+    text a :meth:`Domain._from_span` or :meth:`Domain._from_text` domain is made from: the
+    checkpoint's indentation still on, UTF-8 bytes or text, line ends LF or as written), else
+    :attr:`Domain.xml`. libvirt validates a document as given, so this is what its schemas are
+    shown (:mod:`.libvirt_schemas`); it also spares a domain nobody reads the decoding and the
+    dedent that ``xml`` costs."""
+    source = domain._source
+    if source is not None:
+        written: str | bytes = source[0]
+        return written
+    held = domain._text
+    if held is not None:
+        written = held[0]
+        return written
+    return domain.xml
+
 _D_XML, _D_FACTS, _D_SOURCE, _D_TEXT = slot_setters(Domain, ("xml", "_facts", "_source", "_text"))
 (_C_NAME, _C_DESCRIPTION, _C_PARENT, _C_TIME, _C_DOMAIN, _C_ORIGIN, _C_DISKS, _C_ACTIVE) = slot_setters(
     Checkpoint, ("name", "description", "parent", "creation_time", "domain", "origin", "disks", "active")

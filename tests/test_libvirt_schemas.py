@@ -364,19 +364,89 @@ def test_a_plain_create_still_has_its_domain_judged(schemas: ls.LibvirtSchemas, 
 
 @needs_schemas
 def test_the_domain_a_plain_create_drops_is_read_as_a_record_holds_it(schemas: ls.LibvirtSchemas) -> None:
-    """What the framer validates for a plain create (read from the bytes) is the text a record's
-    Domain.xml holds, in every layout."""
+    """What the framer validates for a plain create (read from the bytes) is the domain as the
+    document wrote it, as for a record's domain (records.as_written), in every layout; its
+    indentation taken off, it is the record's Domain.xml."""
     from checkpoint_stream.framing import Framer
+    from checkpoint_stream.markup.indentation import base_indent, dedent, normalize_newlines
     from checkpoint_stream.readers import Options
+    from checkpoint_stream.records import as_written
+
+    def text(written: str | bytes) -> str:
+        return normalize_newlines(written.decode() if isinstance(written, bytes) else written)
 
     base = _doc(DOMAIN.replace("  <os>", "  <!-- a > comment </domain> -->\n  <os>"))
     for doc in (base, base.replace("\n", "\r\n"), base.replace("'", '"'), base.replace("\n  ", "\n    "), _doc(DOMAIN.replace("\n", ""))):
         data = doc.encode()
         framer = Framer(Options(create=True, libvirt_schemas=schemas))
         framer.buf = bytearray(data)
-        assert framer._dropped_domain(0, len(data)) == cs.parse(data).domain.xml
+        dropped = framer._dropped_domain(0, len(data))
+        assert dropped is not None and dropped in data
+        domain = cs.parse(data).domain
+        assert text(dropped) == text(as_written(domain))
+        assert dedent(text(dropped), base_indent(text(dropped), 0)) == domain.xml
     framer.buf = bytearray(b"<domaincheckpoint>\n  <name>c</name>\n</domaincheckpoint>")
     assert framer._dropped_domain(0, len(framer.buf)) is None
+
+
+@needs_schemas
+@pytest.mark.parametrize("mode", [{}, {"create": True, "clock": lambda: 7}, {"redefine": True}], ids=["document", "create", "redefine"])
+def test_the_schemas_are_shown_each_domain_as_written(schemas: ls.LibvirtSchemas, mode: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """libvirt validates a document as given, so the schemas are shown the domain as the document
+    wrote it, its indentation still on (records.as_written), whichever reader read it and in
+    every layout (libvirt's, double quotes, a comment, CRLF, one line, deeper indentation,
+    namespaces carried): never the record's Domain.xml, which has the indentation taken off. A
+    snapshot's domain and inactive domain alike."""
+    from checkpoint_stream.markup.elements import element_end, find_element
+    from checkpoint_stream.markup.indentation import normalize_newlines
+    from checkpoint_stream.readers import Reader
+
+    shown: list[str] = []
+    check = ls.LibvirtSchemas.check
+
+    def spy(self: ls.LibvirtSchemas, xml: str | bytes, namespaces: tuple[str, ...] = ()) -> Any:
+        shown.append(normalize_newlines(xml.decode() if isinstance(xml, bytes) else xml))
+        return check(self, xml, namespaces)
+
+    monkeypatch.setattr(ls.LibvirtSchemas, "check", spy)
+
+    def written(data: bytes, path: str, tag: str = "domain") -> str:
+        at = find_element(data, 0, len(data), path)
+        assert at is not None
+        close = element_end(data, at, len(data))
+        assert close is not None
+        text = normalize_newlines(data[at:close].decode())
+        return text if tag == "domain" else "<domain" + text[len(tag) + 1 : -len(tag) - 3] + "</domain>"
+
+    base = _doc(DOMAIN.replace("<host csum='on'/>", "<host csum='on'\n            gso='off'/>"))
+    layouts = {
+        "libvirt's": base,
+        "double quotes": base.replace("'", '"'),
+        "a comment": base.replace("  <os>", "  <!-- a comment -->\n  <os>"),
+        "CRLF": base.replace("\n", "\r\n"),
+        "one line": _doc(DOMAIN.replace("\n", "")),
+        "deeper": base.replace("\n  ", "\n      "),
+        "namespaces": _doc(DOMAIN.replace("</devices>", "</devices>\n  <qemu:commandline/>"), root_attrs=QEMU_NS),
+    }
+    for label, doc in layouts.items():
+        data = doc.encode()
+        for reader in (Reader(), Reader(fast=False)):
+            shown.clear()
+            (record,) = list(cs.iterparse(data, reader=reader, libvirt_schemas=schemas, **mode))
+            assert shown == [written(data, "/domaincheckpoint/domain")], (label, reader.fast is not None)
+            if record.domain is not None:
+                assert record.domain.xml != shown[0] or "\n" not in shown[0], label  # the indentation taken off
+    if mode:
+        return
+    here = Path(__file__).resolve().parent / "cases" / "conformance" / "snapshot" / "out"
+    data = (here / "memory-snapshot-inactivedomain.xml").read_bytes()
+    from checkpoint_stream.grammar import SNAPSHOT_GRAMMAR
+
+    for reader in (Reader(SNAPSHOT_GRAMMAR), Reader(SNAPSHOT_GRAMMAR, fast=False)):
+        shown.clear()
+        cs.parse(data, reader=reader, libvirt_schemas=schemas)
+        want = [written(data, "/domainsnapshot/domain"), written(data, "/domainsnapshot/inactiveDomain", "inactiveDomain")]
+        assert shown == want, reader.fast is not None
 
 
 @needs_schemas

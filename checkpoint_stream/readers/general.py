@@ -25,7 +25,7 @@ from ..limits import Limits, markup_message, start_tag_problem, text_message
 from ..grammar.domain import DomainTop
 from ..markup.domain_scan import DomainScanner, scan_domain
 from ..markup.domain_tags import read_top
-from ..markup.indentation import base_indent, dedent, normalize_newlines
+from ..markup.indentation import base_indent, normalize_newlines
 from ..markup.safe_expat import SECURITY_ERRORS, expat_message, new_expat_parser, security_message
 from ..records import Domain, Origin, Record
 from .machine import CheckpointMachine
@@ -284,7 +284,8 @@ class GeneralDocument:
         self._finish_domain(raw, begin, scanner.top(), scanner.offsets)
 
     def _finish_domain(self, raw: str, begin: int, top: DomainTop, offsets: list[int]) -> None:
-        domain = Domain(dedent(raw, base_indent(raw, column_indent(self.buffer, self.start, begin))))
+        # Dedented when first read; the schemas are shown it as written (records.as_written).
+        domain = Domain._from_text(raw, base_indent(raw, column_indent(self.buffer, self.start, begin)), markup=True)
         self.machine.domain(domain, top, begin, offsets)
         self._last_start = None
         self._set_checkpoint_handlers()

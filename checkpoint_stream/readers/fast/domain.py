@@ -202,7 +202,9 @@ class DomainReader:
             return None
         if _may_pass(span, max_attributes):
             return None
-        return Domain._from_text(span, base_indent(span, column)) if "\n" in span else Domain(span)
+        # Kept as the bytes: the schemas are shown them as written (records.as_written), and their
+        # hash, taken for the memory's key, is the verdict cache's too.
+        return Domain._from_text(raw_span, base_indent(span, column)) if "\n" in span else Domain(span)
 
     def new_domain(self, raw_span: bytes, column: int, redefine: bool, max_attributes: int, namespaces: Namespaces = ()) -> Domain | None:
         """A domain not in the cache: judged from its lines when their layout is known, else expat

@@ -576,8 +576,13 @@ class MomentReader:
         domain = self.domains.read(span, column, options.redefine, limits.max_attributes, ns)
         if domain is None or tag == b"domain":
             return domain
-        source = domain._source
-        return Domain._from_span(raw, source[1]) if source is not None else Domain(renamed(domain.xml, "domain", rule.tag))
+        source, held = domain._source, domain._text
+        if source is not None:
+            return Domain._from_span(raw, source[1])
+        if held is not None:  # kept as written, for the schemas (records.as_written)
+            text = held[0] if isinstance(held[0], str) else held[0].decode("utf-8")
+            return Domain._from_text(renamed(text, "domain", rule.tag), held[1], held[2])
+        return Domain(renamed(domain.xml, "domain", rule.tag))
 
 
 def _column(buf: Any, start: int, begin: int) -> int:

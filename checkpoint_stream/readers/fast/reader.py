@@ -173,9 +173,12 @@ class FastReader:
         if record is None or record.domain is None:
             return record
         domain = record.domain
-        source = domain._source
+        source, held = domain._source, domain._text
         if source is not None:
             domain = Domain._from_span(source[0].replace(b"'", b'"'), source[1])
+        elif held is not None:  # as written, for the schemas (records.as_written)
+            text, width, markup = held
+            domain = Domain._from_text(text.replace(b"'", b'"') if type(text) is bytes else text.replace("'", '"'), width, markup)
         else:
             domain = Domain(domain.xml.replace("'", '"'))
         set_domain(record, domain)  # the record was just made, for this document alone
