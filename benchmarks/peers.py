@@ -166,7 +166,7 @@ class NullMemory(Memory):
         self.children = _NeverSeen()
         self.child_tops = _NeverSeen()
 
-    def remember_domain(self, key: Any, domain: Any) -> None:
+    def remember_domain(self, key: Any, domain: Any, size: Any = None) -> None:
         pass
 
     def remember_top(self, key: Any, ok: bool, size: int | None = None) -> None:

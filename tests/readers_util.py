@@ -26,6 +26,7 @@ def general(doc: bytes, options: Options, limits: Limits = DEFAULT_LIMITS, reade
     the error with its position worked out as the framer does."""
     try:
         g = reader.general(options, limits, doc, 0)
+        g.remember = None  # alone: what it judges is not offered to the fast reader's memory
         if not g.feed(len(doc), True):
             return CheckpointError("no root end")
         return g.finish(Origin(None, None, 0, 0))

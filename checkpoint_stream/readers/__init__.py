@@ -34,8 +34,12 @@ class Reader:
         self.fast: FastReader | None = FastReader(grammar, self.memory) if fast else None
 
     def general(self, options: Options, limits: Limits, buffer: bytes | bytearray, start: int) -> GeneralDocument:
-        """A general reader for the document starting at ``buffer[start]``."""
-        return GeneralDocument(self.grammar, options, limits, buffer, start)
+        """A general reader for the document starting at ``buffer[start]``; a domain it judges is
+        offered to the fast reader's memory (:meth:`.fast.reader.FastReader.remember_read`)."""
+        document = GeneralDocument(self.grammar, options, limits, buffer, start)
+        if self.fast is not None:
+            document.remember = self.fast.remember_read
+        return document
 
     def forget(self) -> None:
         """Drop what the fast reader remembers, as in a new reader. Results never depend on it;

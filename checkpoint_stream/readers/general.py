@@ -17,6 +17,7 @@ and columns are worked out only when an error is reported (:mod:`..positions`).
 from __future__ import annotations
 
 import re
+from typing import Callable
 from xml.parsers import expat
 
 from ..errors import CheckpointError, LimitError, NotWellFormedError, SecurityError
@@ -68,6 +69,8 @@ class GeneralDocument:
         self.machine = CheckpointMachine(grammar, options)
         self.limits = limits
         self.buffer = buffer  # the framer's buffer; the document starts at ``start`` in it
+        #: Told of every nested element judged whole (:meth:`.fast.reader.FastReader.remember_read`).
+        self.remember: Callable[..., None] | None = None
         self.start = start
         self.root_end: int | None = None
         self.fed = 0
@@ -250,7 +253,7 @@ class GeneralDocument:
         else:
             scanner = scan_domain(raw_bytes, self.grammar.domain, self.limits, begin)
             top, offsets = scanner.top(), scanner.offsets
-        self._finish_domain(raw, begin, top, offsets)
+        self._finish_domain(raw, begin, end, top, offsets)
 
     def _dstart(self, tag: str, attrs: dict[str, str]) -> None:
         offset = self._drun_from = self._last_start = self.parser.CurrentByteIndex
@@ -281,12 +284,15 @@ class GeneralDocument:
         begin = self._dom_begin
         with memoryview(self.buffer) as view:  # decoded in place: a large domain is not copied twice
             raw = normalize_newlines(str(view[self.start + begin : self.start + end], "utf-8"))
-        self._finish_domain(raw, begin, scanner.top(), scanner.offsets)
+        self._finish_domain(raw, begin, end, scanner.top(), scanner.offsets)
 
-    def _finish_domain(self, raw: str, begin: int, top: DomainTop, offsets: list[int]) -> None:
+    def _finish_domain(self, raw: str, begin: int, end: int, top: DomainTop, offsets: list[int]) -> None:
         # Dedented when first read; the schemas are shown it as written (records.as_written).
         domain = Domain._from_text(raw, base_indent(raw, column_indent(self.buffer, self.start, begin)), markup=True)
+        pending = self.machine.pending
         self.machine.domain(domain, top, begin, offsets)
+        if self.remember is not None and pending is not None:  # judged: the fast reader may keep it
+            self.remember(self.buffer, self.start, self.start + begin, self.start + end, pending[1], self.machine.options, self.limits, domain)
         self._last_start = None
         self._set_checkpoint_handlers()
 

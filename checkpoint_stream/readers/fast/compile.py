@@ -64,6 +64,10 @@ _TEXT_CHAR = rb"[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]"
 _LOOSE_TEXT = _TEXT_CHAR + _RUN + rb"(?:&(?:amp|lt|gt|quot|apos);" + _TEXT_CHAR + _RUN + rb")*"
 _LOOSE_PLAIN = _TEXT_CHAR + _RUN
 _MISSING: Any = object()
+#: The last item of a domain-memory key holding a domain the general reader judged
+#: (:meth:`.reader.FastReader.remember_read`); where the other keys hold ``max_attributes`` (an
+#: int) such a key holds the whole :class:`~...limits.Limits`: never equal to another key.
+GENERAL = "general"
 #: Documents at least this large are matched in two parts around their list (found by bytes.find).
 SPLIT_AT = 64 * 1024
 
@@ -97,6 +101,8 @@ class Plan:
     root: bytes = b""
     #: The root's element rule without and with the internal format's elements.
     root_rules: tuple[ElementRule, ElementRule] | None = field(default=None, repr=False)
+    #: The path of the opaque element (the domain) the plan reads, as the general reader names it.
+    domain_path: str | None = None
 
 
 def _shape(grammar: Grammar, tag: str, key: str) -> _Piece | None:
@@ -184,6 +190,7 @@ def make_plan(grammar: Grammar, read_disks: Callable[..., Any] | None, domains: 
     plan = Plan(full, head, tail, pieces[at].tag.encode() if list_tag else None, pieces)
     plan.root = cg.root.encode()
     plan.root_rules = (plain, internal)
+    plan.domain_path = next((f"/{cg.root}/{p.tag}" for p in pieces if p.kind == "opaque"), None)
     _generate(plan, read_disks, domains)
     return plan
 
@@ -205,6 +212,7 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -
         "new_domain": domains.new_domain,
         "unread": domains.unread,
         "UNREAD": "unread",  # in a key where the others hold redefine (a bool): never equal
+        "GENERAL": GENERAL,
         "MISSING": _MISSING,
         "split_match": _splitter(plan),
         "SPLIT_AT": SPLIT_AT,
@@ -314,6 +322,9 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -
             src.append(f"            if {v} is MISSING:")
             src.append(f"                {v} = new_domain({g}, column, options.redefine, limits.max_attributes, ns)")
             src.append(f"                memory.remember_domain(key, {v})")
+            # Declined: the same bytes the general reader judged before (FastReader.remember_read).
+            src.append(f"        if {v} is None and ns is NO_NAMESPACES:")
+            src.append(f"            {v} = memory.domains.get(({g}, column, options.redefine, limits, GENERAL))")
             src.append(f"        if {v} is None:")
             src.append("            return None")
             values["domain"] = v

@@ -138,8 +138,11 @@ class Memory:
         self.blocks[key] = template
         self.block_bytes += size
 
-    def remember_domain(self, key: tuple[Any, ...], domain: Any) -> None:
-        size = len(key[0])
+    def remember_domain(self, key: tuple[Any, ...], domain: Any, size: int | None = None) -> None:
+        """``size``: what the entry holds, when more than its key's bytes (a domain the general
+        reader read holds its text besides, and its dedented text once read)."""
+        if size is None:
+            size = len(key[0])
         if size > DOMAIN_CHARS_MAX // 4:
             return
         if len(self.domains) >= DOMAINS_MAX or self.domain_chars + size > DOMAIN_CHARS_MAX:

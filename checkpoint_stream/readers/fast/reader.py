@@ -33,7 +33,7 @@ from ...grammar import Grammar
 from ...limits import Limits
 from ...records import Checkpoint, Domain, Origin, Record, set_domain
 from ..modes import Options
-from .compile import SPLIT_AT, Plan, make_plan
+from .compile import GENERAL, SPLIT_AT, Plan, make_plan
 from .disks import DiskReader
 from .domain import MAX_ATTRS, MAX_FAST_DEPTH, DomainReader
 from .memory import Memory
@@ -92,6 +92,32 @@ class FastReader:
         plan = self.plan = make_plan(grammar, self.disks.read if self.disks is not None else None, self.domains)
         main: Callable[..., Record | None] = plan.function  # type: ignore[assignment]
         self._parse_at = main if not self.moments else self._dispatcher(main)
+
+    def remember_read(self, buf: Any, start: int, begin: int, end: int, path: str, options: Options, limits: Limits, domain: Domain) -> None:
+        """A checkpoint's domain (``buf[begin:end]``) that the general reader read and judged in
+        the document at ``buf[start]``: kept in the memory, so that the checkpoint plan takes the
+        next document carrying the same bytes in the same place (a VM's chain) instead of sending
+        it to the general reader again. The domains the fast reader declines (a comment inside, a
+        reference where the verdict reads, ...) are those.
+
+        The verdict is a function of what the key holds: the domain's bytes and the column it
+        starts at (its text and indentation), the mode (REDEFINE judges more), and the limits,
+        whole (a domain read under generous limits is not taken under stricter ones). Kept only for
+        a document whose root start tag is bare, as the plan finds it: no XML declaration, no
+        attribute, no namespace declaration for the domain's verdict to depend on. The plan looks
+        it up only where it would otherwise give the document up (compile.py: ``GENERAL``)."""
+        plan = self.plan
+        if plan is None or path != plan.domain_path:
+            return
+        head = b"<" + plan.root + b">"
+        if buf[start : start + len(head)] != head:
+            return
+        line_start = buf.rfind(b"\n", start, begin) + 1  # the column as the plan finds it
+        if line_start == 0:
+            line_start = start
+        column = begin - line_start if buf[line_start:begin].strip(b" ") == b"" else 0
+        span = bytes(buf[begin:end])
+        self.memory.remember_domain((span, column, options.redefine, limits, GENERAL), domain, 3 * len(span))
 
     def _dispatcher(self, main: Callable[..., Record | None]) -> Callable[..., Record | None]:
         """The checkpoint plan first (it fails at once on another root), then the reader of the
