@@ -75,9 +75,11 @@ class Options:
     def schemas_judge_domain(self) -> bool:
         """Whether libvirt's schemas alone give libvirt's verdict on a checkpoint's domain: they
         are asked for, and the mode is the default one (REDEFINE has libvirt's domain parser read
-        the domain; a plain create keeps no domain in its record, so the schemas never see it). The fast reader then leaves a domain in libvirt's layout unread, for the
-        schemas to judge (:meth:`.fast.domain.DomainReader.unread`); a domain they refuse is read
-        again in full, so that an error this library words itself comes first, as before."""
+        the domain; a plain create keeps no domain in its record, and the framer judges it from
+        the document's bytes, ``Framer._dropped_domain``). The fast reader then leaves a domain
+        in libvirt's layout unread, for the schemas to judge
+        (:meth:`.fast.domain.DomainReader.unread`); a domain they refuse is read again in full,
+        so that an error this library words itself comes first, as before."""
         return self.libvirt_schemas is not None and not self.redefine and not self.create
 
 

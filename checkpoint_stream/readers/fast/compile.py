@@ -70,6 +70,19 @@ _MISSING: Any = object()
 GENERAL = "general"
 #: Documents at least this large are matched in two parts around their list (found by bytes.find).
 SPLIT_AT = 64 * 1024
+#: The column a domain starting at ``buf[begin]`` stands at, in the document starting at
+#: ``buf[start]``: only spaces before it on its line, else 0. Part of a domain-memory key, so one
+#: text: inlined into the plan (:func:`_generate`), and :func:`domain_column` for the others that
+#: keep domains under the plan's keys (:meth:`.reader.FastReader.remember_read`).
+_COLUMN = (
+    "line_start = buf.rfind(b'\\n', start, begin) + 1",
+    "if line_start == 0:",
+    "    line_start = start",
+    "column = begin - line_start if buf[line_start:begin].strip(b' ') == b'' else 0",
+)
+_COLUMN_NS: dict[str, Any] = {}
+exec(compile("def domain_column(buf, start, begin):\n" + "".join(f"    {line}\n" for line in _COLUMN) + "    return column\n", "<checkpoint_stream domain column>", "exec"), _COLUMN_NS)
+domain_column: Callable[[Any, int, int], int] = _COLUMN_NS["domain_column"]
 
 #: Parameters of build_checkpoint filled from a record field, by the field's name.
 _PARAMETER = {"name": "name", "description": "description", "parent": "parent", "creationTime": "created", "domain": "domain", "active": "active"}
@@ -305,10 +318,7 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -
             # line). The verdict on a domain is a function of its bytes and where it stands: a
             # domain seen before (a VM's chain repeats its domain) is not read again.
             src.append(f"        begin = span_at if m is None else m.start({k + 1})")
-            src.append("        line_start = buf.rfind(b'\\n', start, begin) + 1")
-            src.append("        if line_start == 0:")
-            src.append("            line_start = start")
-            src.append("        column = begin - line_start if buf[line_start:begin].strip(b' ') == b'' else 0")
+            src.extend("        " + line for line in _COLUMN)
             src.append(f"        {v} = None")
             src.append("        if options.schemas_judge_domain:  # left unread for the schemas (DomainReader.unread)")
             src.append(f"            key = ({g}, column, UNREAD, limits.max_attributes, limits.max_depth)")

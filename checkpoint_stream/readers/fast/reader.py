@@ -33,7 +33,7 @@ from ...grammar import Grammar
 from ...limits import Limits
 from ...records import Checkpoint, Domain, Origin, Record, set_domain
 from ..modes import Options
-from .compile import GENERAL, SPLIT_AT, Plan, make_plan
+from .compile import GENERAL, SPLIT_AT, Plan, domain_column, make_plan
 from .disks import DiskReader
 from .domain import MAX_ATTRS, MAX_FAST_DEPTH, DomainReader
 from .memory import Memory
@@ -112,12 +112,9 @@ class FastReader:
         head = b"<" + plan.root + b">"
         if buf[start : start + len(head)] != head:
             return
-        line_start = buf.rfind(b"\n", start, begin) + 1  # the column as the plan finds it
-        if line_start == 0:
-            line_start = start
-        column = begin - line_start if buf[line_start:begin].strip(b" ") == b"" else 0
         span = bytes(buf[begin:end])
-        self.memory.remember_domain((span, column, options.redefine, limits, GENERAL), domain, 3 * len(span))
+        key = (span, domain_column(buf, start, begin), options.redefine, limits, GENERAL)
+        self.memory.remember_domain(key, domain, 3 * len(span))
 
     def _dispatcher(self, main: Callable[..., Record | None]) -> Callable[..., Record | None]:
         """The checkpoint plan first (it fails at once on another root), then the reader of the
