@@ -11,6 +11,9 @@ each over the same folder:
   without ``--jobs N``, as a user runs it (interpreter start, Dask import, cluster start and
   stop included: the "cold" figures); standard output, standard error and exit status must be
   the same;
+* ``two halves, no Dask``: the ceiling, two sequential commands at once, each on every other
+  shard: what two processes do side by side on this machine's cores (two hyperthreads of one
+  core give less than two cores);
 * ``sequential``: what ``checkpoint-stream validate`` does, in this process: every item of
   ``iter_sources`` in skip mode, counted as valid or invalid;
 * ``dask N (total)``: ``checkpoint_stream.dask.run_partitions(jobs=N, counting=True)``, cluster
@@ -150,6 +153,9 @@ def load() -> str:
     return "load average " + " ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "load unknown"
 
 
+CEILING = "two halves, no Dask"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-mb", type=float, default=500.0)
@@ -177,6 +183,18 @@ def main() -> None:
             proc = subprocess.run([sys.executable, "-m", "checkpoint_stream", "validate", *extra, str(top)], capture_output=True)
             return proc.returncode, proc.stdout, proc.stderr
 
+        shards = sorted(str(p) for p in top.iterdir() if not p.name.startswith("."))
+
+        def halves() -> None:
+            """The ceiling: two sequential commands at once, each on every other shard (no Dask;
+            what two processes on this machine's cores do side by side)."""
+            procs = [
+                subprocess.Popen([sys.executable, "-m", "checkpoint_stream", "validate", *shards[i::2]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for i in (0, 1)
+            ]
+            for proc in procs:
+                proc.wait()
+
         def timed(fn: Any) -> tuple[float, Any]:
             wait_for_quiet(args.quiet_wait)
             t0 = time.perf_counter()
@@ -195,6 +213,7 @@ def main() -> None:
             # Interleaved rounds: a burst of load elsewhere hits every variant alike.
             variants: dict[str, tuple[str, ...]] = {"cli sequential": (), "cli --jobs 1": ("--jobs", "1"), "cli --jobs 2": ("--jobs", "2")}
             times: dict[str, list[float]] = {name: [] for name in variants}
+            times[CEILING] = []
             want_cli = None
             for _ in range(args.rounds):
                 for name, extra in variants.items():
@@ -203,12 +222,20 @@ def main() -> None:
                     if want_cli is None:
                         want_cli = got_cli
                     assert got_cli == want_cli, (name, got_cli[0], want_cli[0])
+                times[CEILING].append(timed(halves)[0])
             assert want_cli is not None
             cold = {name: min(ts) for name, ts in times.items()}
             for name, fastest in cold.items():
                 ratio = f"  speed-up {cold['cli sequential'] / fastest:4.2f}x" if name != "cli sequential" else f"  {want_cli[1].decode().strip()}"
                 print(f"{name:<20} {fastest:7.2f} s{ratio}  (rounds: {' '.join(f'{x:.2f}' for x in times[name])})", flush=True)
+            per_round = [s / j for s, j in zip(times["cli sequential"], times["cli --jobs 2"])]
+            ceiling = [s / c for s, c in zip(times["cli sequential"], times[CEILING])]
+            print(f"per round: --jobs 2 {' '.join(f'{x:.2f}' for x in per_round)}x; ceiling {' '.join(f'{x:.2f}' for x in ceiling)}x")
             verdicts("cold", cold["cli sequential"], cold["cli --jobs 1"], cold["cli --jobs 2"])
+            summary.append(
+                f"       the ceiling (two plain processes on halves, no Dask): {cold['cli sequential'] / cold[CEILING]:4.2f}x; "
+                f"--jobs 2 reaches {cold[CEILING] / cold['cli --jobs 2']:.0%} of it"
+            )
         if not args.cli_only:
             def best(fn: Any) -> tuple[float, Any]:
                 runs = [timed(fn) for _ in range(args.rounds)]

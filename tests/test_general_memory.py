@@ -3,7 +3,8 @@ nesting, ...) is read by the general reader; the verdict it reaches is kept in t
 memory (FastReader.remember_read), so that the next checkpoint carrying the same bytes (a VM's
 chain) is taken by the fast reader. These tests hold that shortcut to the general reader's results
 wherever the verdict could depend on more than the bytes: the limits, the mode, the root's
-declarations, the column the domain starts at."""
+declarations, the column the domain starts at, the element (a snapshot's domain and inactive
+domain are kept alike)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from typing import Any
 import pytest
 
 import checkpoint_stream as cs
+from checkpoint_stream.grammar import ANY_GRAMMAR, GRAMMAR, SNAPSHOT_GRAMMAR, Grammar
 from checkpoint_stream.readers import Reader
-from checkpoint_stream.readers.fast.compile import GENERAL
+from checkpoint_stream.limits import Limits
 
 DOMAIN = """<domain type='kvm'>
     <name>{name}</name>
@@ -50,8 +52,8 @@ def _items(data: bytes, reader: Reader, **kwargs: Any) -> list[Any]:
 class Counted(Reader):
     """A reader that counts the documents its general reader is asked to read."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, grammar: Grammar = GRAMMAR) -> None:
+        super().__init__(grammar)
         self.general_reads = 0
 
     def general(self, *args: Any) -> Any:
@@ -60,7 +62,7 @@ class Counted(Reader):
 
 
 def _general_keys(reader: Reader) -> list[tuple[Any, ...]]:
-    return [key for key in reader.memory.domains if key[-1] == GENERAL]
+    return [key for key in reader.memory.domains if isinstance(key[3], Limits)]
 
 
 @pytest.mark.parametrize(
@@ -149,4 +151,58 @@ def test_forget_drops_what_the_general_reader_left() -> None:
     _items(_doc("c1"), reader)
     assert _general_keys(reader)
     reader.forget()
+    assert _general_keys(reader) == []
+
+
+def _snapshot(name: str, domain_name: str = "vm1", inactive: bool = False, root: str = "<domainsnapshot>", extra: str = "") -> bytes:
+    domain = DOMAIN.format(name=domain_name, comment="kept by the general reader", extra=extra)
+    second = "\n  " + domain.replace("<domain ", "<inactiveDomain ", 1).replace("</domain>", "</inactiveDomain>") if inactive else ""
+    return (
+        f"{root}\n  <name>{name}</name>\n  <state>shutoff</state>\n  <creationTime>1553647812</creationTime>\n"
+        f"  {domain}{second}\n</domainsnapshot>\n"
+    ).encode()
+
+
+@pytest.mark.parametrize("grammar", [SNAPSHOT_GRAMMAR, ANY_GRAMMAR], ids=["snapshots", "any kind"])
+@pytest.mark.parametrize("inactive", [False, True], ids=["domain", "and inactive domain"])
+@pytest.mark.parametrize("declined", [{}, {"domain_name": "a&amp;b"}], ids=["a comment", "a reference in the name"])
+def test_a_snapshot_domain_judged_by_the_general_reader_is_taken_next_time(grammar: Grammar, inactive: bool, declined: dict[str, str]) -> None:
+    """A snapshot's domain (and inactive domain) the fast reader declines: the general reader reads
+    the first snapshot, the fast reader the next ones, with the general reader's records."""
+    reader = Counted(grammar)
+    stream = b"".join(_snapshot(f"s{i}", inactive=inactive, **declined) for i in range(3))
+    got = _items(stream, reader)
+    assert got == _items(stream, Reader(grammar, fast=False))
+    assert [r[0].name for r in got] == ["s0", "s1", "s2"]
+    assert reader.general_reads == 1
+    keys = _general_keys(reader)
+    assert sorted(key[-1] for key in keys) == ["/domainsnapshot/domain"] + ["/domainsnapshot/inactiveDomain"] * inactive
+
+
+def test_a_checkpoint_domain_is_not_taken_for_a_snapshot_domain() -> None:
+    """The same bytes at the same place under another root: the verdict of another element's rule
+    is not looked up (the key holds the element's path)."""
+    reader = Counted(ANY_GRAMMAR)
+    stream = _doc("c1") + _snapshot("s1") + _doc("c2") + _snapshot("s2")  # the domain at the same column
+    got = _items(stream, reader)
+    assert got == _items(stream, Reader(ANY_GRAMMAR, fast=False))
+    assert reader.general_reads == 2
+    assert sorted(key[-1] for key in _general_keys(reader)) == ["/domaincheckpoint/domain", "/domainsnapshot/domain"]
+
+
+def test_snapshot_limits_and_declarations() -> None:
+    """A snapshot's kept domain under a stricter max_depth: the limit error; under a root with
+    declarations: nothing kept, as the general reader reads it."""
+    deep = "\n    <metadata><a>" + "<b>" * 16 + "</b>" * 16 + "</a></metadata>"
+    reader = Reader(SNAPSHOT_GRAMMAR)
+    assert isinstance(_items(_snapshot("s1", extra=deep), reader)[0][0], cs.Snapshot)
+    later = _snapshot("s2", extra=deep)
+    got = _items(later, reader, max_depth=16)
+    assert got == _items(later, Reader(SNAPSHOT_GRAMMAR, fast=False), max_depth=16)
+    assert got[0][0] == "LimitError", got
+
+    reader = Reader(SNAPSHOT_GRAMMAR)
+    root = "<domainsnapshot xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+    stream = _snapshot("s1", root=root) + _snapshot("s2", root=root)
+    assert _items(stream, reader) == _items(stream, Reader(SNAPSHOT_GRAMMAR, fast=False))
     assert _general_keys(reader) == []

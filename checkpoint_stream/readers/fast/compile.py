@@ -64,10 +64,11 @@ _TEXT_CHAR = rb"[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]"
 _LOOSE_TEXT = _TEXT_CHAR + _RUN + rb"(?:&(?:amp|lt|gt|quot|apos);" + _TEXT_CHAR + _RUN + rb")*"
 _LOOSE_PLAIN = _TEXT_CHAR + _RUN
 _MISSING: Any = object()
-#: The last item of a domain-memory key holding a domain the general reader judged
-#: (:meth:`.reader.FastReader.remember_read`); where the other keys hold ``max_attributes`` (an
-#: int) such a key holds the whole :class:`~...limits.Limits`: never equal to another key.
-GENERAL = "general"
+#: A domain-memory key holding a domain the general reader judged
+#: (:meth:`.reader.FastReader.remember_read`) is ``(bytes, column, redefine, limits, path)``: where
+#: the other keys hold ``max_attributes`` (an int) it holds the whole :class:`~...limits.Limits`,
+#: and last the element's path in its document (``/domaincheckpoint/domain``, a str), which names
+#: the rule that judged it. Never equal to another key.
 #: Documents at least this large are matched in two parts around their list (found by bytes.find).
 SPLIT_AT = 64 * 1024
 #: The column a domain starting at ``buf[begin]`` stands at, in the document starting at
@@ -225,7 +226,7 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -
         "new_domain": domains.new_domain,
         "unread": domains.unread,
         "UNREAD": "unread",  # in a key where the others hold redefine (a bool): never equal
-        "GENERAL": GENERAL,
+        "DOMAIN_PATH": plan.domain_path,
         "MISSING": _MISSING,
         "split_match": _splitter(plan),
         "SPLIT_AT": SPLIT_AT,
@@ -334,7 +335,7 @@ def _generate(plan: Plan, read_disks: Callable[..., Any] | None, domains: Any) -
             src.append(f"                memory.remember_domain(key, {v})")
             # Declined: the same bytes the general reader judged before (FastReader.remember_read).
             src.append(f"        if {v} is None and ns is NO_NAMESPACES:")
-            src.append(f"            {v} = memory.domains.get(({g}, column, options.redefine, limits, GENERAL))")
+            src.append(f"            {v} = memory.domains.get(({g}, column, options.redefine, limits, DOMAIN_PATH))")
             src.append(f"        if {v} is None:")
             src.append("            return None")
             values["domain"] = v

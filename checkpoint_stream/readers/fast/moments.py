@@ -38,7 +38,7 @@ from ...grammar.snapshot import source_attribute_rule, source_attributes_problem
 from ...records import Domain, renamed
 from ..general import column_indent
 from ..modes import Options, build_record
-from .compile import DECL, ROOT_ATTR, WS, piece_of, root_namespaces_reader
+from .compile import DECL, ROOT_ATTR, WS, domain_column, piece_of, root_namespaces_reader
 from .domain import DomainReader
 from .memory import BLOCK_BYTES_MAX, ITEM_BYTES_MAX, Memory
 from .regexgen import RUN
@@ -180,6 +180,10 @@ class MomentReader:
         self.full = re.compile(DECL + rb"<" + root + rb"(?:" + ROOT_ATTR + rb")*[ \t\r\n]*>" + WS + b"".join(parts) + rb"</" + root + rb">", re.S)
         self.root_namespaces = root_namespaces_reader(self.root.encode(), document.root_rule(False), root_rule)
         self.root_length = len(self.root) + 1
+        #: The paths of the elements judged as domains (not merely well formed): where a verdict
+        #: of the general reader is looked up (:meth:`_kept`).
+        self.domain_paths = tuple(f"/{self.root}/{tag}" for kind, tag, rule, _ in self.pieces if kind == "opaque" and rule.judge != "any")
+        self._bare_root = b"<" + self.root.encode() + b">"
         self.parse_at: Any = self._document_reader()
 
     def _document_reader(self) -> Any:
@@ -560,7 +564,7 @@ class MomentReader:
     ) -> Any:
         """An opaque element's value, judged as the general reader judges it; None to decline."""
         if any(r in raw for r in self.restarts):
-            return None
+            return self._kept(buf, start, begin, raw, rule, options, limits)
         judge = rule.judge
         if judge == "any":  # well formed is all it must be
             parser = ParserCreate("UTF-8")
@@ -574,7 +578,9 @@ class MomentReader:
         tag = rule.tag.encode()
         span = raw if tag == b"domain" else b"<domain" + raw[len(tag) + 1 : -len(tag) - 3] + b"</domain>"
         domain = self.domains.read(span, column, options.redefine, limits.max_attributes, ns)
-        if domain is None or tag == b"domain":
+        if domain is None:
+            return self._kept(buf, start, begin, raw, rule, options, limits)
+        if tag == b"domain":
             return domain
         source, held = domain._source, domain._text
         if source is not None:
@@ -583,6 +589,15 @@ class MomentReader:
             text = held[0] if isinstance(held[0], str) else held[0].decode("utf-8")
             return Domain._from_text(renamed(text, "domain", rule.tag), held[1], held[2])
         return Domain(renamed(domain.xml, "domain", rule.tag))
+
+
+    def _kept(self, buf: Any, start: int, begin: int, raw: bytes, rule: ElementRule, options: Options, limits: Limits) -> Any:
+        """The general reader's verdict on these bytes at this place, when it judged them before
+        in a document with a bare root start tag (:meth:`.reader.FastReader.remember_read`, which
+        says what the key holds); None to decline."""
+        if rule.judge == "any" or buf[start : start + len(self._bare_root)] != self._bare_root:
+            return None
+        return self.memory.domains.get((raw, domain_column(buf, start, begin), options.redefine, limits, f"/{self.root}/{rule.tag}"))
 
 
 def _column(buf: Any, start: int, begin: int) -> int:

@@ -33,7 +33,7 @@ from ...grammar import Grammar
 from ...limits import Limits
 from ...records import Checkpoint, Domain, Origin, Record, set_domain
 from ..modes import Options
-from .compile import GENERAL, SPLIT_AT, Plan, domain_column, make_plan
+from .compile import SPLIT_AT, Plan, domain_column, make_plan
 from .disks import DiskReader
 from .domain import MAX_ATTRS, MAX_FAST_DEPTH, DomainReader
 from .memory import Memory
@@ -67,6 +67,11 @@ class FastReader:
             for doc in grammar.documents
             if doc.root != "domaincheckpoint"
         }
+        #: The paths of the elements whose general-reader verdict is kept (remember_read), with
+        #: the bare root start tag their document must begin with.
+        self._remembered: dict[str, bytes] = {
+            path: b"<" + reader.root.encode() + b">" for reader in self.moments.values() for path in reader.domain_paths
+        }
         self.plan: Plan | None = None
         self.disks: DiskReader | None = None
         self.domains: DomainReader | None = None
@@ -90,30 +95,31 @@ class FastReader:
         #: A root's end tag (of any kind this grammar reads): where a document in this layout ends.
         self.end_tag = re.compile(rb"</(?:" + b"|".join(re.escape(root.encode()) for root in grammar.roots) + rb")[ \t\r\n]*>")
         plan = self.plan = make_plan(grammar, self.disks.read if self.disks is not None else None, self.domains)
+        if plan.domain_path is not None:
+            self._remembered[plan.domain_path] = b"<" + plan.root + b">"
         main: Callable[..., Record | None] = plan.function  # type: ignore[assignment]
         self._parse_at = main if not self.moments else self._dispatcher(main)
 
     def remember_read(self, buf: Any, start: int, begin: int, end: int, path: str, options: Options, limits: Limits, domain: Domain) -> None:
-        """A checkpoint's domain (``buf[begin:end]``) that the general reader read and judged in
-        the document at ``buf[start]``: kept in the memory, so that the checkpoint plan takes the
-        next document carrying the same bytes in the same place (a VM's chain) instead of sending
-        it to the general reader again. The domains the fast reader declines (a comment inside, a
-        reference where the verdict reads, ...) are those.
+        """A domain (``buf[begin:end]``) that the general reader read and judged in the document at
+        ``buf[start]``: kept in the memory, so that the fast reader takes the next document
+        carrying the same bytes in the same place (a VM's chain) instead of sending it to the
+        general reader again. The domains the fast reader declines (a comment inside, a reference
+        where the verdict reads, ...) are those. Kept for a checkpoint's domain and for the
+        elements a snapshot's reader judges as domains (its domain and inactive domain).
 
         The verdict is a function of what the key holds: the domain's bytes and the column it
-        starts at (its text and indentation), the mode (REDEFINE judges more), and the limits,
-        whole (a domain read under generous limits is not taken under stricter ones). Kept only for
-        a document whose root start tag is bare, as the plan finds it: no XML declaration, no
-        attribute, no namespace declaration for the domain's verdict to depend on. The plan looks
-        it up only where it would otherwise give the document up (compile.py: ``GENERAL``)."""
-        plan = self.plan
-        if plan is None or path != plan.domain_path:
-            return
-        head = b"<" + plan.root + b">"
-        if buf[start : start + len(head)] != head:
+        starts at (its text and indentation), the mode (REDEFINE judges more), the limits, whole
+        (a domain read under generous limits is not taken under stricter ones), and the element's
+        path, which names the rule that judged it. Kept only for a document whose root start tag
+        is bare, as the fast readers find it: no XML declaration, no attribute, no namespace
+        declaration for the domain's verdict to depend on. The readers look it up only where they
+        would otherwise give the document up (compile.py, moments.py)."""
+        head = self._remembered.get(path)
+        if head is None or buf[start : start + len(head)] != head:
             return
         span = bytes(buf[begin:end])
-        key = (span, domain_column(buf, start, begin), options.redefine, limits, GENERAL)
+        key = (span, domain_column(buf, start, begin), options.redefine, limits, path)
         self.memory.remember_domain(key, domain, 3 * len(span))
 
     def _dispatcher(self, main: Callable[..., Record | None]) -> Callable[..., Record | None]:
