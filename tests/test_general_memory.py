@@ -8,9 +8,12 @@ domain are kept alike)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import checkpoint_stream as cs
 from checkpoint_stream.grammar import ANY_GRAMMAR, GRAMMAR, SNAPSHOT_GRAMMAR, Grammar
@@ -40,7 +43,7 @@ def _doc(name: str = "c1", domain_name: str = "vm1", comment: str = "kept by the
 
 
 def _items(data: bytes, reader: Reader, **kwargs: Any) -> list[Any]:
-    out = []
+    out: list[Any] = []
     for item in cs.iterparse(data, reader=reader, on_error="skip", yield_errors=True, **kwargs):
         if isinstance(item, Exception):
             out.append((type(item).__name__, item.message, item.document, item.line, item.column, item.path))
@@ -206,3 +209,59 @@ def test_snapshot_limits_and_declarations() -> None:
     stream = _snapshot("s1", root=root) + _snapshot("s2", root=root)
     assert _items(stream, reader) == _items(stream, Reader(SNAPSHOT_GRAMMAR, fast=False))
     assert _general_keys(reader) == []
+
+
+# -- a property: any sequence of calls on one reader reads as the general reader alone -------------
+
+_DECLINED = [
+    {"comment": "kept by the general reader"},
+    {"comment": "other", "domain_name": "a&amp;b"},
+    {"comment": "deep", "extra": "\n    <metadata><a>" + "<b>" * 15 + "</b>" * 15 + "</a></metadata>"},
+    {"comment": "genid", "extra": "\n    <genid> </genid>"},
+]
+_ROOTS = {
+    "bare": ("<domaincheckpoint>", "<domainsnapshot>"),
+    "declared": ("<domaincheckpoint xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>", "<domainsnapshot xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"),
+    "default namespace": ("<domaincheckpoint xmlns='http://example.com/x'>", "<domainsnapshot xmlns='http://example.com/x'>"),
+    "xml declaration": ("<?xml version='1.0'?>\n<domaincheckpoint>", "<?xml version='1.0'?>\n<domainsnapshot>"),
+}
+
+
+def _pool_doc(draw: st.DrawFn, i: int) -> bytes:
+    declined = _DECLINED[draw(st.integers(0, len(_DECLINED) - 1))]
+    checkpoint_root, snapshot_root = _ROOTS[draw(st.sampled_from(sorted(_ROOTS)))]
+    kind = draw(st.sampled_from(["checkpoint", "snapshot", "snapshot with inactive domain"]))
+    if kind == "checkpoint":
+        doc = _doc(f"c{i}", root=checkpoint_root, pad=draw(st.sampled_from(["  ", "    "])), **declined)
+    else:
+        doc = _snapshot(f"s{i}", root=snapshot_root, inactive="inactive" in kind, domain_name=declined.get("domain_name", "vm1"), extra=declined.get("extra", ""))
+    return doc.replace(b"\n", b"\r\n") if draw(st.booleans()) else doc
+
+
+@st.composite
+def _calls(draw: st.DrawFn) -> list[tuple[bytes, dict[str, Any]]]:
+    """A few documents, then calls that read them again and again, each in a mode and under limits
+    of its own: the same domain bytes recur, as along a VM's chain."""
+    pool = [_pool_doc(draw, i) for i in range(draw(st.integers(1, 3)))]
+    calls = []
+    for _ in range(draw(st.integers(2, 8))):
+        kwargs: dict[str, Any] = {"redefine": True} if draw(st.booleans()) else {}
+        limit = draw(st.sampled_from([None, ("max_depth", 16), ("max_depth", 20), ("max_text", 400)]))
+        if limit is not None:
+            kwargs[limit[0]] = limit[1]
+        calls.append((pool[draw(st.integers(0, len(pool) - 1))], kwargs))
+    return calls
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_calls())
+def test_any_sequence_of_calls_reads_as_the_general_reader_alone(calls: list[tuple[bytes, dict[str, Any]]]) -> None:
+    """Declined domains (a comment, a reference, deep metadata, a REDEFINE-only refusal) in
+    checkpoints and snapshots, under bare roots, roots with declarations (a prefix, a default
+    namespace) or an XML declaration, LF or CRLF, two indentations, in
+    either mode and under several limits, read one call after another by one reader that keeps
+    the general reader's verdicts: every call gives what the general reader alone gives."""
+    reader = Reader(ANY_GRAMMAR)
+    general = Reader(ANY_GRAMMAR, fast=False)
+    for doc, kwargs in calls:
+        assert _items(doc, reader, **kwargs) == _items(doc, general, **kwargs), kwargs
