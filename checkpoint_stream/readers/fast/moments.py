@@ -590,7 +590,6 @@ class MomentReader:
             return Domain._from_text(renamed(text, "domain", rule.tag), held[1], held[2])
         return Domain(renamed(domain.xml, "domain", rule.tag))
 
-
     def _kept(self, buf: Any, start: int, begin: int, raw: bytes, rule: ElementRule, options: Options, limits: Limits) -> Any:
         """The general reader's verdict on these bytes at this place, when it judged them before
         in a document with a bare root start tag (:meth:`.reader.FastReader.remember_read`, which
