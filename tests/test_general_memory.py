@@ -166,9 +166,16 @@ def _snapshot(name: str, domain_name: str = "vm1", inactive: bool = False, root:
     ).encode()
 
 
+_ROOT_IN_METADATA = "\n    <metadata><app:x xmlns:app='http://example.com/app'><domainsnapshot/></app:x></metadata>"
+
+
 @pytest.mark.parametrize("grammar", [SNAPSHOT_GRAMMAR, ANY_GRAMMAR], ids=["snapshots", "any kind"])
 @pytest.mark.parametrize("inactive", [False, True], ids=["domain", "and inactive domain"])
-@pytest.mark.parametrize("declined", [{}, {"domain_name": "a&amp;b"}], ids=["a comment", "a reference in the name"])
+@pytest.mark.parametrize(
+    "declined",
+    [{}, {"domain_name": "a&amp;b"}, {"extra": _ROOT_IN_METADATA}],
+    ids=["a comment", "a reference in the name", "a root start tag where any content may stand"],
+)
 def test_a_snapshot_domain_judged_by_the_general_reader_is_taken_next_time(grammar: Grammar, inactive: bool, declined: dict[str, str]) -> None:
     """A snapshot's domain (and inactive domain) the fast reader declines: the general reader reads
     the first snapshot, the fast reader the next ones, with the general reader's records."""
