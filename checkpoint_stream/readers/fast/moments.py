@@ -36,7 +36,6 @@ from ...limits import Limits
 from ...markup.indentation import base_indent, dedent
 from ...grammar.snapshot import source_attribute_rule, source_attributes_problem
 from ...records import Domain, renamed
-from ..general import column_indent
 from ..modes import Options, build_record
 from .compile import DECL, ROOT_ATTR, WS, domain_column, piece_of, root_namespaces_reader
 from .domain import DomainReader
@@ -183,7 +182,8 @@ class MomentReader:
         #: The paths of the elements judged as domains (not merely well formed): where a verdict
         #: of the general reader is looked up (:meth:`_kept`).
         self.domain_paths = tuple(f"/{self.root}/{tag}" for kind, tag, rule, _ in self.pieces if kind == "opaque" and rule.judge != "any")
-        self._bare_root = b"<" + self.root.encode() + b">"
+        #: The root's start tag with nothing in it: a document beginning so declares nothing.
+        self.bare_root = b"<" + self.root.encode() + b">"
         self.parse_at: Any = self._document_reader()
 
     def _document_reader(self) -> Any:
@@ -563,8 +563,11 @@ class MomentReader:
         self, buf: Any, start: int, begin: int, raw: bytes, rule: ElementRule, options: Options, limits: Limits, ns: tuple[tuple[str, str], ...]
     ) -> Any:
         """An opaque element's value, judged as the general reader judges it; None to decline."""
+        # The column it starts at: the same measure as the keys of the domains the general reader
+        # judged (compile.domain_column), which _kept looks up.
+        column = domain_column(buf, start, begin)
         if any(r in raw for r in self.restarts):
-            return self._kept(buf, start, begin, raw, rule, options, limits)
+            return self._kept(buf, start, raw, column, rule, options, limits)
         judge = rule.judge
         if judge == "any":  # well formed is all it must be
             parser = ParserCreate("UTF-8")
@@ -573,13 +576,12 @@ class MomentReader:
             except ExpatError:
                 return None
             text = utf8_text(raw)
-            return None if text is None else dedent(text, base_indent(text, _column(buf, start, begin)))
-        column = _column(buf, start, begin)
+            return None if text is None else dedent(text, base_indent(text, column))
         tag = rule.tag.encode()
         span = raw if tag == b"domain" else b"<domain" + raw[len(tag) + 1 : -len(tag) - 3] + b"</domain>"
         domain = self.domains.read(span, column, options.redefine, limits.max_attributes, ns)
         if domain is None:
-            return self._kept(buf, start, begin, raw, rule, options, limits)
+            return self._kept(buf, start, raw, column, rule, options, limits)
         if tag == b"domain":
             return domain
         source, held = domain._source, domain._text
@@ -590,17 +592,10 @@ class MomentReader:
             return Domain._from_text(renamed(text, "domain", rule.tag), held[1], held[2])
         return Domain(renamed(domain.xml, "domain", rule.tag))
 
-    def _kept(self, buf: Any, start: int, begin: int, raw: bytes, rule: ElementRule, options: Options, limits: Limits) -> Any:
+    def _kept(self, buf: Any, start: int, raw: bytes, column: int, rule: ElementRule, options: Options, limits: Limits) -> Any:
         """The general reader's verdict on these bytes at this place, when it judged them before
         in a document with a bare root start tag (:meth:`.reader.FastReader.remember_read`, which
         says what the key holds); None to decline."""
-        if rule.judge == "any" or buf[start : start + len(self._bare_root)] != self._bare_root:
+        if rule.judge == "any" or buf[start : start + len(self.bare_root)] != self.bare_root:
             return None
-        return self.memory.domains.get((raw, domain_column(buf, start, begin), options.redefine, limits, f"/{self.root}/{rule.tag}"))
-
-
-def _column(buf: Any, start: int, begin: int) -> int:
-    """The column an element starts at, when only spaces precede it on its line (else 0): the
-    general reader's measure (:func:`..general.column_indent`)."""
-    return column_indent(buf, start, begin - start)
-
+        return self.memory.domains.get((raw, column, options.redefine, limits, f"/{self.root}/{rule.tag}"))

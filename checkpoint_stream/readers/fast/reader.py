@@ -70,7 +70,7 @@ class FastReader:
         #: The paths of the elements whose general-reader verdict is kept (remember_read), with
         #: the bare root start tag their document must begin with.
         self._remembered: dict[str, bytes] = {
-            path: b"<" + reader.root.encode() + b">" for reader in self.moments.values() for path in reader.domain_paths
+            path: reader.bare_root for reader in self.moments.values() for path in reader.domain_paths
         }
         self.plan: Plan | None = None
         self.disks: DiskReader | None = None
